@@ -1,0 +1,190 @@
+// RunCli without a server: help, usage errors, configuration errors and an
+// unreachable server.
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "client/cli.h"
+#include "client/commands.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace ksef::client {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+using ::testing::StartsWith;
+
+struct Result {
+  int exit_status;
+  std::string out;
+  std::string err;
+};
+
+Result Cli(std::vector<std::string> args, std::map<std::string, std::string> env = {}) {
+  std::ostringstream out, err;
+  EnvLookup lookup = [&env](const char* name) -> std::optional<std::string> {
+    auto it = env.find(name);
+    if (it == env.end()) return std::nullopt;
+    return it->second;
+  };
+  int rc = RunCli(args, out, err, lookup);
+  return {rc, out.str(), err.str()};
+}
+
+// A local TCP port with nothing listening on it.
+int ClosedPort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr = {};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  socklen_t len = sizeof(addr);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
+TEST(CliUsageTest, GlobalHelp) {
+  for (auto args : std::vector<std::vector<std::string>>{{"--help"}, {"-h"}, {"help"}}) {
+    Result r = Cli(args);
+    EXPECT_EQ(r.exit_status, 0);
+    EXPECT_THAT(r.out, StartsWith("ksef-hsm - command-line client for ksef-hsmd"));
+    for (const CommandSpec& command : AllCommands()) EXPECT_THAT(r.out, HasSubstr(command.name));
+    for (const char* text : {"--server HOST:PORT", "KSEF_HSM_CLIENT_KEY", "Exit status"}) {
+      EXPECT_THAT(r.out, HasSubstr(text));
+    }
+    EXPECT_THAT(r.err, IsEmpty());
+  }
+}
+
+TEST(CliUsageTest, EveryCommandHasHelpWithAnExample) {
+  for (const CommandSpec& command : AllCommands()) {
+    std::string name(command.name);
+    for (auto args : std::vector<std::vector<std::string>>{
+             {name, "--help"}, {"--help", name}, {"help", name}, {name, "x", "y", "-h"}}) {
+      Result r = Cli(args);
+      EXPECT_EQ(r.exit_status, 0) << name;
+      EXPECT_THAT(r.out, StartsWith(absl::StrCat("ksef-hsm ", name, " - ")));
+      EXPECT_THAT(r.out, HasSubstr(absl::StrCat("  ksef-hsm ", name)));  // an example
+    }
+  }
+}
+
+TEST(CliUsageTest, NoCommand) {
+  Result r = Cli({});
+  EXPECT_EQ(r.exit_status, 2);
+  EXPECT_THAT(r.err, StartsWith("ksef-hsm: missing command\n"));
+  EXPECT_THAT(r.err, HasSubstr("list-keys"));
+  EXPECT_THAT(r.out, IsEmpty());
+}
+
+TEST(CliUsageTest, UnknownCommand) {
+  Result r = Cli({"lst-keys"});
+  EXPECT_EQ(r.exit_status, 2);
+  EXPECT_EQ(r.err,
+            "ksef-hsm: unknown command \"lst-keys\" (did you mean list-keys?)\n"
+            "see ksef-hsm --help\n");
+  EXPECT_EQ(Cli({"help", "nope"}).exit_status, 2);
+}
+
+TEST(CliUsageTest, UnknownOptions) {
+  Result r = Cli({"--sever", "x", "health"});
+  EXPECT_EQ(r.exit_status, 2);
+  EXPECT_EQ(r.err,
+            "ksef-hsm: unknown option --sever (did you mean --server?)\nsee ksef-hsm --help\n");
+
+  r = Cli({"get-key", "k", "--der-out", "f"});  // a public-key option
+  EXPECT_EQ(r.exit_status, 2);
+  EXPECT_EQ(r.err, "ksef-hsm: get-key: unknown option --der-out\nsee ksef-hsm get-key --help\n");
+}
+
+TEST(CliUsageTest, MissingAndExtraArguments) {
+  Result r = Cli({"get-key"});
+  EXPECT_EQ(r.exit_status, 2);
+  EXPECT_EQ(r.err, "ksef-hsm: get-key: missing NAME\nsee ksef-hsm get-key --help\n");
+
+  r = Cli({"disable-key", "a", "b"});
+  EXPECT_EQ(r.exit_status, 2);
+  EXPECT_THAT(r.err, HasSubstr("disable-key: unexpected argument \"b\""));
+
+  r = Cli({"get-key", ""});
+  EXPECT_EQ(r.exit_status, 2);
+  EXPECT_THAT(r.err, HasSubstr("NAME is empty"));
+
+  r = Cli({"create-key", "--subject", "5260250274"});
+  EXPECT_EQ(r.exit_status, 2);
+  EXPECT_EQ(r.err,
+            "ksef-hsm: create-key: missing --subject-type, --purpose\n"
+            "see ksef-hsm create-key --help\n");
+
+  r = Cli({"create-key", "--subject-type", "nip", "--subject", "--purpose", "offline"});
+  EXPECT_EQ(r.exit_status, 2);
+  EXPECT_THAT(r.err, HasSubstr("option --subject needs a value"));
+}
+
+TEST(CliUsageTest, BadValues) {
+  Result r =
+      Cli({"create-key", "--subject-type", "regon", "--subject", "1", "--purpose", "offline"});
+  EXPECT_EQ(r.exit_status, 2);
+  EXPECT_THAT(r.err, HasSubstr("invalid --subject-type \"regon\" (expected one of: nip, pesel, "
+                               "fingerprint)"));
+
+  r = Cli({"list-keys", "--state", "alive"});
+  EXPECT_EQ(r.exit_status, 2);
+  EXPECT_THAT(r.err, HasSubstr("invalid --state \"alive\""));
+
+  r = Cli({"list-keys", "--page-size", "0"});
+  EXPECT_EQ(r.exit_status, 2);
+  EXPECT_THAT(r.err, HasSubstr("--page-size: expected a positive number"));
+
+  r = Cli({"--timeout", "soon", "health"});
+  EXPECT_EQ(r.exit_status, 2);
+  EXPECT_THAT(r.err, HasSubstr("invalid --timeout \"soon\""));
+
+  r = Cli({"health"}, {{"KSEF_HSM_PLAINTEXT", "sometimes"}});
+  EXPECT_EQ(r.exit_status, 2);
+  EXPECT_THAT(r.err, HasSubstr("invalid KSEF_HSM_PLAINTEXT \"sometimes\""));
+}
+
+TEST(CliUsageTest, MissingTlsFilesAreReported) {
+  Result r =
+      Cli({"--client-cert", "/nonexistent/client.pem", "--client-key", "/nonexistent/k", "health"});
+  EXPECT_EQ(r.exit_status, 2);
+  EXPECT_EQ(r.err,
+            "ksef-hsm: cannot read client certificate /nonexistent/client.pem: No such file or "
+            "directory\n");
+
+  r = Cli({"health"}, {{"KSEF_HSM_CA_CERT", "/nonexistent/ca.pem"}});
+  EXPECT_EQ(r.exit_status, 2);
+  EXPECT_THAT(r.err, HasSubstr("cannot read CA certificate /nonexistent/ca.pem"));
+
+  r = Cli({"--config", "/nonexistent/client.conf", "health"});
+  EXPECT_EQ(r.exit_status, 2);
+  EXPECT_THAT(r.err, HasSubstr("cannot read client config file /nonexistent/client.conf"));
+}
+
+TEST(CliUsageTest, HealthAgainstAClosedPortIsUnavailable) {
+  std::string server = absl::StrCat("127.0.0.1:", ClosedPort());
+  for (bool plaintext : {true, false}) {
+    std::vector<std::string> args = {"--server", server, "--timeout", "5s", "health"};
+    if (plaintext) args.push_back("--plaintext");
+    Result r = Cli(args);
+    EXPECT_EQ(r.exit_status, 1);
+    EXPECT_THAT(r.out, IsEmpty());
+    EXPECT_THAT(r.err, StartsWith("ksef-hsm: UNAVAILABLE: "));
+    EXPECT_THAT(r.err, HasSubstr(absl::StrCat("\nhint: is ksef-hsmd running at ", server, "?")));
+    // One line of error, one line of hint.
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 2) << r.err;
+  }
+}
+
+}  // namespace
+}  // namespace ksef::client

@@ -1,0 +1,126 @@
+#include "client/command_context.h"
+
+#include <utility>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "client/grpc_status.h"
+#include "client/output.h"
+
+namespace ksef::client {
+
+CommandContext::CommandContext(const CommandSpec& command, ParsedArgs args,
+                               ConnectionOptions connection, bool json, std::ostream& out,
+                               std::ostream& err)
+    : command_(command),
+      args_(std::move(args)),
+      connection_(std::move(connection)),
+      json_(json),
+      out_(out),
+      err_(err) {}
+
+int CommandContext::UsageError(absl::string_view message) {
+  err_ << "ksef-hsm: " << command_.name << ": " << message << "\n"
+       << "see ksef-hsm " << command_.name << " --help\n";
+  return kExitUsage;
+}
+
+int CommandContext::Error(const absl::Status& status, int exit_status) {
+  err_ << "ksef-hsm: " << status.message() << "\n";
+  return exit_status;
+}
+
+int CommandContext::RpcError(const grpc::Status& status) {
+  err_ << "ksef-hsm: " << FormatGrpcStatus(status) << "\n";
+  std::string hint = Hint(status);
+  if (!hint.empty()) err_ << "hint: " << hint << "\n";
+  return kExitFailure;
+}
+
+int CommandContext::Print(const google::protobuf::Message& message, absl::string_view human) {
+  if (!json_) {
+    out_ << human;
+    return kExitOk;
+  }
+  absl::StatusOr<std::string> json = ToJson(message);
+  if (!json.ok()) return Error(json.status(), kExitFailure);
+  out_ << *json;
+  return kExitOk;
+}
+
+int CommandContext::CheckHealth(const grpc::health::v1::HealthCheckRequest& request,
+                                grpc::health::v1::HealthCheckResponse* response) {
+  if (int rc = EnsureConnected(); rc != kExitOk) return rc;
+  grpc::ClientContext context;
+  SetDeadline(connection_, &context);
+  grpc::Status status = health_->Check(&context, request, response);
+  return status.ok() ? kExitOk : RpcError(status);
+}
+
+int CommandContext::EnsureConnected() {
+  if (channel_ != nullptr) return kExitOk;
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel = Connect(connection_);
+  if (!channel.ok()) return Error(channel.status(), kExitUsage);
+  channel_ = *std::move(channel);
+  key_service_ = hsm::v1::KeyService::NewStub(channel_);
+  health_ = grpc::health::v1::Health::NewStub(channel_);
+  return kExitOk;
+}
+
+std::string CommandContext::Hint(const grpc::Status& status) const {
+  const std::string& server = connection_.server_address;
+  switch (status.error_code()) {
+    case grpc::StatusCode::UNAVAILABLE:
+      if (absl::StrContains(status.error_message(), "certificate verify failed")) {
+        return "the server's certificate is not signed by the CA in --ca-cert "
+               "(KSEF_HSM_CA_CERT); check that file";
+      }
+      if (absl::StrContains(status.error_message(), "not in peer certificate")) {
+        return "the server's certificate is not issued for the host in --server; connect by the "
+               "name it carries, or give that name with --server-name";
+      }
+      if (!connection_.plaintext &&
+          absl::StrContains(status.error_message(), "empty address list")) {
+        return "gRPC could not set up TLS; does --client-key belong to --client-cert? "
+               "(GRPC_VERBOSITY=ERROR shows gRPC's own diagnostics)";
+      }
+      if (connection_.plaintext) {
+        return absl::StrCat("is ksef-hsmd running at ", server,
+                            "? check --server; --plaintext only works with a server that has TLS "
+                            "turned off");
+      }
+      if (connection_.client_cert_file.empty()) {
+        return absl::StrCat("is ksef-hsmd running at ", server,
+                            "? check --server and the TLS files; no client certificate was "
+                            "given, and ksef-hsmd normally requires one (--client-cert, "
+                            "--client-key)");
+      }
+      return absl::StrCat("is ksef-hsmd running at ", server,
+                          "? check --server and the TLS files (--ca-cert, --client-cert, "
+                          "--client-key)");
+    case grpc::StatusCode::UNAUTHENTICATED:
+      return "the server did not accept this client; check --client-cert and --client-key "
+             "(or KSEF_HSM_CLIENT_CERT / KSEF_HSM_CLIENT_KEY)";
+    case grpc::StatusCode::PERMISSION_DENIED:
+      return "this client certificate is not allowed to do that; ask the ksef-hsmd operator";
+    case grpc::StatusCode::DEADLINE_EXCEEDED:
+      return absl::StrCat("no answer from ", server, " within ",
+                          absl::FormatDuration(connection_.timeout),
+                          "; raise --timeout if the HSM is slow");
+    case grpc::StatusCode::UNIMPLEMENTED:
+      return absl::StrCat("the server at ", server,
+                          " does not offer this call; is it ksef-hsmd, and of a matching version?");
+    case grpc::StatusCode::NOT_FOUND:
+      if (command_.name == "health") {
+        return "the server does not know that service; leave out --service to check the server "
+               "as a whole";
+      }
+      return "\"ksef-hsm list-keys\" shows the existing keys";
+    default:
+      return "";
+  }
+}
+
+}  // namespace ksef::client

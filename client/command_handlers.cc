@@ -1,0 +1,223 @@
+#include "client/command_handlers.h"
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/strip.h"
+#include "client/command_context.h"
+#include "client/enum_names.h"
+#include "client/file_util.h"
+#include "client/key_names.h"
+#include "client/output.h"
+
+namespace ksef::client {
+namespace {
+
+namespace v1 = ::ksef::hsm::v1;
+using Stub = v1::KeyService::Stub;
+
+// The NAME argument as a KeyService name, or nullopt after a usage error.
+std::optional<std::string> KeyName(CommandContext& ctx, int* exit_status) {
+  std::string name = NormalizeKeyName(ctx.args().positional.at(0));
+  if (name.empty()) {
+    *exit_status = ctx.UsageError("NAME is empty (give keys/ID, ID or a pkcs11: URI)");
+    return std::nullopt;
+  }
+  return name;
+}
+
+// The handlers that take NAME and return the (updated) key.
+template <typename Request>
+int RunKeyCall(CommandContext& ctx,
+               grpc::Status (Stub::*method)(grpc::ClientContext*, const Request&, v1::Key*)) {
+  int rc = kExitOk;
+  std::optional<std::string> name = KeyName(ctx, &rc);
+  if (!name.has_value()) return rc;
+  Request request;
+  request.set_name(*name);
+  v1::Key key;
+  if (rc = ctx.CallKeyService(method, request, &key); rc != kExitOk) return rc;
+  return ctx.Print(key, FormatKey(key));
+}
+
+// Parses an enum option if present; false after printing a usage error.
+template <typename Enum>
+bool ParseEnumFlag(CommandContext& ctx, absl::string_view flag,
+                   absl::StatusOr<Enum> (*parse)(absl::string_view, absl::string_view), Enum* out,
+                   int* rc) {
+  std::optional<std::string> word = ctx.args().Get(flag);
+  if (!word.has_value()) return true;
+  absl::StatusOr<Enum> value = parse(*word, absl::StrCat("--", flag));
+  if (!value.ok()) {
+    *rc = ctx.UsageError(value.status().message());
+    return false;
+  }
+  *out = *value;
+  return true;
+}
+
+}  // namespace
+
+int RunCreateKey(CommandContext& ctx) {
+  std::vector<std::string> missing;
+  for (absl::string_view flag : {"subject-type", "subject", "purpose"}) {
+    if (!ctx.args().Has(flag)) missing.push_back(absl::StrCat("--", flag));
+  }
+  if (!missing.empty()) {
+    return ctx.UsageError(absl::StrCat("missing ", absl::StrJoin(missing, ", ")));
+  }
+  v1::CreateKeyRequest request;
+  int rc = kExitOk;
+  v1::KsefSubject::IdentifierType type = v1::KsefSubject::IDENTIFIER_TYPE_UNSPECIFIED;
+  v1::KeyPurpose purpose = v1::KEY_PURPOSE_UNSPECIFIED;
+  v1::KeyAlgorithm algorithm = v1::EC_P256;
+  if (!ParseEnumFlag(ctx, "subject-type", &ParseSubjectType, &type, &rc) ||
+      !ParseEnumFlag(ctx, "purpose", &ParsePurpose, &purpose, &rc) ||
+      !ParseEnumFlag(ctx, "algorithm", &ParseAlgorithm, &algorithm, &rc)) {
+    return rc;
+  }
+  std::string subject = std::string(absl::StripAsciiWhitespace(*ctx.args().Get("subject")));
+  if (subject.empty()) return ctx.UsageError("--subject is empty");
+  request.mutable_subject()->set_type(type);
+  request.mutable_subject()->set_value(subject);
+  request.set_purpose(purpose);
+  request.set_algorithm(algorithm);
+  if (std::optional<std::string> key_id = ctx.args().Get("key-id"); key_id.has_value()) {
+    // Accept "keys/ID" too; the request wants the bare ID.
+    request.set_key_id(std::string(absl::StripPrefix(*key_id, "keys/")));
+  }
+  v1::Key key;
+  if (rc = ctx.CallKeyService(&Stub::CreateKey, request, &key); rc != kExitOk) return rc;
+  return ctx.Print(key, FormatKey(key));
+}
+
+int RunGetKey(CommandContext& ctx) { return RunKeyCall(ctx, &Stub::GetKey); }
+int RunDisableKey(CommandContext& ctx) { return RunKeyCall(ctx, &Stub::DisableKey); }
+int RunEnableKey(CommandContext& ctx) { return RunKeyCall(ctx, &Stub::EnableKey); }
+int RunScheduleDestruction(CommandContext& ctx) {
+  return RunKeyCall(ctx, &Stub::ScheduleKeyDestruction);
+}
+int RunRestoreKey(CommandContext& ctx) { return RunKeyCall(ctx, &Stub::RestoreKey); }
+
+int RunListKeys(CommandContext& ctx) {
+  v1::ListKeysRequest request;
+  int rc = kExitOk;
+  v1::KsefSubject::IdentifierType type = v1::KsefSubject::IDENTIFIER_TYPE_UNSPECIFIED;
+  v1::KeyPurpose purpose = v1::KEY_PURPOSE_UNSPECIFIED;
+  v1::KeyState state = v1::KEY_STATE_UNSPECIFIED;
+  if (!ParseEnumFlag(ctx, "subject-type", &ParseSubjectType, &type, &rc) ||
+      !ParseEnumFlag(ctx, "purpose", &ParsePurpose, &purpose, &rc) ||
+      !ParseEnumFlag(ctx, "state", &ParseState, &state, &rc)) {
+    return rc;
+  }
+  if (ctx.args().Has("subject-type") || ctx.args().Has("subject")) {
+    request.mutable_subject()->set_type(type);
+    request.mutable_subject()->set_value(ctx.args().Get("subject").value_or(""));
+  }
+  request.set_purpose(purpose);
+  request.set_state(state);
+  if (std::optional<std::string> size = ctx.args().Get("page-size"); size.has_value()) {
+    int32_t page_size = 0;
+    if (!absl::SimpleAtoi(*size, &page_size) || page_size <= 0) {
+      return ctx.UsageError(
+          absl::StrCat("--page-size: expected a positive number, got \"", *size, "\""));
+    }
+    request.set_page_size(page_size);
+  }
+  request.set_page_token(ctx.args().Get("page-token").value_or(""));
+  const bool all = ctx.args().IsSet("all");
+
+  v1::ListKeysResponse result;
+  while (true) {
+    v1::ListKeysResponse page;
+    if (rc = ctx.CallKeyService(&Stub::ListKeys, request, &page); rc != kExitOk) return rc;
+    result.mutable_keys()->MergeFrom(page.keys());
+    result.set_total_size(page.total_size());
+    result.set_next_page_token(page.next_page_token());
+    if (!all || page.next_page_token().empty()) break;
+    if (page.next_page_token() == request.page_token()) {
+      return ctx.Error(absl::InternalError("the server returned the same page token twice; "
+                                           "stopping to avoid an endless loop"),
+                       kExitFailure);
+    }
+    request.set_page_token(page.next_page_token());
+  }
+
+  std::string human;
+  if (result.keys().empty()) {
+    human = "no keys\n";
+  } else {
+    human = FormatKeyTable(result.keys());
+    if (result.total_size() >= result.keys_size()) {
+      absl::StrAppend(&human, "\n", result.keys_size(), " of ", result.total_size(),
+                      " matching key(s) shown\n");
+    } else {
+      absl::StrAppend(&human, "\n", result.keys_size(), " key(s) shown\n");
+    }
+  }
+  if (!result.next_page_token().empty()) {
+    absl::StrAppend(&human, "more: add --page-token ", result.next_page_token(),
+                    " (same filters), or use --all\n");
+  }
+  return ctx.Print(result, human);
+}
+
+int RunPublicKey(CommandContext& ctx) {
+  int rc = kExitOk;
+  std::optional<std::string> name = KeyName(ctx, &rc);
+  if (!name.has_value()) return rc;
+  std::optional<std::string> der_out = ctx.args().Get("der-out");
+  if (der_out.has_value() && der_out->empty()) return ctx.UsageError("--der-out FILE is empty");
+
+  v1::GetPublicKeyRequest request;
+  request.set_name(*name);
+  v1::PublicKey key;
+  if (rc = ctx.CallKeyService(&Stub::GetPublicKey, request, &key); rc != kExitOk) return rc;
+
+  std::string human;
+  if (der_out.has_value()) {
+    if (key.der().empty()) {
+      return ctx.Error(absl::InternalError("the server sent no DER public key"), kExitFailure);
+    }
+    absl::Status written = WriteWholeFile(*der_out, key.der(), "public key file");
+    if (!written.ok()) return ctx.Error(written, kExitFailure);
+    human = absl::StrCat("wrote ", key.der().size(), " bytes (SubjectPublicKeyInfo DER) to ",
+                         *der_out, "\nsha256_fingerprint: ", key.sha256_fingerprint(), "\n");
+  } else if (!key.pem().empty()) {
+    human = key.pem();
+    if (!absl::EndsWith(human, "\n")) human.push_back('\n');
+  } else {
+    human = PemFromDer(key.der());
+  }
+  return ctx.Print(key, human);
+}
+
+int RunCheckConsistency(CommandContext& ctx) {
+  v1::CheckConsistencyRequest request;
+  v1::ConsistencyReport report;
+  int rc = ctx.CallKeyService(&Stub::CheckConsistency, request, &report);
+  if (rc != kExitOk) return rc;
+  if (rc = ctx.Print(report, FormatConsistencyReport(report)); rc != kExitOk) return rc;
+  bool consistent = report.unknown_token_keys().empty() && report.missing_keys().empty();
+  return consistent ? kExitOk : kExitFailure;
+}
+
+int RunHealth(CommandContext& ctx) {
+  grpc::health::v1::HealthCheckRequest request;
+  request.set_service(ctx.args().Get("service").value_or(""));
+  grpc::health::v1::HealthCheckResponse response;
+  if (int rc = ctx.CheckHealth(request, &response); rc != kExitOk) return rc;
+  std::string human = absl::StrCat(
+      grpc::health::v1::HealthCheckResponse::ServingStatus_Name(response.status()), "\n");
+  if (int rc = ctx.Print(response, human); rc != kExitOk) return rc;
+  return response.status() == grpc::health::v1::HealthCheckResponse::SERVING ? kExitOk
+                                                                             : kExitFailure;
+}
+
+}  // namespace ksef::client

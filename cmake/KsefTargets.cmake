@@ -1,0 +1,33 @@
+# Small helpers so every module target gets the same flags.
+#
+#   ksef_cc_library(NAME <name> SRCS ... DEPS ...)  -> static library ksef_<name>
+#   ksef_cc_test(NAME <name> SRCS ... DEPS ... [LABELS ...] [TIMEOUT s])
+#
+# Our own targets build with -Wall -Wextra -Werror; generated code (proto) does not.
+
+set(KSEF_WARNINGS -Wall -Wextra -Werror -Wno-missing-field-initializers)
+
+function(ksef_cc_library)
+  cmake_parse_arguments(A "" "NAME" "SRCS;DEPS" ${ARGN})
+  add_library(ksef_${A_NAME} STATIC ${A_SRCS})
+  target_include_directories(ksef_${A_NAME} PUBLIC ${PROJECT_SOURCE_DIR})
+  target_compile_options(ksef_${A_NAME} PRIVATE ${KSEF_WARNINGS})
+  target_link_libraries(ksef_${A_NAME} PUBLIC ${A_DEPS})
+endfunction()
+
+function(ksef_cc_test)
+  cmake_parse_arguments(A "" "NAME;TIMEOUT" "SRCS;DEPS;LABELS" ${ARGN})
+  add_executable(${A_NAME} ${A_SRCS})
+  target_compile_options(${A_NAME} PRIVATE ${KSEF_WARNINGS})
+  target_include_directories(${A_NAME} PRIVATE ${PROJECT_SOURCE_DIR})
+  target_link_libraries(${A_NAME} PRIVATE ${A_DEPS} GTest::gtest GTest::gtest_main)
+  add_test(NAME ${A_NAME} COMMAND ${A_NAME})
+  if(NOT A_TIMEOUT)
+    set(A_TIMEOUT 600)
+  endif()
+  set_tests_properties(${A_NAME} PROPERTIES TIMEOUT ${A_TIMEOUT}
+    ENVIRONMENT "KSEF_BUILD_DIR=${PROJECT_BINARY_DIR};KSEF_SOURCE_DIR=${PROJECT_SOURCE_DIR}")
+  if(A_LABELS)
+    set_tests_properties(${A_NAME} PROPERTIES LABELS "${A_LABELS}")
+  endif()
+endfunction()

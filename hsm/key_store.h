@@ -1,0 +1,87 @@
+// KeyStore: the service's view of the key objects on one token.
+//
+// Keys are generated in the token with the strict template of design.md
+// section 3 (sensitive, non-extractable, sign-only), and addressed by their
+// CKA_ID (16 random bytes, shared by private key, public key and, later, the
+// certificate). Object handles are cached per CKA_ID so the signing hot path
+// is one C_SignInit + C_Sign.
+//
+// This header is free of PKCS#11 types so other modules may use it.
+// Thread-safe.
+#ifndef KSEF_HSM_KEY_STORE_H_
+#define KSEF_HSM_KEY_STORE_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "hsm/signer.h"
+
+namespace ksef::hsm {
+
+class Token;
+
+// What the token reports about the private key (CKA_* booleans).
+struct KeyAttestation {
+  bool local = false;
+  bool sensitive = false;
+  bool extractable = true;
+  bool always_sensitive = false;
+  bool never_extractable = false;
+};
+
+struct TokenKey {
+  std::string id;     // CKA_ID bytes
+  std::string label;  // CKA_LABEL
+  KeyAlgorithm algorithm = KeyAlgorithm::kEcP256;
+  KeyAttestation attestation;
+  std::string public_key_der;  // SubjectPublicKeyInfo
+  std::string uri;             // RFC 7512 URI of the private key
+};
+
+class KeyStore {
+ public:
+  // `token_store_dir`: if not empty, fsync'ed after objects change (SoftHSM2
+  // does not fsync its file store). `max_concurrent_signs` bounds signs in
+  // flight across all signers of this store.
+  KeyStore(Token* token, std::string token_store_dir, int max_concurrent_signs);
+  ~KeyStore();
+
+  // Generates a key pair with CKA_LABEL = label and CKA_ID = id (16 random
+  // bytes when id is empty). Serialized per token. The returned key is durable
+  // on the token (store synced) when this returns; on failure nothing is left.
+  absl::StatusOr<TokenKey> Generate(KeyAlgorithm algorithm, const std::string& label,
+                                    const std::string& id = "");
+
+  // 16 random bytes, for callers that record the CKA_ID before generating.
+  static std::string NewId();
+
+  // NOT_FOUND if no private key has this CKA_ID.
+  absl::StatusOr<TokenKey> Get(const std::string& id);
+
+  // Every private key on the token (any label).
+  absl::StatusOr<std::vector<TokenKey>> List();
+
+  // Destroys the private key, public key and certificates with this CKA_ID.
+  // NOT_FOUND if none existed.
+  absl::Status Destroy(const std::string& id);
+
+  // A signer for the private key with this CKA_ID (cached; cheap to call).
+  absl::StatusOr<std::shared_ptr<Signer>> GetSigner(const std::string& id);
+
+  // RFC 7512 URI for a private key on this token.
+  std::string UriFor(const std::string& id, const std::string& label) const;
+
+  const std::string& token_label() const;
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace ksef::hsm
+
+#endif  // KSEF_HSM_KEY_STORE_H_

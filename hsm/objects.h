@@ -1,0 +1,41 @@
+// Small helpers over C_FindObjects / C_GetAttributeValue. Internal to hsm/.
+#ifndef KSEF_HSM_OBJECTS_H_
+#define KSEF_HSM_OBJECTS_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "hsm/pkcs11_api.h"
+
+namespace ksef::hsm {
+
+// Every object matching `tmpl` (up to `max` objects).
+absl::StatusOr<std::vector<CK_OBJECT_HANDLE>> FindObjects(CK_FUNCTION_LIST* f,
+                                                          CK_SESSION_HANDLE session,
+                                                          std::vector<CK_ATTRIBUTE> tmpl,
+                                                          size_t max = 100000);
+
+// A variable-length attribute's bytes. The status carries the CK_RV
+// (e.g. PERMISSION_DENIED for CKR_ATTRIBUTE_SENSITIVE).
+absl::StatusOr<std::string> GetBytesAttribute(CK_FUNCTION_LIST* f, CK_SESSION_HANDLE session,
+                                              CK_OBJECT_HANDLE object, CK_ATTRIBUTE_TYPE type);
+
+absl::StatusOr<bool> GetBoolAttribute(CK_FUNCTION_LIST* f, CK_SESSION_HANDLE session,
+                                      CK_OBJECT_HANDLE object, CK_ATTRIBUTE_TYPE type);
+
+absl::StatusOr<CK_ULONG> GetUlongAttribute(CK_FUNCTION_LIST* f, CK_SESSION_HANDLE session,
+                                           CK_OBJECT_HANDLE object, CK_ATTRIBUTE_TYPE type);
+
+// Template entry pointing at caller-owned storage.
+template <typename T>
+CK_ATTRIBUTE Attr(CK_ATTRIBUTE_TYPE type, T* value) {
+  return CK_ATTRIBUTE{type, value, sizeof(T)};
+}
+inline CK_ATTRIBUTE BytesAttr(CK_ATTRIBUTE_TYPE type, const std::string& value) {
+  return CK_ATTRIBUTE{type, const_cast<char*>(value.data()), value.size()};
+}
+
+}  // namespace ksef::hsm
+
+#endif  // KSEF_HSM_OBJECTS_H_

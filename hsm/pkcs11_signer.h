@@ -1,0 +1,54 @@
+// Pkcs11Signer: hsm::Signer over a private key in the token.
+//
+// Hot path: take a sign slot (bounded: more signs in flight than cores only
+// raises latency on SoftHSM2), lease a session, C_SignInit + C_Sign with the
+// cached object handle. The handle is re-resolved by CKA_ID when the token was
+// re-opened (generation changed) or the module says the handle is invalid.
+// Thread-safe. Internal to hsm/ (created by KeyStore::GetSigner).
+#ifndef KSEF_HSM_PKCS11_SIGNER_H_
+#define KSEF_HSM_PKCS11_SIGNER_H_
+
+#include <atomic>
+#include <memory>
+#include <semaphore>
+#include <string>
+
+#include "absl/synchronization/mutex.h"
+#include "hsm/pkcs11_api.h"
+#include "hsm/signer.h"
+
+namespace ksef::hsm {
+
+class Token;
+
+using SignSlots = std::counting_semaphore<4096>;
+
+class Pkcs11Signer : public Signer {
+ public:
+  Pkcs11Signer(Token* token, SignSlots* slots, std::string id, KeyAlgorithm algorithm,
+               std::string public_key_der, CK_OBJECT_HANDLE handle, uint64_t generation);
+
+  KeyAlgorithm algorithm() const override { return algorithm_; }
+  const std::string& public_key_der() const override { return public_key_der_; }
+  absl::StatusOr<std::string> SignDigest(SignatureScheme scheme,
+                                         absl::string_view digest) const override;
+
+ private:
+  absl::StatusOr<CK_OBJECT_HANDLE> Handle(CK_SESSION_HANDLE session, bool refresh) const;
+  absl::StatusOr<std::string> SignOnce(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE handle,
+                                       SignatureScheme scheme, absl::string_view digest,
+                                       CK_RV* rv_out) const;
+
+  Token* const token_;
+  SignSlots* const slots_;
+  const std::string id_;
+  const KeyAlgorithm algorithm_;
+  const std::string public_key_der_;
+  mutable absl::Mutex mu_;
+  mutable CK_OBJECT_HANDLE handle_ ABSL_GUARDED_BY(mu_);
+  mutable uint64_t generation_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace ksef::hsm
+
+#endif  // KSEF_HSM_PKCS11_SIGNER_H_

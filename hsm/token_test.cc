@@ -1,0 +1,123 @@
+// Module loading, token selection, login and the session pool, on a real
+// SoftHSM2 token.
+#include "hsm/token.h"
+
+#include <gtest/gtest.h>
+
+#include "hsm/ck_status.h"
+#include "hsm/module.h"
+#include "tests/support/softhsm_token.h"
+
+namespace ksef::hsm {
+namespace {
+
+class TokenTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    auto token = ksef::testing::TestToken::Create("token-test");
+    ASSERT_TRUE(token.ok()) << token.status();
+    test_token_ = token->release();
+    auto module = Module::Load(ksef::testing::TestToken::ModulePath());
+    ASSERT_TRUE(module.ok()) << module.status();
+    module_ = module->release();
+  }
+  static void TearDownTestSuite() {
+    delete module_;
+    delete test_token_;
+  }
+  static ksef::testing::TestToken* test_token_;
+  static Module* module_;
+};
+ksef::testing::TestToken* TokenTest::test_token_ = nullptr;
+Module* TokenTest::module_ = nullptr;
+
+TEST(ModuleTest, MissingModuleIsNotFoundWithHint) {
+  auto m = Module::Load("/nonexistent/libpkcs11.so");
+  ASSERT_FALSE(m.ok());
+  EXPECT_EQ(m.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_NE(m.status().message().find("/nonexistent/libpkcs11.so"), std::string::npos);
+  EXPECT_NE(m.status().message().find("pkcs11_module"), std::string::npos);
+}
+
+TEST(ModuleTest, ALibraryThatIsNotPkcs11IsRefused) {
+  auto m = Module::Load("/etc/hostname");
+  ASSERT_FALSE(m.ok());
+  EXPECT_EQ(m.status().code(), absl::StatusCode::kFailedPrecondition);
+}
+
+TEST_F(TokenTest, WrongPinIsRefusedNeverEchoedAndDoesNotLockTheToken) {
+  const std::string wrong = "wrong-pin-4711";
+  for (int i = 0; i < 12; ++i) {  // more than any retry counter would allow
+    auto t = Token::Open(module_, TokenSelector{test_token_->label(), ""}, SecureString(wrong), 2);
+    ASSERT_FALSE(t.ok());
+    EXPECT_EQ(t.status().code(), absl::StatusCode::kPermissionDenied) << t.status();
+    EXPECT_EQ(t.status().message().find(wrong), std::string::npos);
+    EXPECT_NE(t.status().message().find("CKR_PIN_INCORRECT"), std::string::npos);
+  }
+  auto t = Token::Open(module_, TokenSelector{test_token_->label(), ""},
+                       SecureString(test_token_->pin()), 2);
+  ASSERT_TRUE(t.ok()) << t.status();
+  EXPECT_TRUE((*t)->usable());
+  EXPECT_TRUE((*t)->CheckAndRecover().ok());
+}
+
+TEST_F(TokenTest, UnknownLabelListsTheTokensThatExist) {
+  auto t = Token::Open(module_, TokenSelector{"no-such-token", ""}, SecureString("1234"), 2);
+  ASSERT_FALSE(t.ok());
+  EXPECT_EQ(t.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_NE(t.status().message().find("no-such-token"), std::string::npos);
+  EXPECT_NE(t.status().message().find(test_token_->label()), std::string::npos);
+}
+
+TEST_F(TokenTest, SelectBySerial) {
+  CK_ULONG n = 0;
+  module_->f()->C_GetSlotList(CK_TRUE, nullptr, &n);
+  std::vector<CK_SLOT_ID> slots(n);
+  module_->f()->C_GetSlotList(CK_TRUE, slots.data(), &n);
+  std::string serial;
+  for (CK_SLOT_ID s : slots) {
+    CK_TOKEN_INFO info;
+    module_->f()->C_GetTokenInfo(s, &info);
+    if (TrimPadded(info.label, sizeof(info.label)) == test_token_->label()) {
+      serial = TrimPadded(info.serialNumber, sizeof(info.serialNumber));
+    }
+  }
+  ASSERT_FALSE(serial.empty());
+  auto t = Token::Open(module_, TokenSelector{"ignored", serial},
+                       SecureString(test_token_->pin()), 2);
+  ASSERT_TRUE(t.ok()) << t.status();
+  EXPECT_EQ((*t)->label(), test_token_->label());
+}
+
+TEST_F(TokenTest, SessionPoolIsBounded) {
+  auto t = Token::Open(module_, TokenSelector{test_token_->label(), ""},
+                       SecureString(test_token_->pin()), 2);
+  ASSERT_TRUE(t.ok()) << t.status();
+  auto a = (*t)->Lease();
+  auto b = (*t)->Lease();
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_NE(a->get(), b->get());
+  auto c = (*t)->Lease(absl::Milliseconds(50));
+  EXPECT_EQ(c.status().code(), absl::StatusCode::kResourceExhausted);
+  CK_SESSION_HANDLE first = a->get();
+  *a = SessionLease();  // returned to the pool
+  auto d = (*t)->Lease(absl::Milliseconds(50));
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->get(), first);  // reused, not re-opened
+}
+
+TEST(CkStatusTest, TableMapsCodes) {
+  EXPECT_TRUE(CkStatus(CKR_OK, "x").ok());
+  EXPECT_EQ(CkStatus(CKR_PIN_INCORRECT, "C_Login").code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(CkStatus(CKR_DEVICE_ERROR, "C_Sign").code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(CkStatus(CKR_KEY_HANDLE_INVALID, "C_SignInit").code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(CkStatus(CKR_SESSION_COUNT, "C_OpenSession").code(),
+            absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(CkStatus(CKR_PIN_LOCKED, "C_Login").code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(CkStatus(0x8000ABCDUL, "C_Foo").message(), "C_Foo: CKR_0x8000ABCD");
+  EXPECT_TRUE(IsSessionLost(CKR_SESSION_HANDLE_INVALID));
+  EXPECT_FALSE(IsSessionLost(CKR_PIN_INCORRECT));
+}
+
+}  // namespace
+}  // namespace ksef::hsm

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 (bookworm) package that ksef-hsm needs to build,
+# run and test, including what the planned features use (XAdES/xmlsec1, QR
+# codes, PostgreSQL audit store, benchmarks).
+#
+# Usage: scripts/install-deps.sh
+#   Runs as root directly, or through sudo for a normal user.
+#   When every package is already installed it returns at once without
+#   touching apt; set KSEF_FORCE_APT=1 to run apt-get update/install anyway.
+set -euo pipefail
+
+readonly PACKAGES=(
+  # toolchain
+  build-essential cmake pkg-config git ca-certificates
+  # crypto, RPC
+  openssl libssl-dev
+  libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev
+  # PKCS#11: headers, the SoftHSM2 software token, pkcs11-tool for inspection
+  libp11-kit-dev softhsm2 opensc
+  # KSeF formats: XML (XAdES), QR codes
+  libxml2-dev libxml2-utils libqrencode-dev
+  # key registry and audit stores
+  libsqlite3-dev sqlite3 libpq-dev postgresql
+  # tests and benchmarks, and the independent verifiers the tests call
+  libgtest-dev libgmock-dev libbenchmark-dev xmlsec1 zbar-tools
+  # ps and friends, used by the scripts and tests
+  procps
+)
+
+log() { printf '[install-deps] %s\n' "$*"; }
+die() { printf '[install-deps] ERROR: %s\n' "$*" >&2; exit 1; }
+
+command -v dpkg-query >/dev/null 2>&1 || die "dpkg-query not found: this script is for Debian 12"
+
+missing=()
+for pkg in "${PACKAGES[@]}"; do
+  status="$(dpkg-query -W -f='${Status}' "${pkg}" 2>/dev/null || true)"
+  if [[ "${status}" != "install ok installed" ]]; then
+    missing+=("${pkg}")
+  fi
+done
+
+if [[ ${#missing[@]} -eq 0 && "${KSEF_FORCE_APT:-0}" != "1" ]]; then
+  log "all ${#PACKAGES[@]} packages are already installed; skipping apt (KSEF_FORCE_APT=1 forces it)"
+  exit 0
+fi
+
+if [[ ${#missing[@]} -gt 0 ]]; then
+  log "missing packages: ${missing[*]}"
+else
+  log "KSEF_FORCE_APT=1: running apt even though everything is installed"
+fi
+
+as_root=()
+if [[ "$(id -u)" -ne 0 ]]; then
+  command -v sudo >/dev/null 2>&1 || die "not root and sudo is not installed; run this script as root"
+  as_root=(sudo)
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+# `env` carries DEBIAN_FRONTEND through sudo, which resets the environment.
+log "apt-get update"
+"${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update
+log "apt-get install ${#PACKAGES[@]} packages"
+"${as_root[@]}" env DEBIAN_FRONTEND=noninteractive \
+  apt-get install -y --no-install-recommends "${PACKAGES[@]}"
+log "done"

@@ -1,0 +1,77 @@
+// ServerConfig: everything ksef-hsmd reads from its config file.
+//
+// File format (documented for operators in docs/configuration.md):
+//   - one `key = value` per line; `#` starts a comment (whole line or after
+//     whitespace); blank lines ignored; surrounding whitespace trimmed;
+//     values may be wrapped in double quotes (then taken verbatim).
+//   - booleans: true/false; durations: absl form ("90s", "15m", "2h") plus a
+//     "d" suffix for days ("30d"); integers: decimal.
+//   - relative paths are resolved against the config file's directory.
+//   - an unknown key, a repeated key, or a bad value is an error that names
+//     the line: "config.conf:12: unknown option 'fooo'".
+#ifndef KSEF_SERVICE_CONFIG_H_
+#define KSEF_SERVICE_CONFIG_H_
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+
+namespace ksef::service {
+
+struct ServerConfig {
+  // --- network ---
+  std::string listen_address = "127.0.0.1:7443";  // host:port
+  // Serve without TLS. Refused unless listen_address is a loopback address
+  // (127.0.0.0/8, ::1, localhost).
+  bool plaintext = false;
+  std::string tls_cert_file;       // PEM server certificate (chain); required unless plaintext
+  std::string tls_key_file;        // PEM server private key; required unless plaintext
+  std::string tls_client_ca_file;  // PEM CA(s) for client certificates; required unless plaintext
+  bool require_client_cert = true;  // mTLS; false only accepted together with plaintext=false
+                                    // for TLS without client auth
+  bool reflection = false;          // gRPC server reflection
+
+  // --- HSM ---
+  std::string pkcs11_module = "/usr/lib/softhsm/libsofthsm2.so";
+  std::string token_label = "ksef-hsm";  // the token is chosen by label ...
+  std::string token_serial;              // ... or by serial (if set, wins)
+  std::string pin_file;                  // required; must be mode 0600 or stricter
+  // If set, exported as SOFTHSM2_CONF before C_Initialize (embedded default).
+  std::string softhsm2_conf;
+  // If set, fsync'ed (files + dir) after objects are created/destroyed, because
+  // SoftHSM2's file store does not fsync. Leave empty for hardware HSMs.
+  std::string token_store_dir;
+  int session_pool_size = 8;     // 1..256
+  int max_concurrent_signs = 4;  // 1..1024; signs in flight across all callers
+  absl::Duration token_check_interval = absl::Seconds(5);
+
+  // --- state and key lifecycle ---
+  std::string state_dir = "/var/lib/ksef-hsm";  // key registry: <state_dir>/keys.db
+  absl::Duration destruction_grace_period = absl::Hours(24 * 30);
+  absl::Duration destruction_check_interval = absl::Minutes(1);
+
+  // --- operations ---
+  std::string node_id;  // defaults to the host name when empty
+  std::string log_level = "info";   // debug | info | warning | error
+  std::string log_format = "text";  // text | json
+  absl::Duration shutdown_timeout = absl::Seconds(30);  // in-flight calls get this long
+};
+
+// Parses config text. `origin` names the file in error messages; relative
+// paths are resolved against `base_dir`. INVALID_ARGUMENT with "origin:line:"
+// for syntax/value errors, and without a line for cross-field rules
+// (e.g. plaintext on a non-loopback address, missing pin_file).
+absl::StatusOr<ServerConfig> ParseServerConfig(absl::string_view text, absl::string_view origin,
+                                               absl::string_view base_dir);
+
+// Reads and parses a file. NOT_FOUND if it does not exist.
+absl::StatusOr<ServerConfig> LoadServerConfig(const std::string& path);
+
+// True for 127.0.0.0/8, ::1, [::1], localhost (with any port).
+bool IsLoopbackListenAddress(absl::string_view host_port);
+
+}  // namespace ksef::service
+
+#endif  // KSEF_SERVICE_CONFIG_H_

@@ -1,0 +1,382 @@
+#include "service/key_manager.h"
+
+#include <openssl/x509.h>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "common/encoding.h"
+#include "common/log.h"
+#include "common/openssl_ptr.h"
+#include "common/status_macros.h"
+#include "hsm/pkcs11_uri.h"
+#include "ksef/identifiers.h"
+
+namespace ksef::service {
+namespace {
+
+bool ValidKeyId(absl::string_view id) {
+  if (id.empty() || id.size() > 63) return false;
+  for (size_t i = 0; i < id.size(); ++i) {
+    char c = id[i];
+    bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || (i > 0 && c == '-');
+    if (!ok) return false;
+  }
+  return true;
+}
+
+std::string GenerateKeyId(KeyPurpose purpose) {
+  std::string rnd = hsm::KeyStore::NewId().substr(0, 6);
+  std::string hex = HexUpper(rnd);
+  for (char& c : hex) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return absl::StrCat(purpose == KeyPurpose::kAuthentication ? "auth-" : "offline-", hex);
+}
+
+std::optional<absl::Time> CertificateNotAfter(const std::string& der) {
+  const auto* p = reinterpret_cast<const unsigned char*>(der.data());
+  X509Ptr cert(d2i_X509(nullptr, &p, der.size()));
+  if (!cert) return std::nullopt;
+  struct tm tm = {};
+  if (ASN1_TIME_to_tm(X509_get0_notAfter(cert.get()), &tm) != 1) return std::nullopt;
+  return absl::FromTM(tm, absl::UTCTimeZone());
+}
+
+absl::Status ValidateSubject(SubjectType type, std::string& value) {
+  if (value.empty()) {
+    return absl::InvalidArgumentError(
+        "subject.value is empty: give the NIP, PESEL or certificate fingerprint the key's "
+        "certificate will carry");
+  }
+  switch (type) {
+    case SubjectType::kNip:
+      return ValidateNip(value, "subject.value");
+    case SubjectType::kPesel:
+      return ValidatePesel(value, "subject.value");
+    case SubjectType::kCertificateFingerprint: {
+      KSEF_ASSIGN_OR_RETURN(value, NormalizeFingerprint(value, "subject.value"));
+      return absl::OkStatus();
+    }
+  }
+  return absl::InvalidArgumentError("subject.type is not set: use NIP, PESEL or "
+                                    "CERTIFICATE_FINGERPRINT");
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> KeyIdFromName(absl::string_view name) {
+  if (!absl::StartsWith(name, "keys/") || !ValidKeyId(name.substr(5))) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "name '", name, "' is not a key name: use keys/{key_id} or the key's pkcs11: URI"));
+  }
+  return std::string(name.substr(5));
+}
+
+KeyManager::KeyManager(hsm::KeyStore* store, KeyRegistry* registry, absl::Duration grace_period,
+                       Clock clock)
+    : store_(store), registry_(registry), grace_period_(grace_period), clock_(std::move(clock)) {}
+
+KeyState KeyManager::EffectiveState(const KeyRecord& record) const {
+  if (record.state == KeyState::kActive && !record.certificate_der.empty()) {
+    auto not_after = CertificateNotAfter(record.certificate_der);
+    if (not_after && *not_after < clock_()) return KeyState::kExpired;
+  }
+  return record.state;
+}
+
+absl::StatusOr<KeyRecord> KeyManager::Create(const CreateKeyParams& params) {
+  KeyRecord record;
+  record.subject_type = params.subject_type;
+  record.subject_value = params.subject_value;
+  KSEF_RETURN_IF_ERROR(ValidateSubject(record.subject_type, record.subject_value));
+  if (!params.key_id.empty() && !ValidKeyId(params.key_id)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "key_id '", params.key_id,
+        "' is invalid: use 1-63 lowercase letters, digits and '-', starting with a letter or "
+        "digit"));
+  }
+  record.key_id = params.key_id.empty() ? GenerateKeyId(params.purpose) : params.key_id;
+  record.cka_id = hsm::KeyStore::NewId();
+  record.purpose = params.purpose;
+  record.algorithm = params.algorithm;
+  record.state = KeyState::kCreating;
+  record.create_time = record.update_time = clock_();
+  record.pkcs11_uri = store_->UriFor(record.cka_id, record.key_id);
+  // Record intent first: a crash after generation leaves a row that
+  // Reconcile() can complete, never an unknown key on the token.
+  KSEF_RETURN_IF_ERROR(registry_->Insert(record));
+  auto key = store_->Generate(record.algorithm, record.key_id, record.cka_id);
+  if (!key.ok()) {
+    absl::Status cleanup = registry_->Delete(record.key_id);
+    if (!cleanup.ok()) LogWarning("cannot drop registry row of failed key: ", cleanup.message());
+    return key.status();
+  }
+  record.attestation = key->attestation;
+  record.public_key_der = key->public_key_der;
+  record.pkcs11_uri = key->uri;
+  record.state = KeyState::kPendingCertificate;
+  record.update_time = clock_();
+  absl::Status stored = registry_->Update(record);
+  if (!stored.ok()) {
+    // No orphan: without its registry row the key must not stay on the token.
+    absl::Status destroyed = store_->Destroy(record.cka_id);
+    if (!destroyed.ok()) {
+      LogError("key ", record.name(), " could not be recorded nor destroyed: ",
+               destroyed.message(), "; check-consistency will report it");
+    }
+    return stored;
+  }
+  LogInfo("created key ", record.name(), " (", hsm::KeyAlgorithmName(record.algorithm), ")");
+  return record;
+}
+
+absl::StatusOr<std::string> KeyManager::ResolveKeyId(absl::string_view name) {
+  if (absl::StartsWith(name, "pkcs11:")) {
+    auto uri = hsm::Pkcs11Uri::Parse(name);
+    if (!uri.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("name: ", uri.status().message()));
+    }
+    if (uri->token && *uri->token != store_->token_label()) {
+      return absl::NotFoundError(absl::StrCat("the URI names token '", *uri->token,
+                                              "', but this server uses token '",
+                                              store_->token_label(), "'"));
+    }
+    if (uri->type && *uri->type != "private") {
+      return absl::InvalidArgumentError("name: a key URI has type=private (or no type)");
+    }
+    if (uri->id) {
+      auto record = registry_->GetByCkaId(*uri->id);
+      if (!record.ok()) return absl::NotFoundError(absl::StrCat("no key with URI ", name));
+      return record->key_id;
+    }
+    if (uri->object) return *uri->object;
+    return absl::InvalidArgumentError("name: the pkcs11: URI needs an id or object attribute");
+  }
+  return KeyIdFromName(name);
+}
+
+absl::StatusOr<KeyRecord> KeyManager::Get(absl::string_view name) {
+  KSEF_ASSIGN_OR_RETURN(std::string key_id, ResolveKeyId(name));
+  auto record = registry_->Get(key_id);
+  if (!record.ok() || record->state == KeyState::kDestroyed ||
+      record->state == KeyState::kCreating) {
+    if (record.ok() || absl::IsNotFound(record.status())) {
+      return absl::NotFoundError(absl::StrCat("key keys/", key_id, " not found"));
+    }
+    return record.status();
+  }
+  record->state = EffectiveState(*record);
+  return record;
+}
+
+absl::StatusOr<std::vector<KeyRecord>> KeyManager::List(const KeyFilter& filter,
+                                                        const std::string& page_token,
+                                                        int page_size,
+                                                        std::string* next_page_token,
+                                                        int* total) {
+  if (page_size < 0 || page_size > 1000) {
+    return absl::InvalidArgumentError("page_size must be between 0 and 1000");
+  }
+  if (page_size == 0) page_size = 50;
+  std::string after;
+  if (!page_token.empty()) {
+    auto decoded = Base64UrlDecode(page_token);
+    if (!decoded || !ValidKeyId(*decoded)) {
+      return absl::InvalidArgumentError(
+          "page_token is not valid: pass next_page_token from the previous response unchanged");
+    }
+    after = *decoded;
+  }
+  KeyFilter stored = filter;
+  // EXPIRED is not stored: it is ACTIVE with a certificate past notAfter.
+  bool want_expired = filter.state == KeyState::kExpired;
+  bool want_active = filter.state == KeyState::kActive;
+  if (want_expired) stored.state = KeyState::kActive;
+  if (filter.state == KeyState::kDestroyed) stored.include_destroyed = true;
+  std::vector<KeyRecord> out;
+  std::string cursor = after;
+  int counted = 0;
+  // Page through the registry until the page is full (filters on EXPIRED are
+  // resolved here, so a registry page may yield fewer rows).
+  while (static_cast<int>(out.size()) < page_size) {
+    int total_rows = 0;
+    KSEF_ASSIGN_OR_RETURN(auto rows, registry_->List(stored, cursor, page_size, &total_rows));
+    if (cursor == after) counted = total_rows;
+    for (auto& r : rows) {
+      cursor = r.key_id;
+      if (r.state == KeyState::kCreating) continue;
+      r.state = EffectiveState(r);
+      if ((want_expired && r.state != KeyState::kExpired) ||
+          (want_active && r.state != KeyState::kActive)) {
+        continue;
+      }
+      out.push_back(std::move(r));
+      if (static_cast<int>(out.size()) == page_size) break;
+    }
+    if (static_cast<int>(rows.size()) < page_size) {
+      cursor.clear();
+      break;
+    }
+  }
+  if (next_page_token != nullptr) {
+    *next_page_token = cursor.empty() ? "" : Base64UrlEncode(cursor);
+    if (static_cast<int>(out.size()) < page_size) next_page_token->clear();
+  }
+  if (total != nullptr) *total = counted;
+  return out;
+}
+
+absl::StatusOr<KeyRecord> KeyManager::Transition(
+    absl::string_view name, const std::function<absl::Status(KeyRecord&)>& change) {
+  KSEF_ASSIGN_OR_RETURN(std::string key_id, ResolveKeyId(name));
+  absl::MutexLock lock(&mu_);
+  KSEF_ASSIGN_OR_RETURN(KeyRecord record, Get(absl::StrCat("keys/", key_id)));
+  KeyRecord stored = record;
+  stored.state = record.state == KeyState::kExpired ? KeyState::kActive : record.state;
+  KSEF_RETURN_IF_ERROR(change(stored));
+  stored.update_time = clock_();
+  KSEF_RETURN_IF_ERROR(registry_->Update(stored));
+  stored.state = EffectiveState(stored);
+  return stored;
+}
+
+absl::StatusOr<KeyRecord> KeyManager::Disable(absl::string_view name) {
+  return Transition(name, [](KeyRecord& r) {
+    if (r.state != KeyState::kActive && r.state != KeyState::kPendingCertificate) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "key ", r.name(), " is ", KeyStateName(r.state), "; only ACTIVE or "
+          "PENDING_CERTIFICATE keys can be disabled"));
+    }
+    r.state = KeyState::kDisabled;
+    return absl::OkStatus();
+  });
+}
+
+absl::StatusOr<KeyRecord> KeyManager::Enable(absl::string_view name) {
+  return Transition(name, [](KeyRecord& r) {
+    if (r.state != KeyState::kDisabled) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "key ", r.name(), " is ", KeyStateName(r.state), "; only DISABLED keys can be enabled",
+          r.state == KeyState::kScheduledForDestruction ? " (restore it first)" : ""));
+    }
+    r.state = r.certificate_der.empty() ? KeyState::kPendingCertificate : KeyState::kActive;
+    return absl::OkStatus();
+  });
+}
+
+absl::StatusOr<KeyRecord> KeyManager::ScheduleDestruction(absl::string_view name) {
+  absl::Time when = clock_() + grace_period_;
+  return Transition(name, [when](KeyRecord& r) {
+    if (r.state == KeyState::kScheduledForDestruction) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("key ", r.name(), " is already scheduled for destruction at ",
+                       absl::FormatTime(absl::RFC3339_sec, *r.destroy_time, absl::UTCTimeZone())));
+    }
+    r.state = KeyState::kScheduledForDestruction;
+    r.destroy_time = when;
+    return absl::OkStatus();
+  });
+}
+
+absl::StatusOr<KeyRecord> KeyManager::Restore(absl::string_view name) {
+  absl::Time now = clock_();
+  return Transition(name, [now](KeyRecord& r) {
+    if (r.state != KeyState::kScheduledForDestruction) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "key ", r.name(), " is ", KeyStateName(r.state),
+          "; only keys scheduled for destruction can be restored"));
+    }
+    if (r.destroy_time && *r.destroy_time <= now) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("the grace period of key ", r.name(), " is over; it is being destroyed"));
+    }
+    // Restored keys come back disabled, so using them again is a decision.
+    r.state = KeyState::kDisabled;
+    r.destroy_time.reset();
+    return absl::OkStatus();
+  });
+}
+
+absl::Status KeyManager::FinishDestruction(KeyRecord record) {
+  absl::Status s = store_->Destroy(record.cka_id);
+  if (!s.ok() && !absl::IsNotFound(s)) return s;
+  record.state = KeyState::kDestroyed;
+  record.update_time = clock_();
+  KSEF_RETURN_IF_ERROR(registry_->Update(record));
+  LogInfo("destroyed key ", record.name(), " (grace period over)");
+  return absl::OkStatus();
+}
+
+absl::StatusOr<int> KeyManager::DestroyDue() {
+  KeyFilter filter;
+  filter.state = KeyState::kScheduledForDestruction;
+  absl::Time now = clock_();
+  int destroyed = 0;
+  std::string cursor;
+  while (true) {
+    KSEF_ASSIGN_OR_RETURN(auto rows, registry_->List(filter, cursor, 200, nullptr));
+    for (auto& r : rows) {
+      cursor = r.key_id;
+      if (!r.destroy_time || *r.destroy_time > now) continue;
+      absl::MutexLock lock(&mu_);
+      // Re-read under the lock: a restore may have won the race.
+      auto fresh = registry_->Get(r.key_id);
+      if (!fresh.ok() || fresh->state != KeyState::kScheduledForDestruction ||
+          *fresh->destroy_time > now) {
+        continue;
+      }
+      KSEF_RETURN_IF_ERROR(FinishDestruction(std::move(*fresh)));
+      ++destroyed;
+    }
+    if (rows.size() < 200) break;
+  }
+  return destroyed;
+}
+
+absl::StatusOr<ConsistencyReport> KeyManager::Reconcile() {
+  absl::MutexLock lock(&mu_);
+  KSEF_ASSIGN_OR_RETURN(auto token_keys, store_->List());
+  absl::flat_hash_map<std::string, const hsm::TokenKey*> on_token;
+  for (const auto& k : token_keys) on_token[k.id] = &k;
+
+  ConsistencyReport report;
+  KeyFilter all;
+  std::string cursor;
+  absl::flat_hash_map<std::string, bool> known;
+  while (true) {
+    KSEF_ASSIGN_OR_RETURN(auto rows, registry_->List(all, cursor, 500, nullptr));
+    for (auto& r : rows) {
+      cursor = r.key_id;
+      known[r.cka_id] = true;
+      auto it = on_token.find(r.cka_id);
+      if (r.state == KeyState::kCreating) {
+        if (it == on_token.end()) {
+          LogWarning("dropping key ", r.name(), ": its creation did not finish");
+          KSEF_RETURN_IF_ERROR(registry_->Delete(r.key_id));
+        } else {
+          r.attestation = it->second->attestation;
+          r.public_key_der = it->second->public_key_der;
+          r.pkcs11_uri = it->second->uri;
+          r.state = KeyState::kPendingCertificate;
+          r.update_time = clock_();
+          KSEF_RETURN_IF_ERROR(registry_->Update(r));
+          LogInfo("completed creation of key ", r.name(), " interrupted by a restart");
+        }
+        continue;
+      }
+      ++report.checked_keys;
+      if (it == on_token.end()) report.missing_keys.push_back(r.name());
+    }
+    if (rows.size() < 500) break;
+  }
+  for (const auto& k : token_keys) {
+    if (!known.contains(k.id)) report.unknown_token_keys.push_back(k.uri);
+  }
+  for (const auto& uri : report.unknown_token_keys) {
+    LogWarning("consistency: private key on the token unknown to the registry: ", uri);
+  }
+  for (const auto& name : report.missing_keys) {
+    LogWarning("consistency: key ", name, " is in the registry but missing on the token");
+  }
+  return report;
+}
+
+}  // namespace ksef::service

@@ -1,0 +1,239 @@
+// Key lifecycle on a real SoftHSM2 token and a real SQLite registry.
+#include "service/key_manager.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "hsm/hsm.h"
+#include "tests/support/softhsm_token.h"
+
+namespace ksef::service {
+namespace {
+
+class KeyManagerTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    auto token = ksef::testing::TestToken::Create("km-test");
+    ASSERT_TRUE(token.ok()) << token.status();
+    token_ = token->release();
+    hsm::HsmOptions o;
+    o.module_path = ksef::testing::TestToken::ModulePath();
+    o.token_label = token_->label();
+    o.pin = SecureString(token_->pin());
+    o.token_store_dir = token_->token_dir();
+    auto h = hsm::Hsm::Open(std::move(o));
+    ASSERT_TRUE(h.ok()) << h.status();
+    hsm_ = h->release();
+  }
+  static void TearDownTestSuite() {
+    delete hsm_;
+    delete token_;
+  }
+
+  void SetUp() override {
+    dir_ = ksef::testing::MakeTempDir("ksef-registry");
+    OpenManager();
+  }
+  void TearDown() override {
+    manager_.reset();
+    registry_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+  void OpenManager() {
+    manager_.reset();
+    registry_.reset();
+    auto r = KeyRegistry::Open(dir_ + "/keys.db");
+    ASSERT_TRUE(r.ok()) << r.status();
+    registry_ = std::move(*r);
+    manager_ = std::make_unique<KeyManager>(&hsm_->keys(), registry_.get(), absl::Hours(24),
+                                            [this] { return now_; });
+  }
+  absl::StatusOr<KeyRecord> Create(const std::string& id, KeyPurpose purpose = KeyPurpose::kOffline,
+                                   const std::string& nip = "5265877635") {
+    CreateKeyParams p;
+    p.key_id = id;
+    p.subject_type = SubjectType::kNip;
+    p.subject_value = nip;
+    p.purpose = purpose;
+    return manager_->Create(p);
+  }
+
+  static ksef::testing::TestToken* token_;
+  static hsm::Hsm* hsm_;
+  std::string dir_;
+  absl::Time now_ = absl::FromUnixSeconds(1800000000);
+  std::unique_ptr<KeyRegistry> registry_;
+  std::unique_ptr<KeyManager> manager_;
+};
+ksef::testing::TestToken* KeyManagerTest::token_ = nullptr;
+hsm::Hsm* KeyManagerTest::hsm_ = nullptr;
+
+TEST_F(KeyManagerTest, CreateGetAndStateSurvivesReopen) {
+  auto k = Create("survivor", KeyPurpose::kAuthentication);
+  ASSERT_TRUE(k.ok()) << k.status();
+  EXPECT_EQ(k->name(), "keys/survivor");
+  EXPECT_EQ(k->state, KeyState::kPendingCertificate);
+  EXPECT_TRUE(k->attestation.never_extractable);
+  ASSERT_TRUE(manager_->Disable("keys/survivor").ok());
+
+  OpenManager();  // a restart: new registry connection, same file
+  auto got = manager_->Get("keys/survivor");
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(got->state, KeyState::kDisabled);
+  EXPECT_EQ(got->purpose, KeyPurpose::kAuthentication);
+  EXPECT_EQ(got->public_key_der, k->public_key_der);
+  // Addressable by its PKCS#11 URI too.
+  auto by_uri = manager_->Get(k->pkcs11_uri);
+  ASSERT_TRUE(by_uri.ok()) << by_uri.status();
+  EXPECT_EQ(by_uri->key_id, "survivor");
+}
+
+TEST_F(KeyManagerTest, BadInputGivesClearStatus) {
+  CreateKeyParams p;
+  p.subject_type = SubjectType::kNip;
+  p.subject_value = "";
+  auto r = manager_->Create(p);
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(r.status().message().find("subject.value"), std::string::npos);
+  p.subject_value = "1234567890";
+  r = manager_->Create(p);
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(r.status().message().find("check digit"), std::string::npos);
+  p.subject_value = "5265877635";
+  p.key_id = "Bad_Id";
+  r = manager_->Create(p);
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(r.status().message().find("key_id"), std::string::npos);
+
+  EXPECT_EQ(manager_->Get("keys/nope").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(manager_->Get("nope").status().code(), absl::StatusCode::kInvalidArgument);
+  auto bad_uri = manager_->Get("pkcs11:id=%G1");
+  EXPECT_EQ(bad_uri.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(bad_uri.status().message().find("name"), std::string::npos);
+
+  ASSERT_TRUE(Create("dup").ok());
+  EXPECT_EQ(Create("dup").status().code(), absl::StatusCode::kAlreadyExists);
+}
+
+TEST_F(KeyManagerTest, ListFiltersAndPages) {
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(Create(absl::StrCat("a-", i), KeyPurpose::kAuthentication).ok());
+  }
+  ASSERT_TRUE(Create("o-1", KeyPurpose::kOffline, "1111111111").ok());
+  ASSERT_TRUE(manager_->Disable("keys/a-3").ok());
+
+  KeyFilter auth;
+  auth.purpose = KeyPurpose::kAuthentication;
+  std::string next;
+  int total = 0;
+  auto page = manager_->List(auth, "", 2, &next, &total);
+  ASSERT_TRUE(page.ok()) << page.status();
+  EXPECT_EQ(total, 5);
+  ASSERT_EQ(page->size(), 2u);
+  EXPECT_EQ((*page)[0].key_id, "a-0");
+  std::vector<std::string> seen = {(*page)[0].key_id, (*page)[1].key_id};
+  while (!next.empty()) {
+    std::string token = next;
+    page = manager_->List(auth, token, 2, &next, nullptr);
+    ASSERT_TRUE(page.ok());
+    for (auto& r : *page) seen.push_back(r.key_id);
+  }
+  EXPECT_EQ(seen, (std::vector<std::string>{"a-0", "a-1", "a-2", "a-3", "a-4"}));
+
+  KeyFilter subject;
+  subject.subject_type = SubjectType::kNip;
+  subject.subject_value = "1111111111";
+  page = manager_->List(subject, "", 0, &next, &total);
+  ASSERT_TRUE(page.ok());
+  ASSERT_EQ(page->size(), 1u);
+  EXPECT_EQ((*page)[0].key_id, "o-1");
+
+  KeyFilter disabled;
+  disabled.state = KeyState::kDisabled;
+  page = manager_->List(disabled, "", 0, &next, &total);
+  ASSERT_TRUE(page.ok());
+  ASSERT_EQ(page->size(), 1u);
+  EXPECT_EQ((*page)[0].key_id, "a-3");
+
+  EXPECT_EQ(manager_->List(auth, "garbage!", 2, &next, nullptr).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(KeyManagerTest, DisableEnableTransitions) {
+  ASSERT_TRUE(Create("flip").ok());
+  EXPECT_EQ(manager_->Enable("keys/flip").status().code(), absl::StatusCode::kFailedPrecondition);
+  auto d = manager_->Disable("keys/flip");
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->state, KeyState::kDisabled);
+  EXPECT_EQ(manager_->Disable("keys/flip").status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  auto e = manager_->Enable("keys/flip");
+  ASSERT_TRUE(e.ok());
+  EXPECT_EQ(e->state, KeyState::kPendingCertificate);
+}
+
+TEST_F(KeyManagerTest, ScheduledKeyRestoresInsideGraceAndIsGoneAfter) {
+  auto k = Create("doomed");
+  ASSERT_TRUE(k.ok());
+  auto s = manager_->ScheduleDestruction("keys/doomed");
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ(s->state, KeyState::kScheduledForDestruction);
+  EXPECT_EQ(*s->destroy_time, now_ + absl::Hours(24));
+  now_ += absl::Hours(23);
+  ASSERT_EQ(*manager_->DestroyDue(), 0);
+  auto r = manager_->Restore("keys/doomed");
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->state, KeyState::kDisabled);
+  EXPECT_FALSE(r->destroy_time.has_value());
+
+  ASSERT_TRUE(manager_->ScheduleDestruction("keys/doomed").ok());
+  now_ += absl::Hours(25);
+  EXPECT_EQ(manager_->Restore("keys/doomed").status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  ASSERT_EQ(*manager_->DestroyDue(), 1);
+  EXPECT_EQ(manager_->Get("keys/doomed").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(hsm_->keys().Get(k->cka_id).status().code(), absl::StatusCode::kNotFound);
+  // The id is never reused.
+  EXPECT_EQ(Create("doomed").status().code(), absl::StatusCode::kAlreadyExists);
+}
+
+TEST_F(KeyManagerTest, ReconcileReportsBothDirectionsAndFinishesInterruptedCreation) {
+  // A key on the token that no registry row knows.
+  auto stray = hsm_->keys().Generate(hsm::KeyAlgorithm::kEcP256, "stray");
+  ASSERT_TRUE(stray.ok());
+  // A registry key whose token objects vanished.
+  auto lost = Create("lost");
+  ASSERT_TRUE(lost.ok());
+  ASSERT_TRUE(hsm_->keys().Destroy(lost->cka_id).ok());
+  // A creation interrupted after generation (row still CREATING).
+  KeyRecord half;
+  half.key_id = "half";
+  half.cka_id = hsm::KeyStore::NewId();
+  half.subject_value = "5265877635";
+  half.create_time = half.update_time = now_;
+  ASSERT_TRUE(registry_->Insert(half).ok());
+  ASSERT_TRUE(hsm_->keys().Generate(hsm::KeyAlgorithm::kEcP256, "half", half.cka_id).ok());
+  // And one interrupted before generation.
+  KeyRecord never = half;
+  never.key_id = "never";
+  never.cka_id = hsm::KeyStore::NewId();
+  ASSERT_TRUE(registry_->Insert(never).ok());
+
+  auto report = manager_->Reconcile();
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_NE(std::find(report->unknown_token_keys.begin(), report->unknown_token_keys.end(),
+                      stray->uri),
+            report->unknown_token_keys.end());
+  EXPECT_NE(std::find(report->missing_keys.begin(), report->missing_keys.end(), "keys/lost"),
+            report->missing_keys.end());
+  auto completed = manager_->Get("keys/half");
+  ASSERT_TRUE(completed.ok()) << completed.status();
+  EXPECT_EQ(completed->state, KeyState::kPendingCertificate);
+  EXPECT_FALSE(completed->public_key_der.empty());
+  EXPECT_EQ(registry_->Get("never").status().code(), absl::StatusCode::kNotFound);
+  ASSERT_TRUE(hsm_->keys().Destroy(stray->id).ok());
+}
+
+}  // namespace
+}  // namespace ksef::service

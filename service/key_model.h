@@ -1,0 +1,51 @@
+// The service's model of a KSeF key: what the registry stores beside the
+// token. Plain data; no gRPC or PKCS#11 types.
+#ifndef KSEF_SERVICE_KEY_MODEL_H_
+#define KSEF_SERVICE_KEY_MODEL_H_
+
+#include <optional>
+#include <string>
+
+#include "absl/time/time.h"
+#include "hsm/key_store.h"
+#include "hsm/signer.h"
+
+namespace ksef::service {
+
+// Numeric values are stored in the registry: never renumber.
+enum class SubjectType { kNip = 1, kPesel = 2, kCertificateFingerprint = 3 };
+enum class KeyPurpose { kAuthentication = 1, kOffline = 2 };
+enum class KeyState {
+  kCreating = 0,  // registry row written, key generation not confirmed yet
+  kPendingCertificate = 1,
+  kActive = 2,
+  kDisabled = 3,
+  kExpired = 4,  // never stored: derived from the certificate's notAfter
+  kScheduledForDestruction = 5,
+  kDestroyed = 6,
+};
+
+const char* KeyStateName(KeyState state);
+
+struct KeyRecord {
+  std::string key_id;  // resource name is "keys/" + key_id
+  std::string cka_id;  // raw CKA_ID bytes on the token
+  SubjectType subject_type = SubjectType::kNip;
+  std::string subject_value;
+  KeyPurpose purpose = KeyPurpose::kAuthentication;
+  hsm::KeyAlgorithm algorithm = hsm::KeyAlgorithm::kEcP256;
+  KeyState state = KeyState::kCreating;
+  absl::Time create_time;
+  absl::Time update_time;
+  std::optional<absl::Time> destroy_time;  // set while scheduled / after destruction
+  hsm::KeyAttestation attestation;
+  std::string public_key_der;
+  std::string pkcs11_uri;
+  std::string certificate_der;  // empty until a certificate is imported
+
+  std::string name() const { return "keys/" + key_id; }
+};
+
+}  // namespace ksef::service
+
+#endif  // KSEF_SERVICE_KEY_MODEL_H_

@@ -1,0 +1,65 @@
+// KeyRegistry: durable service-side state of keys (subject, purpose, state,
+// timestamps) in SQLite, beside the token that holds the key material.
+//
+// The database runs in WAL mode with synchronous=FULL, so a write that
+// returned is durable. Destroyed keys stay as tombstones (state DESTROYED)
+// so a key id is never reused. Thread-safe (one connection behind a mutex).
+#ifndef KSEF_SERVICE_KEY_REGISTRY_H_
+#define KSEF_SERVICE_KEY_REGISTRY_H_
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "service/key_model.h"
+
+struct sqlite3;
+
+namespace ksef::service {
+
+struct KeyFilter {
+  std::optional<SubjectType> subject_type;
+  std::optional<std::string> subject_value;
+  std::optional<KeyPurpose> purpose;
+  std::optional<KeyState> state;  // stored state; kExpired is resolved by the caller
+  bool include_destroyed = false;
+};
+
+class KeyRegistry {
+ public:
+  // Creates the file and schema if needed. INTERNAL/UNAVAILABLE with the path
+  // when the database cannot be opened.
+  static absl::StatusOr<std::unique_ptr<KeyRegistry>> Open(const std::string& path);
+  ~KeyRegistry();
+
+  // ALREADY_EXISTS if key_id (or cka_id) is taken, even by a destroyed key.
+  absl::Status Insert(const KeyRecord& record);
+  // Replaces the row with record.key_id. NOT_FOUND if absent.
+  absl::Status Update(const KeyRecord& record);
+  // Removes the row (only for rows that never got key material).
+  absl::Status Delete(const std::string& key_id);
+
+  absl::StatusOr<KeyRecord> Get(const std::string& key_id);  // NOT_FOUND
+  absl::StatusOr<KeyRecord> GetByCkaId(const std::string& cka_id);
+  absl::StatusOr<KeyRecord> GetByLabel(const std::string& label) { return Get(label); }
+
+  // Rows matching `filter`, ordered by key_id, starting after `after_key_id`,
+  // at most `limit`. `total` (if not null) gets the number of matching rows.
+  absl::StatusOr<std::vector<KeyRecord>> List(const KeyFilter& filter,
+                                              const std::string& after_key_id, int limit,
+                                              int* total);
+
+ private:
+  explicit KeyRegistry(sqlite3* db) : db_(db) {}
+  absl::Status Exec(const char* sql);
+
+  absl::Mutex mu_;
+  sqlite3* db_;
+};
+
+}  // namespace ksef::service
+
+#endif  // KSEF_SERVICE_KEY_REGISTRY_H_

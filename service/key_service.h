@@ -1,0 +1,46 @@
+// KeyServiceImpl: the ksef.hsm.v1.KeyService gRPC API over KeyManager.
+// Converts protos to the domain model and back; all rules live in KeyManager.
+// Thread-safe (gRPC calls it from many threads).
+#ifndef KSEF_SERVICE_KEY_SERVICE_H_
+#define KSEF_SERVICE_KEY_SERVICE_H_
+
+#include "ksef/hsm/v1/key_service.grpc.pb.h"
+#include "service/key_manager.h"
+
+namespace ksef::service {
+
+class KeyServiceImpl final : public ksef::hsm::v1::KeyService::Service {
+ public:
+  explicit KeyServiceImpl(KeyManager* keys) : keys_(keys) {}
+
+  grpc::Status CreateKey(grpc::ServerContext*, const ksef::hsm::v1::CreateKeyRequest*,
+                         ksef::hsm::v1::Key*) override;
+  grpc::Status GetKey(grpc::ServerContext*, const ksef::hsm::v1::GetKeyRequest*,
+                      ksef::hsm::v1::Key*) override;
+  grpc::Status ListKeys(grpc::ServerContext*, const ksef::hsm::v1::ListKeysRequest*,
+                        ksef::hsm::v1::ListKeysResponse*) override;
+  grpc::Status GetPublicKey(grpc::ServerContext*, const ksef::hsm::v1::GetPublicKeyRequest*,
+                            ksef::hsm::v1::PublicKey*) override;
+  grpc::Status DisableKey(grpc::ServerContext*, const ksef::hsm::v1::DisableKeyRequest*,
+                          ksef::hsm::v1::Key*) override;
+  grpc::Status EnableKey(grpc::ServerContext*, const ksef::hsm::v1::EnableKeyRequest*,
+                         ksef::hsm::v1::Key*) override;
+  grpc::Status ScheduleKeyDestruction(grpc::ServerContext*,
+                                      const ksef::hsm::v1::ScheduleKeyDestructionRequest*,
+                                      ksef::hsm::v1::Key*) override;
+  grpc::Status RestoreKey(grpc::ServerContext*, const ksef::hsm::v1::RestoreKeyRequest*,
+                          ksef::hsm::v1::Key*) override;
+  grpc::Status CheckConsistency(grpc::ServerContext*,
+                                const ksef::hsm::v1::CheckConsistencyRequest*,
+                                ksef::hsm::v1::ConsistencyReport*) override;
+
+ private:
+  KeyManager* const keys_;
+};
+
+// Domain -> proto (exposed for tests).
+void ToProto(const KeyRecord& record, ksef::hsm::v1::Key* key);
+
+}  // namespace ksef::service
+
+#endif  // KSEF_SERVICE_KEY_SERVICE_H_

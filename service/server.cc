@@ -1,0 +1,178 @@
+#include "service/server.h"
+
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/grpcpp.h>
+#include <grpcpp/health_check_service_interface.h>
+
+#include <filesystem>
+
+#include "absl/strings/str_cat.h"
+#include "common/files.h"
+#include "common/log.h"
+#include "hsm/hsm.h"
+#include "service/key_manager.h"
+#include "service/key_registry.h"
+#include "service/key_service.h"
+
+namespace ksef::service {
+namespace {
+
+constexpr char kKeyServiceName[] = "ksef.hsm.v1.KeyService";
+
+absl::StatusOr<std::string> ReadTlsFile(const std::string& path, absl::string_view option) {
+  auto content = ReadFile(path);
+  if (!content.ok()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(option, ": ", content.status().message()));
+  }
+  return content;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
+  std::unique_ptr<Server> server(new Server(config));
+
+  auto pin = ReadSecretFile(config.pin_file);
+  if (!pin.ok()) return absl::Status(pin.status().code(), absl::StrCat("pin_file: ",
+                                                                       pin.status().message()));
+  hsm::HsmOptions options;
+  options.module_path = config.pkcs11_module;
+  options.token_label = config.token_label;
+  options.token_serial = config.token_serial;
+  options.pin = std::move(*pin);
+  options.softhsm2_conf = config.softhsm2_conf;
+  options.token_store_dir = config.token_store_dir;
+  options.session_pool_size = config.session_pool_size;
+  options.max_concurrent_signs = config.max_concurrent_signs;
+  auto hsm = hsm::Hsm::Open(std::move(options));
+  if (!hsm.ok()) return hsm.status();
+  server->hsm_ = std::move(*hsm);
+  LogInfo("token '", server->hsm_->token_label(), "' open via ",
+          server->hsm_->module_description());
+
+  std::error_code ec;
+  std::filesystem::create_directories(config.state_dir, ec);
+  auto registry = KeyRegistry::Open(config.state_dir + "/keys.db");
+  if (!registry.ok()) return registry.status();
+  server->registry_ = std::move(*registry);
+  server->keys_ = std::make_unique<KeyManager>(&server->hsm_->keys(), server->registry_.get(),
+                                               config.destruction_grace_period);
+  auto report = server->keys_->Reconcile();
+  if (!report.ok()) return report.status();
+  LogInfo("key registry: ", report->checked_keys, " keys, ", report->unknown_token_keys.size(),
+          " unknown on token, ", report->missing_keys.size(), " missing on token");
+  auto destroyed = server->keys_->DestroyDue();
+  if (!destroyed.ok()) LogWarning("destruction sweep: ", destroyed.status().message());
+
+  server->key_service_ = std::make_unique<KeyServiceImpl>(server->keys_.get());
+  absl::Status started = server->StartGrpc();
+  if (!started.ok()) return started;
+  server->SetServing(true);
+  server->monitor_ = std::thread([s = server.get()] { s->MonitorLoop(); });
+  server->sweeper_ = std::thread([s = server.get()] { s->SweepLoop(); });
+  return server;
+}
+
+absl::Status Server::StartGrpc() {
+  grpc::EnableDefaultHealthCheckService(true);
+  if (config_.reflection) grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  std::shared_ptr<grpc::ServerCredentials> creds;
+  if (config_.plaintext) {
+    creds = grpc::InsecureServerCredentials();
+    LogWarning("serving WITHOUT TLS on ", config_.listen_address,
+               " (plaintext = true; loopback only)");
+  } else {
+    auto cert = ReadTlsFile(config_.tls_cert_file, "tls_cert_file");
+    if (!cert.ok()) return cert.status();
+    auto key = ReadTlsFile(config_.tls_key_file, "tls_key_file");
+    if (!key.ok()) return key.status();
+    grpc::SslServerCredentialsOptions ssl(
+        config_.require_client_cert ? GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY
+                                    : GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
+    if (!config_.tls_client_ca_file.empty()) {
+      auto ca = ReadTlsFile(config_.tls_client_ca_file, "tls_client_ca_file");
+      if (!ca.ok()) return ca.status();
+      ssl.pem_root_certs = *ca;
+    }
+    ssl.pem_key_cert_pairs.push_back({*key, *cert});
+    creds = grpc::SslServerCredentials(ssl);
+  }
+  builder.AddListeningPort(config_.listen_address, creds, &port_);
+  builder.RegisterService(key_service_.get());
+  grpc_ = builder.BuildAndStart();
+  if (grpc_ == nullptr || port_ == 0) {
+    return absl::UnavailableError(absl::StrCat(
+        "cannot listen on ", config_.listen_address,
+        " (address in use, or the TLS certificate/key do not match?)"));
+  }
+  LogInfo("serving on ", config_.listen_address, " (port ", port_, ", ",
+          config_.plaintext ? "plaintext" : (config_.require_client_cert ? "mTLS" : "TLS"), ")");
+  return absl::OkStatus();
+}
+
+void Server::SetServing(bool serving) {
+  if (grpc_ == nullptr) return;
+  auto* health = grpc_->GetHealthCheckService();
+  if (health == nullptr) return;
+  health->SetServingStatus(serving);
+  health->SetServingStatus(kKeyServiceName, serving);
+  if (serving != serving_) {
+    LogInfo("health: ", serving ? "SERVING" : "NOT_SERVING");
+    serving_ = serving;
+  }
+}
+
+void Server::MonitorLoop() {
+  absl::Duration backoff = config_.token_check_interval;
+  while (!stop_.WaitForNotificationWithTimeout(backoff)) {
+    absl::Status s = hsm_->CheckHealth();
+    SetServing(s.ok());
+    if (s.ok()) {
+      backoff = config_.token_check_interval;
+    } else {
+      LogWarning("token check: ", s.message());
+      backoff = std::min(backoff * 2, absl::Seconds(30));
+    }
+  }
+}
+
+void Server::SweepLoop() {
+  while (!stop_.WaitForNotificationWithTimeout(config_.destruction_check_interval)) {
+    auto n = keys_->DestroyDue();
+    if (!n.ok()) LogWarning("destruction sweep: ", n.status().message());
+  }
+}
+
+void Server::Shutdown() {
+  std::call_once(shutdown_once_, [this] {
+    LogInfo("shutting down: finishing in-flight calls (up to ",
+            absl::FormatDuration(config_.shutdown_timeout), ")");
+    if (grpc_ != nullptr) {
+      grpc_->GetHealthCheckService()->Shutdown();
+      grpc_->Shutdown(std::chrono::system_clock::now() +
+                      absl::ToChronoMilliseconds(config_.shutdown_timeout));
+      grpc_->Wait();
+      LogDebug("gRPC server stopped");
+    }
+    stop_.Notify();
+    if (monitor_.joinable()) monitor_.join();
+    if (sweeper_.joinable()) sweeper_.join();
+    grpc_.reset();
+    key_service_.reset();
+    keys_.reset();
+    registry_.reset();
+    hsm_.reset();  // closes sessions, then C_Finalize
+    LogInfo("shutdown complete");
+    done_.Notify();
+  });
+}
+
+void Server::Wait() { done_.WaitForNotification(); }
+
+Server::Server(ServerConfig config) : config_(std::move(config)) {}
+
+Server::~Server() { Shutdown(); }
+
+}  // namespace ksef::service

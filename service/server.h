@@ -1,0 +1,70 @@
+// Server: ksef-hsmd's running parts, wired in the right order.
+//
+// Start() opens the HSM (module, token, login), the key registry, reconciles
+// the two, then serves gRPC (TLS/mTLS, or plaintext on loopback only) with
+// grpc.health.v1 and optional reflection, and runs two background loops: the
+// token health monitor (NOT_SERVING while the token cannot be used, with
+// reconnects) and the destruction sweep. Shutdown() is graceful: health goes
+// NOT_SERVING, in-flight calls finish (up to shutdown_timeout), loops stop,
+// then the token sessions close and C_Finalize runs.
+// Thread-safe: Shutdown() may be called from a signal-handling thread.
+#ifndef KSEF_SERVICE_SERVER_H_
+#define KSEF_SERVICE_SERVER_H_
+
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include "absl/status/statusor.h"
+#include "absl/synchronization/notification.h"
+#include "service/config.h"
+
+namespace grpc {
+class Server;
+}
+
+namespace ksef::hsm {
+class Hsm;
+}
+
+namespace ksef::service {
+
+class KeyRegistry;
+class KeyManager;
+class KeyServiceImpl;
+
+class Server {
+ public:
+  static absl::StatusOr<std::unique_ptr<Server>> Start(const ServerConfig& config);
+  ~Server();  // calls Shutdown() if needed
+
+  void Shutdown();
+  // Blocks until Shutdown() has completed.
+  void Wait();
+  int port() const { return port_; }
+
+ private:
+  explicit Server(ServerConfig config);
+  absl::Status StartGrpc();
+  void MonitorLoop();
+  void SweepLoop();
+  void SetServing(bool serving);
+
+  const ServerConfig config_;
+  std::unique_ptr<hsm::Hsm> hsm_;
+  std::unique_ptr<KeyRegistry> registry_;
+  std::unique_ptr<KeyManager> keys_;
+  std::unique_ptr<KeyServiceImpl> key_service_;
+  std::unique_ptr<grpc::Server> grpc_;
+  int port_ = 0;
+  bool serving_ = false;
+  absl::Notification stop_;
+  absl::Notification done_;
+  std::thread monitor_;
+  std::thread sweeper_;
+  std::once_flag shutdown_once_;
+};
+
+}  // namespace ksef::service
+
+#endif  // KSEF_SERVICE_SERVER_H_

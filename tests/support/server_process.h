@@ -1,0 +1,48 @@
+// ServerProcess: runs the real ksef-hsmd binary as a child process for
+// end-to-end tests, with stderr captured to a log file.
+#ifndef KSEF_TESTS_SUPPORT_SERVER_PROCESS_H_
+#define KSEF_TESTS_SUPPORT_SERVER_PROCESS_H_
+
+#include <sys/types.h>
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+
+namespace ksef::testing {
+
+class ServerProcess {
+ public:
+  // Starts `ksef-hsmd --config config_path` and waits until its log says it
+  // is serving (returns the port) or it exits (FAILED_PRECONDITION with the
+  // exit code and the log).
+  static absl::StatusOr<std::unique_ptr<ServerProcess>> Start(
+      const std::string& config_path, const std::string& log_path,
+      absl::Duration timeout = absl::Seconds(30));
+  ~ServerProcess();  // SIGKILLs a process still running
+
+  int port() const { return port_; }
+  pid_t pid() const { return pid_; }
+  // Sends `signal` and waits for exit; returns the exit code (128+sig if killed).
+  int Stop(int signal, absl::Duration timeout = absl::Seconds(30));
+  std::string Log() const;
+
+  // Path of the built ksef-hsmd (from KSEF_BUILD_DIR set by ctest).
+  static std::string BinaryPath();
+  // Runs ksef-hsmd to completion (for start-up failures); returns exit code.
+  static int RunToExit(const std::string& config_path, const std::string& log_path,
+                       absl::Duration timeout = absl::Seconds(30));
+
+ private:
+  ServerProcess(pid_t pid, std::string log_path) : pid_(pid), log_path_(std::move(log_path)) {}
+  pid_t pid_;
+  std::string log_path_;
+  int port_ = 0;
+  bool exited_ = false;
+};
+
+}  // namespace ksef::testing
+
+#endif  // KSEF_TESTS_SUPPORT_SERVER_PROCESS_H_
