@@ -7,6 +7,7 @@
 #include <string>
 
 #include "absl/strings/string_view.h"
+#include "common/utf8.h"
 
 namespace ksef::csr {
 
@@ -30,8 +31,8 @@ std::string DerUnsignedInteger(absl::string_view magnitude);
 // BIT STRING with zero unused bits.
 std::string DerBitString(absl::string_view bytes);
 
-// Well-formed UTF-8 (no overlong forms, no surrogates, at most U+10FFFF).
-bool IsValidUtf8(absl::string_view text);
+// IsValidUtf8 lives in common/utf8.h.
+using ::ksef::IsValidUtf8;
 
 // Only the X.680 PrintableString characters: A-Z a-z 0-9 space ' ( ) + , - . / : = ?
 bool IsPrintableString(absl::string_view text);
