@@ -11,15 +11,11 @@
 #include "common/openssl_ptr.h"
 #include "common/status_macros.h"
 #include "ksef/csr/asn1_der.h"
+#include "ksef/csr/signed_structure.h"
 #include "ksef/csr/subject_name.h"
 
 namespace ksef::csr {
 namespace {
-
-// AlgorithmIdentifier DER: ecdsa-with-SHA256 (1.2.840.10045.4.3.2), no params.
-constexpr char kEcdsaWithSha256[] = "\x30\x0a\x06\x08\x2a\x86\x48\xce\x3d\x04\x03\x02";
-// sha256WithRSAEncryption (1.2.840.113549.1.1.11), NULL params.
-constexpr char kSha256WithRsa[] = "\x30\x0d\x06\x09\x2a\x86\x48\x86\xf7\x0d\x01\x01\x0b\x05\x00";
 
 absl::Status CheckSpki(absl::string_view spki_der) {
   const auto* p = reinterpret_cast<const unsigned char*>(spki_der.data());
@@ -60,50 +56,9 @@ absl::StatusOr<std::string> BuildCertificationRequestInfoDer(const EnrollmentDat
 }
 
 absl::StatusOr<std::string> BuildCsrDer(const EnrollmentData& data, const hsm::Signer& signer) {
-  hsm::SignatureScheme scheme;
-  absl::string_view algorithm_id;
-  switch (signer.algorithm()) {
-    case hsm::KeyAlgorithm::kEcP256:
-      scheme = hsm::SignatureScheme::kEcdsaSha256;
-      algorithm_id = absl::string_view(kEcdsaWithSha256, sizeof(kEcdsaWithSha256) - 1);
-      break;
-    case hsm::KeyAlgorithm::kRsa2048:
-      scheme = hsm::SignatureScheme::kRsaPkcs1Sha256;
-      algorithm_id = absl::string_view(kSha256WithRsa, sizeof(kSha256WithRsa) - 1);
-      break;
-    default:
-      return absl::InvalidArgumentError("signer: unsupported key algorithm");
-  }
   KSEF_ASSIGN_OR_RETURN(std::string cri,
                         BuildCertificationRequestInfoDer(data, signer.public_key_der()));
-
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int digest_len = 0;
-  if (EVP_Digest(cri.data(), cri.size(), digest, &digest_len, EVP_sha256(), nullptr) != 1) {
-    return absl::InternalError(OpenSslError("SHA-256"));
-  }
-  KSEF_ASSIGN_OR_RETURN(
-      std::string signature,
-      signer.SignDigest(scheme, absl::string_view(reinterpret_cast<char*>(digest), digest_len)));
-
-  if (scheme == hsm::SignatureScheme::kEcdsaSha256) {
-    if (signature.size() != 64) {
-      return absl::InternalError(
-          absl::StrCat("signer returned ", signature.size(), " bytes, expected r||s of 64"));
-    }
-    const absl::string_view raw(signature);
-    signature = DerTlv(kTagSequence,
-                       DerUnsignedInteger(raw.substr(0, 32)) + DerUnsignedInteger(raw.substr(32)));
-  } else if (signature.size() != 256) {
-    return absl::InternalError(absl::StrCat("signer returned ", signature.size(),
-                                            " bytes, expected a 256-byte RSA "
-                                            "signature"));
-  }
-
-  std::string content = std::move(cri);
-  content.append(algorithm_id.data(), algorithm_id.size());
-  content += DerBitString(signature);
-  return DerTlv(kTagSequence, content);
+  return SignToBeSigned(std::move(cri), signer);
 }
 
 std::string CsrToBase64(absl::string_view csr_der) { return Base64Encode(csr_der); }
