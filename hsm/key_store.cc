@@ -15,6 +15,7 @@
 #include "hsm/pkcs11_uri.h"
 #include "hsm/public_key.h"
 #include "hsm/token.h"
+#include "hsm/token_objects.h"
 
 namespace ksef::hsm {
 
@@ -29,6 +30,11 @@ class KeyStore::Impl {
   absl::StatusOr<std::vector<TokenKey>> List();
   absl::Status Destroy(const std::string& id);
   absl::StatusOr<std::shared_ptr<Signer>> GetSigner(const std::string& id);
+  absl::StatusOr<TokenKey> ImportPrivateKey(const EVP_PKEY* key, const std::string& label,
+                                            const std::string& id);
+  absl::Status StoreCertificate(const std::string& id, const std::string& der,
+                                const std::string& label);
+  absl::StatusOr<std::string> GetCertificate(const std::string& id);
   std::string UriFor(const std::string& id, const std::string& label) const {
     Pkcs11Uri uri;
     uri.token = token_->label();
@@ -257,6 +263,81 @@ absl::StatusOr<std::shared_ptr<Signer>> KeyStore::Impl::GetSigner(const std::str
   return std::static_pointer_cast<Signer>(it->second);
 }
 
+absl::StatusOr<TokenKey> KeyStore::Impl::ImportPrivateKey(const EVP_PKEY* key,
+                                                          const std::string& label,
+                                                          const std::string& id) {
+  ImportTemplates t;
+  KSEF_RETURN_IF_ERROR(t.Fill(key, label, id));
+  auto lease = token_->Lease();
+  if (!lease.ok()) return lease.status();
+  std::unique_lock<std::shared_mutex> write(token_->object_mutex());
+  time_t started = std::time(nullptr);
+  CK_OBJECT_HANDLE priv = CK_INVALID_HANDLE, pub = CK_INVALID_HANDLE;
+  CK_RV rv = token_->f()->C_CreateObject(lease->get(), t.priv.data(), t.priv.size(), &priv);
+  KSEF_RETURN_IF_ERROR(Checked(*lease, rv, "C_CreateObject (private key)"));
+  rv = token_->f()->C_CreateObject(lease->get(), t.pub.data(), t.pub.size(), &pub);
+  absl::Status s = Checked(*lease, rv, "C_CreateObject (public key)");
+  absl::StatusOr<TokenKey> described = s.ok() ? Describe(lease->get(), priv) : s;
+  if (described.ok()) s = SyncStore(started);
+  if (!described.ok() || !s.ok()) {
+    // No orphans: whatever was created is removed again.
+    token_->f()->C_DestroyObject(lease->get(), priv);
+    if (pub != CK_INVALID_HANDLE) token_->f()->C_DestroyObject(lease->get(), pub);
+    return described.ok() ? s : described.status();
+  }
+  return described;
+}
+
+absl::Status KeyStore::Impl::StoreCertificate(const std::string& id, const std::string& der,
+                                              const std::string& label) {
+  KSEF_ASSIGN_OR_RETURN(CertificateAttributes attrs, ReadCertificateAttributes(der));
+  CK_OBJECT_CLASS cls = CKO_CERTIFICATE;
+  CK_CERTIFICATE_TYPE type = CKC_X_509;
+  CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
+  std::vector<CK_ATTRIBUTE> tmpl = {
+      Attr(CKA_CLASS, &cls),          Attr(CKA_CERTIFICATE_TYPE, &type),
+      Attr(CKA_TOKEN, &yes),          Attr(CKA_PRIVATE, &no),
+      Attr(CKA_MODIFIABLE, &yes),     BytesAttr(CKA_ID, id),
+      BytesAttr(CKA_LABEL, label),    BytesAttr(CKA_SUBJECT, attrs.subject),
+      BytesAttr(CKA_ISSUER, attrs.issuer), BytesAttr(CKA_SERIAL_NUMBER, attrs.serial),
+      BytesAttr(CKA_VALUE, der)};
+  auto lease = token_->Lease();
+  if (!lease.ok()) return lease.status();
+  std::unique_lock<std::shared_mutex> write(token_->object_mutex());
+  KSEF_RETURN_IF_ERROR(FindPrivate(lease->get(), id).status());
+  auto old = FindObjects(token_->f(), lease->get(), {Attr(CKA_CLASS, &cls), BytesAttr(CKA_ID, id)});
+  if (!old.ok()) return old.status();
+  time_t started = std::time(nullptr);
+  CK_OBJECT_HANDLE created = CK_INVALID_HANDLE;
+  CK_RV rv = token_->f()->C_CreateObject(lease->get(), tmpl.data(), tmpl.size(), &created);
+  KSEF_RETURN_IF_ERROR(Checked(*lease, rv, "C_CreateObject (certificate)"));
+  for (CK_OBJECT_HANDLE h : *old) {
+    rv = token_->f()->C_DestroyObject(lease->get(), h);
+    if (rv != CKR_OK && rv != CKR_OBJECT_HANDLE_INVALID) {
+      LogWarning("the previous certificate object could not be removed: ",
+                 CkStatus(rv, "C_DestroyObject").message());
+    }
+  }
+  absl::Status synced = SyncStore(started);
+  if (!synced.ok()) {
+    token_->f()->C_DestroyObject(lease->get(), created);
+    return synced;
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> KeyStore::Impl::GetCertificate(const std::string& id) {
+  std::shared_lock<std::shared_mutex> read(token_->object_mutex());
+  auto lease = token_->Lease();
+  if (!lease.ok()) return lease.status();
+  CK_OBJECT_CLASS cls = CKO_CERTIFICATE;
+  auto found =
+      FindObjects(token_->f(), lease->get(), {Attr(CKA_CLASS, &cls), BytesAttr(CKA_ID, id)}, 2);
+  if (!found.ok()) return found.status();
+  if (found->empty()) return absl::NotFoundError("no certificate with this CKA_ID on the token");
+  return GetBytesAttribute(token_->f(), lease->get(), found->front(), CKA_VALUE);
+}
+
 KeyStore::KeyStore(Token* token, std::string token_store_dir, int max_concurrent_signs)
     : impl_(std::make_unique<Impl>(token, std::move(token_store_dir), max_concurrent_signs)) {}
 KeyStore::~KeyStore() = default;
@@ -273,6 +354,17 @@ std::string KeyStore::NewId() {
   return id;
 }
 absl::StatusOr<TokenKey> KeyStore::Get(const std::string& id) { return impl_->Get(id); }
+absl::StatusOr<TokenKey> KeyStore::ImportPrivateKey(const EVP_PKEY* key, const std::string& label,
+                                                    const std::string& id) {
+  return impl_->ImportPrivateKey(key, label, id);
+}
+absl::Status KeyStore::StoreCertificate(const std::string& id, const std::string& der,
+                                        const std::string& label) {
+  return impl_->StoreCertificate(id, der, label);
+}
+absl::StatusOr<std::string> KeyStore::GetCertificate(const std::string& id) {
+  return impl_->GetCertificate(id);
+}
 absl::StatusOr<std::vector<TokenKey>> KeyStore::List() { return impl_->List(); }
 absl::Status KeyStore::Destroy(const std::string& id) { return impl_->Destroy(id); }
 absl::StatusOr<std::shared_ptr<Signer>> KeyStore::GetSigner(const std::string& id) {

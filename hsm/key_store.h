@@ -20,6 +20,8 @@
 #include "absl/synchronization/mutex.h"
 #include "hsm/signer.h"
 
+typedef struct evp_pkey_st EVP_PKEY;
+
 namespace ksef::hsm {
 
 class Token;
@@ -68,6 +70,26 @@ class KeyStore {
   // Destroys the private key, public key and certificates with this CKA_ID.
   // NOT_FOUND if none existed.
   absl::Status Destroy(const std::string& id);
+
+  // Imports a private key (P-256 or RSA-2048) with the same strict template
+  // as Generate (sensitive, non-extractable, sign-only; the token reports
+  // CKA_LOCAL=false) plus its public key object, with CKA_LABEL = label and
+  // CKA_ID = id. Intermediate copies of the key are wiped. Durable when this
+  // returns; on failure nothing is left on the token.
+  absl::StatusOr<TokenKey> ImportPrivateKey(const EVP_PKEY* key, const std::string& label,
+                                            const std::string& id);
+
+  // Stores an X.509 certificate (DER) as a CKO_CERTIFICATE beside the key
+  // with this CKA_ID (CKA_SUBJECT, CKA_ISSUER, CKA_SERIAL_NUMBER from the
+  // DER). A certificate already stored for the key is replaced: the new
+  // object is created first, then the old one destroyed. NOT_FOUND if there
+  // is no private key with this CKA_ID; INVALID_ARGUMENT for a DER that is
+  // not a certificate. Durable when this returns.
+  absl::Status StoreCertificate(const std::string& id, const std::string& der,
+                                const std::string& label);
+
+  // The certificate (DER) stored with this CKA_ID; NOT_FOUND if none.
+  absl::StatusOr<std::string> GetCertificate(const std::string& id);
 
   // A signer for the private key with this CKA_ID (cached; cheap to call).
   absl::StatusOr<std::shared_ptr<Signer>> GetSigner(const std::string& id);
