@@ -177,7 +177,7 @@ struct Option {
 };
 
 using C = ServerConfig;
-constexpr std::array<Option, 23> kOptions = {{
+constexpr std::array<Option, 25> kOptions = {{
     {"listen_address", &SetListenAddress},
     {"plaintext", &SetBool<&C::plaintext>},
     {"tls_cert_file", &SetPath<&C::tls_cert_file>},
@@ -197,6 +197,8 @@ constexpr std::array<Option, 23> kOptions = {{
     {"state_dir", &SetPath<&C::state_dir>},
     {"destruction_grace_period", &SetDuration<&C::destruction_grace_period, true>},
     {"destruction_check_interval", &SetDuration<&C::destruction_check_interval, false>},
+    {"certificate_expiry_warning", &SetDuration<&C::certificate_expiry_warning, true>},
+    {"certificate_check_interval", &SetDuration<&C::certificate_check_interval, false>},
     {"node_id", &SetString<&C::node_id>},
     {"log_level", &SetLogLevel},
     {"log_format", &SetLogFormat},

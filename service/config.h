@@ -51,6 +51,10 @@ struct ServerConfig {
   std::string state_dir = "/var/lib/ksef-hsm";  // key registry: <state_dir>/keys.db
   absl::Duration destruction_grace_period = absl::Hours(24 * 30);
   absl::Duration destruction_check_interval = absl::Minutes(1);
+  // Keys whose certificate expires within this window are logged as a
+  // warning at start-up and every certificate_check_interval.
+  absl::Duration certificate_expiry_warning = absl::Hours(24 * 30);
+  absl::Duration certificate_check_interval = absl::Hours(24);
 
   // --- operations ---
   std::string node_id;  // defaults to the host name when empty

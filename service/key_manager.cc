@@ -2,6 +2,8 @@
 
 #include <openssl/x509.h>
 
+#include <algorithm>
+
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/encoding.h"
@@ -31,13 +33,36 @@ std::string GenerateKeyId(KeyPurpose purpose) {
   return absl::StrCat(purpose == KeyPurpose::kAuthentication ? "auth-" : "offline-", hex);
 }
 
-std::optional<absl::Time> CertificateNotAfter(const std::string& der) {
+struct Validity {
+  absl::Time not_before;
+  absl::Time not_after;
+};
+
+std::optional<Validity> CertificateValidity(const std::string& der) {
   const auto* p = reinterpret_cast<const unsigned char*>(der.data());
   X509Ptr cert(d2i_X509(nullptr, &p, der.size()));
   if (!cert) return std::nullopt;
-  struct tm tm = {};
-  if (ASN1_TIME_to_tm(X509_get0_notAfter(cert.get()), &tm) != 1) return std::nullopt;
-  return absl::FromTM(tm, absl::UTCTimeZone());
+  struct tm before = {}, after = {};
+  if (ASN1_TIME_to_tm(X509_get0_notBefore(cert.get()), &before) != 1 ||
+      ASN1_TIME_to_tm(X509_get0_notAfter(cert.get()), &after) != 1) {
+    return std::nullopt;
+  }
+  return Validity{absl::FromTM(before, absl::UTCTimeZone()),
+                  absl::FromTM(after, absl::UTCTimeZone())};
+}
+
+std::optional<absl::Time> CertificateNotAfter(const std::string& der) {
+  auto v = CertificateValidity(der);
+  if (!v) return std::nullopt;
+  return v->not_after;
+}
+
+std::string FormatUtc(absl::Time t) {
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", t, absl::UTCTimeZone());
+}
+
+const char* PurposeName(KeyPurpose purpose) {
+  return purpose == KeyPurpose::kAuthentication ? "AUTHENTICATION" : "OFFLINE";
 }
 
 absl::Status ValidateSubject(SubjectType type, std::string& value) {
@@ -189,6 +214,15 @@ absl::StatusOr<std::vector<KeyRecord>> KeyManager::List(const KeyFilter& filter,
   // EXPIRED is not stored: it is ACTIVE with a certificate past notAfter.
   bool want_expired = filter.state == KeyState::kExpired;
   bool want_active = filter.state == KeyState::kActive;
+  const auto& expires_before = filter.certificate_expires_before;
+  if (expires_before) {
+    if (filter.state && !want_active) {
+      return absl::InvalidArgumentError(
+          "expiring_within lists ACTIVE keys only; leave the state filter unset or ACTIVE");
+    }
+    want_active = true;
+    stored.state = KeyState::kActive;
+  }
   if (want_expired) stored.state = KeyState::kActive;
   if (filter.state == KeyState::kDestroyed) stored.include_destroyed = true;
   std::vector<KeyRecord> out;
@@ -207,6 +241,10 @@ absl::StatusOr<std::vector<KeyRecord>> KeyManager::List(const KeyFilter& filter,
       if ((want_expired && r.state != KeyState::kExpired) ||
           (want_active && r.state != KeyState::kActive)) {
         continue;
+      }
+      if (expires_before) {
+        auto not_after = CertificateNotAfter(r.certificate_der);
+        if (!not_after || *not_after >= *expires_before) continue;
       }
       out.push_back(std::move(r));
       if (static_cast<int>(out.size()) == page_size) break;
@@ -295,6 +333,155 @@ absl::StatusOr<KeyRecord> KeyManager::Restore(absl::string_view name) {
   });
 }
 
+absl::StatusOr<KeyRecord> KeyManager::AttachCertificate(
+    absl::string_view name, const std::string& certificate_der,
+    const std::function<absl::Status(const KeyRecord&)>& check) {
+  return Transition(name, [&](KeyRecord& r) -> absl::Status {
+    if (r.state != KeyState::kPendingCertificate && r.state != KeyState::kActive) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "key ", r.name(), " is ", KeyStateName(r.state),
+          "; a certificate can be imported only for PENDING_CERTIFICATE or ACTIVE keys",
+          r.state == KeyState::kDisabled ? " (enable it first)" : ""));
+    }
+    KSEF_RETURN_IF_ERROR(check(r));
+    KSEF_RETURN_IF_ERROR(store_->StoreCertificate(r.cka_id, certificate_der, r.key_id));
+    r.certificate_der = certificate_der;
+    r.state = KeyState::kActive;
+    LogInfo("certificate stored for key ", r.name(), "; key is ACTIVE");
+    return absl::OkStatus();
+  });
+}
+
+absl::StatusOr<KeyRecord> KeyManager::ImportKey(const ImportKeyParams& params,
+                                                const EVP_PKEY* key,
+                                                const std::string& certificate_der) {
+  KeyRecord record;
+  record.subject_type = params.subject_type;
+  record.subject_value = params.subject_value;
+  KSEF_RETURN_IF_ERROR(ValidateSubject(record.subject_type, record.subject_value));
+  if (!params.key_id.empty() && !ValidKeyId(params.key_id)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "key_id '", params.key_id,
+        "' is invalid: use 1-63 lowercase letters, digits and '-', starting with a letter or "
+        "digit"));
+  }
+  record.key_id = params.key_id.empty() ? GenerateKeyId(params.purpose) : params.key_id;
+  record.cka_id = hsm::KeyStore::NewId();
+  record.purpose = params.purpose;
+  record.algorithm =
+      EVP_PKEY_get_base_id(key) == EVP_PKEY_RSA ? hsm::KeyAlgorithm::kRsa2048
+                                                : hsm::KeyAlgorithm::kEcP256;
+  record.state = KeyState::kCreating;
+  record.create_time = record.update_time = clock_();
+  record.pkcs11_uri = store_->UriFor(record.cka_id, record.key_id);
+  KSEF_RETURN_IF_ERROR(registry_->Insert(record));
+  auto undo = [&](const absl::Status& why) {
+    absl::Status destroyed = store_->Destroy(record.cka_id);
+    if (!destroyed.ok() && !absl::IsNotFound(destroyed)) {
+      LogError("imported key ", record.name(), " could not be removed after a failure: ",
+               destroyed.message(), "; check-consistency will report it");
+    }
+    absl::Status dropped = registry_->Delete(record.key_id);
+    if (!dropped.ok()) LogWarning("cannot drop registry row of failed import: ", dropped.message());
+    return why;
+  };
+  auto imported = store_->ImportPrivateKey(key, record.key_id, record.cka_id);
+  if (!imported.ok()) return undo(imported.status());
+  absl::Status stored = store_->StoreCertificate(record.cka_id, certificate_der, record.key_id);
+  if (!stored.ok()) return undo(stored);
+  record.algorithm = imported->algorithm;
+  record.attestation = imported->attestation;
+  record.public_key_der = imported->public_key_der;
+  record.pkcs11_uri = imported->uri;
+  record.certificate_der = certificate_der;
+  record.state = KeyState::kActive;
+  record.update_time = clock_();
+  absl::Status updated = registry_->Update(record);
+  if (!updated.ok()) return undo(updated);
+  LogInfo("imported key ", record.name(), " (", hsm::KeyAlgorithmName(record.algorithm),
+          ", bring-your-own, CKA_LOCAL=false) with its certificate; key is ACTIVE");
+  record.state = EffectiveState(record);
+  return record;
+}
+
+absl::StatusOr<SigningKey> KeyManager::GetSigningKey(absl::string_view name,
+                                                     KeyPurpose purpose) {
+  KSEF_ASSIGN_OR_RETURN(KeyRecord record, Get(name));
+  if (record.purpose != purpose) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "key ", record.name(), " is an ", PurposeName(record.purpose), " key; this operation needs an ",
+        PurposeName(purpose), " key (KSeF certificates are single-purpose)"));
+  }
+  if (record.state != KeyState::kActive) {
+    std::string why = absl::StrCat("key ", record.name(), " is ", KeyStateName(record.state));
+    switch (record.state) {
+      case KeyState::kPendingCertificate:
+        absl::StrAppend(&why, ": it has no certificate yet; import one first");
+        break;
+      case KeyState::kExpired:
+        absl::StrAppend(&why, ": its certificate expired at ",
+                        FormatUtc(CertificateNotAfter(record.certificate_der).value_or(
+                            absl::InfinitePast())),
+                        "; enroll a new key");
+        break;
+      case KeyState::kDisabled:
+        absl::StrAppend(&why, ": enable it first");
+        break;
+      default:
+        break;
+    }
+    return absl::FailedPreconditionError(why);
+  }
+  auto validity = CertificateValidity(record.certificate_der);
+  if (!validity) {
+    return absl::InternalError(
+        absl::StrCat("the stored certificate of key ", record.name(), " does not parse"));
+  }
+  if (validity->not_before > clock_()) {
+    return absl::FailedPreconditionError(absl::StrCat("the certificate of key ", record.name(),
+                                                      " is not valid before ",
+                                                      FormatUtc(validity->not_before)));
+  }
+  KSEF_ASSIGN_OR_RETURN(auto signer, store_->GetSigner(record.cka_id));
+  return SigningKey{std::move(record), std::move(signer)};
+}
+
+absl::StatusOr<SigningKey> KeyManager::GetEnrollmentKey(absl::string_view name) {
+  KSEF_ASSIGN_OR_RETURN(KeyRecord record, Get(name));
+  if (record.state != KeyState::kPendingCertificate && record.state != KeyState::kActive &&
+      record.state != KeyState::kExpired) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("key ", record.name(), " is ", KeyStateName(record.state),
+                     "; only PENDING_CERTIFICATE, ACTIVE or EXPIRED keys can be enrolled",
+                     record.state == KeyState::kDisabled ? " (enable it first)" : ""));
+  }
+  KSEF_ASSIGN_OR_RETURN(auto signer, store_->GetSigner(record.cka_id));
+  return SigningKey{std::move(record), std::move(signer)};
+}
+
+absl::StatusOr<std::vector<KeyRecord>> KeyManager::KeysExpiringWithin(absl::Duration window) {
+  absl::Time limit = clock_() + window;
+  KeyFilter filter;
+  filter.state = KeyState::kActive;  // stored state; EXPIRED is ACTIVE in the registry
+  std::vector<KeyRecord> out;
+  std::string cursor;
+  while (true) {
+    KSEF_ASSIGN_OR_RETURN(auto rows, registry_->List(filter, cursor, 500, nullptr));
+    for (auto& r : rows) {
+      cursor = r.key_id;
+      auto not_after = CertificateNotAfter(r.certificate_der);
+      if (!not_after || *not_after >= limit) continue;
+      r.state = EffectiveState(r);
+      out.push_back(std::move(r));
+    }
+    if (rows.size() < 500) break;
+  }
+  std::sort(out.begin(), out.end(), [](const KeyRecord& a, const KeyRecord& b) {
+    return CertificateNotAfter(a.certificate_der) < CertificateNotAfter(b.certificate_der);
+  });
+  return out;
+}
+
 absl::Status KeyManager::FinishDestruction(KeyRecord record) {
   absl::Status s = store_->Destroy(record.cka_id);
   if (!s.ok() && !absl::IsNotFound(s)) return s;
@@ -356,6 +543,12 @@ absl::StatusOr<ConsistencyReport> KeyManager::Reconcile() {
           r.public_key_der = it->second->public_key_der;
           r.pkcs11_uri = it->second->uri;
           r.state = KeyState::kPendingCertificate;
+          // An import interrupted after its certificate was stored.
+          auto cert = store_->GetCertificate(r.cka_id);
+          if (cert.ok()) {
+            r.certificate_der = *cert;
+            r.state = KeyState::kActive;
+          }
           r.update_time = clock_();
           KSEF_RETURN_IF_ERROR(registry_->Update(r));
           LogInfo("completed creation of key ", r.name(), " interrupted by a restart");

@@ -20,6 +20,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include <openssl/evp.h>
 #include "hsm/key_store.h"
 #include "service/key_registry.h"
 
@@ -31,6 +32,21 @@ struct CreateKeyParams {
   std::string subject_value;
   KeyPurpose purpose = KeyPurpose::kAuthentication;
   hsm::KeyAlgorithm algorithm = hsm::KeyAlgorithm::kEcP256;
+};
+
+// A key that may sign now: ACTIVE, of the requested purpose, with a
+// certificate that is valid at this moment.
+struct SigningKey {
+  KeyRecord record;
+  std::shared_ptr<hsm::Signer> signer;
+};
+
+// ImportKey: the registry side of a bring-your-own key.
+struct ImportKeyParams {
+  std::string key_id;  // optional
+  SubjectType subject_type = SubjectType::kNip;
+  std::string subject_value;
+  KeyPurpose purpose = KeyPurpose::kAuthentication;
 };
 
 struct ConsistencyReport {
@@ -59,6 +75,41 @@ class KeyManager {
   absl::StatusOr<KeyRecord> Enable(absl::string_view name);
   absl::StatusOr<KeyRecord> ScheduleDestruction(absl::string_view name);
   absl::StatusOr<KeyRecord> Restore(absl::string_view name);
+
+  // Stores `certificate_der` on the token beside the key and records it; the
+  // key becomes ACTIVE. `check` runs first, under the key's lock, with the
+  // current record; its error is returned as is and nothing changes. Only
+  // PENDING_CERTIFICATE and ACTIVE (incl. EXPIRED: renewal of the same key)
+  // keys accept a certificate; others get FAILED_PRECONDITION.
+  // Crash order: token first, then registry. If the registry write is lost,
+  // the key stays PENDING_CERTIFICATE and importing again replaces the
+  // token's certificate object.
+  absl::StatusOr<KeyRecord> AttachCertificate(
+      absl::string_view name, const std::string& certificate_der,
+      const std::function<absl::Status(const KeyRecord&)>& check);
+
+  // Imports a private key that the caller has already matched with
+  // `certificate_der`, and the certificate, as a new ACTIVE key. Same
+  // crash-safety as Create: CREATING row, token objects, then ACTIVE; any
+  // failure removes what was written (no orphan key on the token).
+  absl::StatusOr<KeyRecord> ImportKey(const ImportKeyParams& params, const EVP_PKEY* key,
+                                      const std::string& certificate_der);
+
+  // The key and its signer if it may sign for `purpose` now.
+  // FAILED_PRECONDITION (saying why) for the wrong purpose, a key that is not
+  // ACTIVE (no certificate, disabled, scheduled for destruction), or a
+  // certificate that has expired or is not valid yet; NOT_FOUND/INVALID_ARGUMENT
+  // as Get.
+  absl::StatusOr<SigningKey> GetSigningKey(absl::string_view name, KeyPurpose purpose);
+
+  // The key and its signer for enrollment (CSR, self-signed certificate):
+  // PENDING_CERTIFICATE, ACTIVE or EXPIRED keys; FAILED_PRECONDITION for
+  // disabled or scheduled keys.
+  absl::StatusOr<SigningKey> GetEnrollmentKey(absl::string_view name);
+
+  // ACTIVE keys whose certificate expires before now + window, and EXPIRED
+  // keys, soonest first.
+  absl::StatusOr<std::vector<KeyRecord>> KeysExpiringWithin(absl::Duration window);
 
   // Destroys every key whose grace period is over. Returns how many.
   absl::StatusOr<int> DestroyDue();

@@ -26,6 +26,9 @@ struct KeyFilter {
   std::optional<KeyPurpose> purpose;
   std::optional<KeyState> state;  // stored state; kExpired is resolved by the caller
   bool include_destroyed = false;
+  // Not stored: resolved by KeyManager::List from the certificate. Only
+  // ACTIVE keys whose certificate's notAfter is before this time.
+  std::optional<absl::Time> certificate_expires_before;
 };
 
 class KeyRegistry {

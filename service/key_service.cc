@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/encoding.h"
 #include "hsm/public_key.h"
+#include "ksef/cert/certificate_info.h"
 #include "service/grpc_status.h"
 
 namespace ksef::service {
@@ -38,32 +39,6 @@ pb::KeyState StateToProto(KeyState s) {
   return pb::KEY_STATE_UNSPECIFIED;
 }
 
-absl::StatusOr<SubjectType> SubjectTypeFromProto(pb::KsefSubject::IdentifierType t) {
-  switch (t) {
-    case pb::KsefSubject::NIP:
-      return SubjectType::kNip;
-    case pb::KsefSubject::PESEL:
-      return SubjectType::kPesel;
-    case pb::KsefSubject::CERTIFICATE_FINGERPRINT:
-      return SubjectType::kCertificateFingerprint;
-    default:
-      return absl::InvalidArgumentError(
-          "subject.type must be NIP, PESEL or CERTIFICATE_FINGERPRINT");
-  }
-}
-
-absl::StatusOr<KeyPurpose> PurposeFromProto(pb::KeyPurpose p) {
-  switch (p) {
-    case pb::AUTHENTICATION:
-      return KeyPurpose::kAuthentication;
-    case pb::OFFLINE:
-      return KeyPurpose::kOffline;
-    default:
-      return absl::InvalidArgumentError(
-          "purpose must be AUTHENTICATION or OFFLINE (it cannot be changed later)");
-  }
-}
-
 absl::StatusOr<KeyState> StateFromProto(pb::KeyState s) {
   switch (s) {
     case pb::PENDING_CERTIFICATE:
@@ -91,6 +66,32 @@ std::string Sha256Hex(absl::string_view data) {
 
 }  // namespace
 
+absl::StatusOr<SubjectType> SubjectTypeFromProto(pb::KsefSubject::IdentifierType t) {
+  switch (t) {
+    case pb::KsefSubject::NIP:
+      return SubjectType::kNip;
+    case pb::KsefSubject::PESEL:
+      return SubjectType::kPesel;
+    case pb::KsefSubject::CERTIFICATE_FINGERPRINT:
+      return SubjectType::kCertificateFingerprint;
+    default:
+      return absl::InvalidArgumentError(
+          "subject.type must be NIP, PESEL or CERTIFICATE_FINGERPRINT");
+  }
+}
+
+absl::StatusOr<KeyPurpose> PurposeFromProto(pb::KeyPurpose p) {
+  switch (p) {
+    case pb::AUTHENTICATION:
+      return KeyPurpose::kAuthentication;
+    case pb::OFFLINE:
+      return KeyPurpose::kOffline;
+    default:
+      return absl::InvalidArgumentError(
+          "purpose must be AUTHENTICATION or OFFLINE (it cannot be changed later)");
+  }
+}
+
 void ToProto(const KeyRecord& r, pb::Key* key) {
   key->set_name(r.name());
   key->set_pkcs11_uri(r.pkcs11_uri);
@@ -109,7 +110,22 @@ void ToProto(const KeyRecord& r, pb::Key* key) {
   a->set_extractable(r.attestation.extractable);
   a->set_always_sensitive(r.attestation.always_sensitive);
   a->set_never_extractable(r.attestation.never_extractable);
-  if (!r.certificate_der.empty()) key->mutable_certificate()->set_der(r.certificate_der);
+  key->set_origin(r.attestation.local ? pb::GENERATED : pb::IMPORTED);
+  if (!r.certificate_der.empty()) {
+    auto* c = key->mutable_certificate();
+    c->set_der(r.certificate_der);
+    auto info = cert::ParseCertificateDer(r.certificate_der);
+    if (info.ok()) {
+      c->set_serial_number(info->serial_hex);
+      c->set_serial_number_decimal(info->serial_decimal);
+      c->set_sha256_fingerprint(info->sha256_fingerprint);
+      c->set_subject(info->subject);
+      c->set_issuer(info->issuer);
+      c->set_signature_algorithm(info->signature_algorithm);
+      SetTime(info->not_before, c->mutable_not_before());
+      SetTime(info->not_after, c->mutable_not_after());
+    }
+  }
 }
 
 grpc::Status KeyServiceImpl::CreateKey(grpc::ServerContext*, const pb::CreateKeyRequest* req,
@@ -169,6 +185,15 @@ grpc::Status KeyServiceImpl::ListKeys(grpc::ServerContext*, const pb::ListKeysRe
     auto s = StateFromProto(req->state());
     if (!s.ok()) return ToGrpcStatus(s.status());
     filter.state = *s;
+  }
+  if (req->has_expiring_within()) {
+    absl::Duration window = absl::Seconds(req->expiring_within().seconds()) +
+                            absl::Nanoseconds(req->expiring_within().nanos());
+    if (window <= absl::ZeroDuration()) {
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                          "expiring_within must be a positive duration (e.g. 30 days)");
+    }
+    filter.certificate_expires_before = absl::Now() + window;
   }
   std::string next;
   int total = 0;

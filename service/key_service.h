@@ -38,8 +38,13 @@ class KeyServiceImpl final : public ksef::hsm::v1::KeyService::Service {
   KeyManager* const keys_;
 };
 
-// Domain -> proto (exposed for tests).
+// Domain -> proto (exposed for tests and the other services). The
+// certificate's serial, fingerprint, names and validity are read from its DER.
 void ToProto(const KeyRecord& record, ksef::hsm::v1::Key* key);
+
+// Proto enums -> domain, INVALID_ARGUMENT naming the field.
+absl::StatusOr<SubjectType> SubjectTypeFromProto(ksef::hsm::v1::KsefSubject::IdentifierType t);
+absl::StatusOr<KeyPurpose> PurposeFromProto(ksef::hsm::v1::KeyPurpose p);
 
 }  // namespace ksef::service
 

@@ -10,14 +10,18 @@
 #include "common/files.h"
 #include "common/log.h"
 #include "hsm/hsm.h"
+#include "ksef/cert/certificate_info.h"
 #include "service/key_manager.h"
 #include "service/key_registry.h"
 #include "service/key_service.h"
+#include "service/enrollment.h"
+#include "service/enrollment_service.h"
 
 namespace ksef::service {
 namespace {
 
 constexpr char kKeyServiceName[] = "ksef.hsm.v1.KeyService";
+constexpr char kEnrollmentServiceName[] = "ksef.hsm.v1.EnrollmentService";
 
 absl::StatusOr<std::string> ReadTlsFile(const std::string& path, absl::string_view option) {
   auto content = ReadFile(path);
@@ -65,7 +69,11 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerConfig& config
   auto destroyed = server->keys_->DestroyDue();
   if (!destroyed.ok()) LogWarning("destruction sweep: ", destroyed.status().message());
 
+  server->WarnExpiringCertificates();
+
   server->key_service_ = std::make_unique<KeyServiceImpl>(server->keys_.get());
+  server->enrollment_ = std::make_unique<Enrollment>(server->keys_.get());
+  server->enrollment_service_ = std::make_unique<EnrollmentServiceImpl>(server->enrollment_.get());
   absl::Status started = server->StartGrpc();
   if (!started.ok()) return started;
   server->SetServing(true);
@@ -101,6 +109,7 @@ absl::Status Server::StartGrpc() {
   }
   builder.AddListeningPort(config_.listen_address, creds, &port_);
   builder.RegisterService(key_service_.get());
+  builder.RegisterService(enrollment_service_.get());
   grpc_ = builder.BuildAndStart();
   if (grpc_ == nullptr || port_ == 0) {
     return absl::UnavailableError(absl::StrCat(
@@ -118,6 +127,7 @@ void Server::SetServing(bool serving) {
   if (health == nullptr) return;
   health->SetServingStatus(serving);
   health->SetServingStatus(kKeyServiceName, serving);
+  health->SetServingStatus(kEnrollmentServiceName, serving);
   if (serving != serving_) {
     LogInfo("health: ", serving ? "SERVING" : "NOT_SERVING");
     serving_ = serving;
@@ -139,9 +149,37 @@ void Server::MonitorLoop() {
 }
 
 void Server::SweepLoop() {
+  absl::Time next_certificate_check = absl::Now() + config_.certificate_check_interval;
   while (!stop_.WaitForNotificationWithTimeout(config_.destruction_check_interval)) {
     auto n = keys_->DestroyDue();
     if (!n.ok()) LogWarning("destruction sweep: ", n.status().message());
+    if (absl::Now() >= next_certificate_check) {
+      WarnExpiringCertificates();
+      next_certificate_check = absl::Now() + config_.certificate_check_interval;
+    }
+  }
+}
+
+void Server::WarnExpiringCertificates() {
+  auto expiring = keys_->KeysExpiringWithin(config_.certificate_expiry_warning);
+  if (!expiring.ok()) {
+    LogWarning("certificate expiry check: ", expiring.status().message());
+    return;
+  }
+  absl::Time now = absl::Now();
+  for (const KeyRecord& key : *expiring) {
+    auto info = cert::ParseCertificateDer(key.certificate_der);
+    if (!info.ok()) continue;
+    std::string when = absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", info->not_after,
+                                        absl::UTCTimeZone());
+    if (info->not_after <= now) {
+      LogWarning("certificate ", info->serial_hex, " of key ", key.name(), " EXPIRED at ", when,
+                 "; the key cannot sign: enroll a new key");
+    } else {
+      LogWarning("certificate ", info->serial_hex, " of key ", key.name(), " expires at ", when,
+                 " (in ", absl::ToInt64Hours(info->not_after - now) / 24,
+                 " days): enroll a new key for the same subject and purpose before then");
+    }
   }
 }
 
@@ -161,6 +199,8 @@ void Server::Shutdown() {
     if (sweeper_.joinable()) sweeper_.join();
     grpc_.reset();
     key_service_.reset();
+    enrollment_service_.reset();
+    enrollment_.reset();
     keys_.reset();
     registry_.reset();
     hsm_.reset();  // closes sessions, then C_Finalize

@@ -32,6 +32,8 @@ namespace ksef::service {
 class KeyRegistry;
 class KeyManager;
 class KeyServiceImpl;
+class Enrollment;
+class EnrollmentServiceImpl;
 
 class Server {
  public:
@@ -48,6 +50,9 @@ class Server {
   absl::Status StartGrpc();
   void MonitorLoop();
   void SweepLoop();
+  // Logs a warning per key whose certificate expires within
+  // certificate_expiry_warning (or has expired).
+  void WarnExpiringCertificates();
   void SetServing(bool serving);
 
   const ServerConfig config_;
@@ -55,6 +60,8 @@ class Server {
   std::unique_ptr<KeyRegistry> registry_;
   std::unique_ptr<KeyManager> keys_;
   std::unique_ptr<KeyServiceImpl> key_service_;
+  std::unique_ptr<Enrollment> enrollment_;
+  std::unique_ptr<EnrollmentServiceImpl> enrollment_service_;
   std::unique_ptr<grpc::Server> grpc_;
   int port_ = 0;
   bool serving_ = false;

@@ -1,0 +1,195 @@
+#include "service/enrollment.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "common/log.h"
+#include "common/status_macros.h"
+#include "hsm/private_key_file.h"
+#include "ksef/cert/certificate_info.h"
+#include "ksef/csr/asn1_der.h"
+#include "ksef/csr/csr_builder.h"
+
+namespace ksef::service {
+namespace {
+
+constexpr int kDefaultSelfSignedDays = 365;
+constexpr int kMaxSelfSignedDays = 730;
+
+cert::CertificateType TypeFor(KeyPurpose purpose) {
+  return purpose == KeyPurpose::kAuthentication ? cert::CertificateType::kAuthentication
+                                                : cert::CertificateType::kOffline;
+}
+
+std::string FormatUtc(absl::Time t) {
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", t, absl::UTCTimeZone());
+}
+
+// Decodes one UTF-8 code point at `i` (input already known to be valid).
+uint32_t NextCodePoint(absl::string_view s, size_t& i) {
+  auto b = static_cast<unsigned char>(s[i]);
+  int len = b < 0x80 ? 1 : b < 0xe0 ? 2 : b < 0xf0 ? 3 : 4;
+  uint32_t cp = len == 1 ? b : len == 2 ? (b & 0x1f) : len == 3 ? (b & 0x0f) : (b & 0x07);
+  for (int k = 1; k < len; ++k) cp = (cp << 6) | (static_cast<unsigned char>(s[i + k]) & 0x3f);
+  i += len;
+  return cp;
+}
+
+bool IsAllowedNameChar(uint32_t cp) {
+  if ((cp >= 'a' && cp <= 'z') || (cp >= 'A' && cp <= 'Z') || (cp >= '0' && cp <= '9')) {
+    return true;
+  }
+  if (cp == '_' || cp == '-' || cp == ' ') return true;
+  // ąćęłńóśźż ĄĆĘŁŃÓŚŹŻ
+  static constexpr uint32_t kPolish[] = {0x105, 0x107, 0x119, 0x142, 0x144, 0x0f3,
+                                         0x15b, 0x17a, 0x17c, 0x104, 0x106, 0x118,
+                                         0x141, 0x143, 0x0d3, 0x15a, 0x179, 0x17b};
+  for (uint32_t p : kPolish) {
+    if (cp == p) return true;
+  }
+  return false;
+}
+
+// The checks of an issued certificate against the key it is imported for.
+absl::Status CheckIssuedCertificate(const cert::CertificateInfo& info, const KeyRecord& key,
+                                    absl::Time now) {
+  KSEF_RETURN_IF_ERROR(
+      cert::CheckCertificateMatchesKey(info, key.public_key_der, TypeFor(key.purpose)));
+  if (info.not_after <= now) {
+    return absl::InvalidArgumentError(absl::StrCat("certificate expired at ",
+                                                   FormatUtc(info.not_after),
+                                                   "; import a current certificate"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status ValidateCertificateName(absl::string_view name) {
+  if (!csr::IsValidUtf8(name)) {
+    return absl::InvalidArgumentError("certificate_name is not valid UTF-8");
+  }
+  size_t count = 0;
+  for (size_t i = 0; i < name.size();) {
+    uint32_t cp = NextCodePoint(name, i);
+    ++count;
+    if (!IsAllowedNameChar(cp)) {
+      return absl::InvalidArgumentError(
+          "certificate_name may hold only letters (a-z, A-Z, Polish letters), digits, space, "
+          "'_' and '-' (KSeF's certificateName rule)");
+    }
+  }
+  if (count < 5 || count > 100) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "certificate_name must be 5 to 100 characters long (KSeF's rule); it has ", count));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<CsrResult> Enrollment::GenerateCsr(absl::string_view name,
+                                                  const csr::EnrollmentData& data,
+                                                  const std::string& certificate_name,
+                                                  std::optional<absl::Time> valid_from) {
+  KSEF_ASSIGN_OR_RETURN(SigningKey key, keys_->GetEnrollmentKey(name));
+  std::string cert_name =
+      certificate_name.empty() ? absl::StrCat("ksef-hsm ", key.record.key_id) : certificate_name;
+  KSEF_RETURN_IF_ERROR(ValidateCertificateName(cert_name));
+  CsrResult result;
+  result.key_name = key.record.name();
+  KSEF_ASSIGN_OR_RETURN(result.der, csr::BuildCsrDer(data, *key.signer));
+  result.base64 = csr::CsrToBase64(result.der);
+  result.pem = csr::CsrToPem(result.der);
+  // certificateName holds only letters, digits, space, '_' and '-': no JSON
+  // escaping is needed; Polish letters stay UTF-8.
+  result.request_json = absl::StrCat(
+      "{\"certificateName\":\"", cert_name, "\",\"certificateType\":\"",
+      cert::CertificateTypeName(TypeFor(key.record.purpose)), "\",\"csr\":\"", result.base64,
+      "\"");
+  if (valid_from) {
+    absl::StrAppend(&result.request_json, ",\"validFrom\":\"", FormatUtc(*valid_from), "\"");
+  }
+  absl::StrAppend(&result.request_json, "}");
+  LogInfo("CSR built for key ", result.key_name, " (", cert_name, ")");
+  return result;
+}
+
+absl::StatusOr<KeyRecord> Enrollment::ImportCertificate(absl::string_view name,
+                                                        absl::string_view input,
+                                                        absl::string_view serial_hex) {
+  KSEF_ASSIGN_OR_RETURN(std::string der, cert::DecodeCertificateInput(input, serial_hex));
+  KSEF_ASSIGN_OR_RETURN(cert::CertificateInfo info, cert::ParseCertificateDer(der));
+  absl::Time now = clock_();
+  return keys_->AttachCertificate(name, der, [&](const KeyRecord& key) {
+    return CheckIssuedCertificate(info, key, now);
+  });
+}
+
+absl::StatusOr<KeyRecord> Enrollment::IssueSelfSigned(absl::string_view name,
+                                                      const SelfSignedParams& params) {
+  int days = params.validity_days == 0 ? kDefaultSelfSignedDays : params.validity_days;
+  if (days < 1 || days > kMaxSelfSignedDays) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("validity_days must be between 1 and ", kMaxSelfSignedDays));
+  }
+  KSEF_ASSIGN_OR_RETURN(SigningKey key, keys_->GetEnrollmentKey(name));
+  cert::SelfSignedSubject subject;
+  subject.form = params.form;
+  switch (key.record.subject_type) {
+    case SubjectType::kNip:
+      subject.identifier_type = cert::SelfSignedSubject::IdentifierType::kNip;
+      break;
+    case SubjectType::kPesel:
+      if (params.form == cert::SelfSignedForm::kSeal) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "key ", key.record.name(),
+            " belongs to a PESEL subject; a SEAL certificate needs a NIP (use PERSONAL)"));
+      }
+      subject.identifier_type = cert::SelfSignedSubject::IdentifierType::kPesel;
+      break;
+    case SubjectType::kCertificateFingerprint:
+      return absl::FailedPreconditionError(absl::StrCat(
+          "key ", key.record.name(),
+          " belongs to a certificate-fingerprint subject; a self-signed TEST certificate "
+          "carries a NIP or PESEL"));
+  }
+  subject.identifier = key.record.subject_value;
+  subject.common_name = params.common_name;
+  subject.given_name = params.given_name;
+  subject.surname = params.surname;
+  subject.organization_name = params.organization_name;
+  absl::Time now = clock_();
+  // Back-date by a minute so a verifier with a slightly slow clock accepts it.
+  KSEF_ASSIGN_OR_RETURN(
+      std::string der,
+      cert::IssueSelfSigned(subject, TypeFor(key.record.purpose), now - absl::Minutes(1),
+                            absl::Hours(24) * days, *key.signer));
+  KSEF_ASSIGN_OR_RETURN(cert::CertificateInfo info, cert::ParseCertificateDer(der));
+  return keys_->AttachCertificate(name, der, [&](const KeyRecord& current) {
+    return CheckIssuedCertificate(info, current, now);
+  });
+}
+
+absl::StatusOr<KeyRecord> Enrollment::ImportKey(const ImportKeyParams& params,
+                                                absl::string_view key_file,
+                                                const SecureString& password,
+                                                absl::string_view certificate_input) {
+  if (key_file.empty()) return absl::InvalidArgumentError("private_key is empty");
+  if (certificate_input.empty()) {
+    return absl::InvalidArgumentError(
+        "certificate is empty: give the certificate issued for this key");
+  }
+  KSEF_ASSIGN_OR_RETURN(std::string der, cert::DecodeCertificateInput(certificate_input, ""));
+  KSEF_ASSIGN_OR_RETURN(cert::CertificateInfo info, cert::ParseCertificateDer(der));
+  KSEF_ASSIGN_OR_RETURN(EvpPkeyPtr key, hsm::DecodePrivateKeyFile(key_file, password));
+  KSEF_ASSIGN_OR_RETURN(std::string spki, hsm::PublicKeyDerOf(key.get()));
+  KeyRecord probe;
+  probe.public_key_der = spki;
+  probe.purpose = params.purpose;
+  absl::Status fits = CheckIssuedCertificate(info, probe, clock_());
+  if (!fits.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the key file and certificate do not fit: ", fits.message()));
+  }
+  return keys_->ImportKey(params, key.get(), der);
+}
+
+}  // namespace ksef::service

@@ -1,0 +1,86 @@
+// Enrollment: from a token key to the KSeF certificate beside it (ksef.md
+// section 4). Builds CSRs signed in the token, checks and stores issued
+// certificates, issues self-signed certificates for KSeF's TEST environment
+// and imports bring-your-own key pairs. No gRPC types; EnrollmentServiceImpl
+// adapts it. All state changes go through KeyManager.
+// Thread-safe.
+#ifndef KSEF_SERVICE_ENROLLMENT_H_
+#define KSEF_SERVICE_ENROLLMENT_H_
+
+#include <optional>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "common/secure_string.h"
+#include "ksef/cert/self_signed.h"
+#include "ksef/csr/enrollment_data.h"
+#include "service/key_manager.h"
+
+namespace ksef::service {
+
+struct CsrResult {
+  std::string key_name;
+  std::string der;
+  std::string base64;        // "csr" of POST /certificates/enrollments
+  std::string pem;
+  std::string request_json;  // the whole POST /certificates/enrollments body
+};
+
+struct SelfSignedParams {
+  cert::SelfSignedForm form = cert::SelfSignedForm::kPersonal;
+  std::string common_name;
+  std::string given_name;         // personal
+  std::string surname;            // personal
+  std::string organization_name;  // seal
+  int validity_days = 0;          // 0 = 365; 1..730
+};
+
+class Enrollment {
+ public:
+  Enrollment(KeyManager* keys, KeyManager::Clock clock = absl::Now)
+      : keys_(keys), clock_(std::move(clock)) {}
+
+  // CSR for the key with `data` as subject. certificate_name empty =
+  // "ksef-hsm {key_id}"; otherwise it must match KSeF's rule (5-100
+  // characters: letters incl. Polish, digits, space, '_', '-').
+  // INVALID_ARGUMENT names the field; FAILED_PRECONDITION for keys that are
+  // not PENDING_CERTIFICATE/ACTIVE/EXPIRED.
+  absl::StatusOr<CsrResult> GenerateCsr(absl::string_view name, const csr::EnrollmentData& data,
+                                        const std::string& certificate_name,
+                                        std::optional<absl::Time> valid_from);
+
+  // `input`: Base64 DER, PEM, DER or the /certificates/retrieve JSON. The
+  // certificate must carry the key's public key, the keyUsage of its purpose
+  // and must not have expired; otherwise INVALID_ARGUMENT naming the failed
+  // check, and the token is unchanged.
+  absl::StatusOr<KeyRecord> ImportCertificate(absl::string_view name, absl::string_view input,
+                                              absl::string_view serial_hex);
+
+  // Self-signed TEST certificate in the form KSeF TEST accepts, signed in the
+  // token; the identifier (NIP/PESEL) is the key's subject. Keys whose
+  // subject is a certificate fingerprint, and SEAL for PESEL subjects, get
+  // FAILED_PRECONDITION.
+  absl::StatusOr<KeyRecord> IssueSelfSigned(absl::string_view name,
+                                            const SelfSignedParams& params);
+
+  // Bring-your-own key: decodes `key_file` with `password`, refuses it unless
+  // it matches the certificate in `certificate_input` (and that certificate
+  // fits the purpose and has not expired), then imports both into the token.
+  // The password is never logged or stored.
+  absl::StatusOr<KeyRecord> ImportKey(const ImportKeyParams& params, absl::string_view key_file,
+                                      const SecureString& password,
+                                      absl::string_view certificate_input);
+
+ private:
+  KeyManager* const keys_;
+  const KeyManager::Clock clock_;
+};
+
+// KSeF's certificateName rule (ksef.md 4.5); INVALID_ARGUMENT otherwise.
+absl::Status ValidateCertificateName(absl::string_view name);
+
+}  // namespace ksef::service
+
+#endif  // KSEF_SERVICE_ENROLLMENT_H_
