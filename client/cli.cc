@@ -64,10 +64,26 @@ absl::StatusOr<ConnectionSettings> SettingsFromFlags(const ParsedArgs& flags) {
   return settings;
 }
 
+// RunCli with optional standard input (nullptr: none).
+int RunCliWithInput(std::span<const std::string> args, std::istream* in, std::ostream& out,
+                    std::ostream& err, const EnvLookup& env);
+
 }  // namespace
 
 int RunCli(std::span<const std::string> args, std::ostream& out, std::ostream& err,
            const EnvLookup& env) {
+  return RunCliWithInput(args, nullptr, out, err, env);
+}
+
+int RunCli(std::span<const std::string> args, std::istream& in, std::ostream& out,
+           std::ostream& err, const EnvLookup& env) {
+  return RunCliWithInput(args, &in, out, err, env);
+}
+
+namespace {
+
+int RunCliWithInput(std::span<const std::string> args, std::istream* in, std::ostream& out,
+                    std::ostream& err, const EnvLookup& env) {
   absl::StatusOr<ParsedArgs> globals = ParseArgs(args, GlobalFlags(), /*stop_at_positional=*/true);
   if (!globals.ok()) return GlobalUsageError(err, globals.status().message());
   std::span<const std::string> rest = args.subspan(globals->consumed);
@@ -119,9 +135,16 @@ int RunCli(std::span<const std::string> args, std::ostream& out, std::ostream& e
     return kExitUsage;
   }
 
+  if (in == nullptr) {
+    CommandContext context(*command, *std::move(parsed), *std::move(options),
+                           global_values.IsSet("json"), out, err);
+    return command->run(context);
+  }
   CommandContext context(*command, *std::move(parsed), *std::move(options),
-                         global_values.IsSet("json"), out, err);
+                         global_values.IsSet("json"), *in, out, err);
   return command->run(context);
 }
+
+}  // namespace
 
 }  // namespace ksef::client

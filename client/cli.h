@@ -3,6 +3,7 @@
 #ifndef KSEF_CLIENT_CLI_H_
 #define KSEF_CLIENT_CLI_H_
 
+#include <istream>
 #include <ostream>
 #include <span>
 #include <string>
@@ -17,6 +18,10 @@ namespace ksef::client {
 // kExitUsage; see commands.h).
 int RunCli(std::span<const std::string> args, std::ostream& out, std::ostream& err,
            const EnvLookup& env);
+// As above; `in` is standard input for the commands that read it
+// (import-key --password-stdin). The overload above gives them none.
+int RunCli(std::span<const std::string> args, std::istream& in, std::ostream& out,
+           std::ostream& err, const EnvLookup& env);
 
 }  // namespace ksef::client
 

@@ -130,6 +130,27 @@ TEST(CliUsageTest, MissingAndExtraArguments) {
   EXPECT_THAT(r.err, HasSubstr("option --subject needs a value"));
 }
 
+TEST(CliUsageTest, EnrollmentUsageErrorsNeedNoServer) {
+  // Nothing listens there: exit 2 (not 1, UNAVAILABLE) shows that no call was tried.
+  std::map<std::string, std::string> env = {
+      {"KSEF_HSM_SERVER", absl::StrCat("127.0.0.1:", ClosedPort())}, {"KSEF_HSM_PLAINTEXT", "1"}};
+  for (const auto& [args, message] : std::vector<std::pair<std::vector<std::string>, std::string>>{
+           {{"csr"}, "csr: missing NAME"},
+           {{"csr", "k"}, "missing the subject"},
+           {{"csr", "k", "--enrollment-data", "d.json", "--common-name", "c"}, "not both"},
+           {{"import-cert", "k"}, "missing --cert"},
+           {{"self-signed", "k", "--form", "seal"}, "missing --common-name"},
+           {{"import-key", "--subject-type", "nip", "--subject", "1", "--purpose", "offline",
+             "--key", "k", "--cert", "c", "--password", "x"},
+            "unknown option --password (did you mean --password-file?)"},
+           {{"list-keys", "--expiring-within", "-1d"}, "invalid --expiring-within"},
+       }) {
+    Result r = Cli(args, env);
+    EXPECT_EQ(r.exit_status, 2) << message << "\n" << r.err;
+    EXPECT_THAT(r.err, HasSubstr(message));
+  }
+}
+
 TEST(CliUsageTest, BadValues) {
   Result r =
       Cli({"create-key", "--subject-type", "regon", "--subject", "1", "--purpose", "offline"});

@@ -102,8 +102,28 @@ absl::StatusOr<absl::Duration> ParseTimeoutSetting(absl::string_view value,
     parsed = true;
   }
   if (!parsed) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "invalid ", what, " \"", value, "\": expected a duration such as 10s, 2m or 1m30s"));
+    // absl has no day unit: "<whole days>d", then optionally an absl duration.
+    size_t d = trimmed.find('d');
+    int64_t days = 0;
+    if (d != absl::string_view::npos && d > 0 &&
+        absl::ascii_isdigit(static_cast<unsigned char>(trimmed.front())) &&
+        absl::SimpleAtoi(trimmed.substr(0, d), &days) && days <= 100000) {
+      absl::string_view rest = trimmed.substr(d + 1);
+      absl::Duration rest_duration;
+      if (rest.empty()) {
+        duration = absl::Hours(24 * days);
+        parsed = true;
+      } else if (absl::ascii_isdigit(static_cast<unsigned char>(rest.front())) &&
+                 absl::ParseDuration(rest, &rest_duration)) {
+        duration = absl::Hours(24 * days) + rest_duration;
+        parsed = true;
+      }
+    }
+  }
+  if (!parsed) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("invalid ", what, " \"", value,
+                     "\": expected a duration such as 10s, 2m, 1m30s, 720h or 30d"));
   }
   if (duration <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError(

@@ -55,8 +55,9 @@ EnvLookup ProcessEnvironment();
 // `what` names the setting in the error message.
 absl::StatusOr<bool> ParseBoolSetting(absl::string_view value, absl::string_view what);
 
-// An absl duration ("10s", "1m30s", "500ms", "inf") or a bare number of
-// seconds ("10"). Must be positive.
+// An absl duration ("10s", "1m30s", "500ms", "720h", "inf"), optionally
+// led by whole days ("30d", "1d12h"), or a bare number of seconds ("10").
+// Must be positive.
 absl::StatusOr<absl::Duration> ParseTimeoutSetting(absl::string_view value, absl::string_view what);
 
 // Parses config file text. `origin` names the file in errors ("FILE:LINE: ...");

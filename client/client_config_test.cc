@@ -109,6 +109,14 @@ TEST(ClientConfigTest, TimeoutValues) {
   EXPECT_FALSE(ParseTimeoutSetting("-5s", "t").ok());
   EXPECT_FALSE(ParseTimeoutSetting("", "t").ok());
   EXPECT_FALSE(ParseTimeoutSetting("ten", "t").ok());
+  // Days, alone or before an absl duration.
+  EXPECT_EQ(ParseTimeoutSetting("30d", "t").value(), absl::Hours(720));
+  EXPECT_EQ(ParseTimeoutSetting("1d12h", "t").value(), absl::Hours(36));
+  EXPECT_EQ(ParseTimeoutSetting("720h", "t").value(), absl::Hours(720));
+  EXPECT_FALSE(ParseTimeoutSetting("0d", "t").ok());
+  EXPECT_FALSE(ParseTimeoutSetting("d", "t").ok());
+  EXPECT_FALSE(ParseTimeoutSetting("-1d", "t").ok());
+  EXPECT_FALSE(ParseTimeoutSetting("1dx", "t").ok());
 }
 
 TEST(ClientConfigTest, BoolValues) {

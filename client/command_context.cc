@@ -21,6 +21,13 @@ CommandContext::CommandContext(const CommandSpec& command, ParsedArgs args,
       out_(out),
       err_(err) {}
 
+CommandContext::CommandContext(const CommandSpec& command, ParsedArgs args,
+                               ConnectionOptions connection, bool json, std::istream& in,
+                               std::ostream& out, std::ostream& err)
+    : CommandContext(command, std::move(args), std::move(connection), json, out, err) {
+  in_ = &in;
+}
+
 int CommandContext::UsageError(absl::string_view message) {
   err_ << "ksef-hsm: " << command_.name << ": " << message << "\n"
        << "see ksef-hsm " << command_.name << " --help\n";
@@ -65,6 +72,7 @@ int CommandContext::EnsureConnected() {
   if (!channel.ok()) return Error(channel.status(), kExitUsage);
   channel_ = *std::move(channel);
   key_service_ = hsm::v1::KeyService::NewStub(channel_);
+  enrollment_service_ = hsm::v1::EnrollmentService::NewStub(channel_);
   health_ = grpc::health::v1::Health::NewStub(channel_);
   return kExitOk;
 }

@@ -13,6 +13,7 @@
 #include <google/protobuf/message.h>
 #include <grpcpp/grpcpp.h>
 
+#include <istream>
 #include <memory>
 #include <ostream>
 
@@ -22,6 +23,7 @@
 #include "client/commands.h"
 #include "client/connection.h"
 #include "grpc/health/v1/health.grpc.pb.h"
+#include "ksef/hsm/v1/enrollment_service.grpc.pb.h"
 #include "ksef/hsm/v1/key_service.grpc.pb.h"
 
 namespace ksef::client {
@@ -30,6 +32,9 @@ class CommandContext {
  public:
   CommandContext(const CommandSpec& command, ParsedArgs args, ConnectionOptions connection,
                  bool json, std::ostream& out, std::ostream& err);
+  // As above, with standard input for commands that read it (--password-stdin).
+  CommandContext(const CommandSpec& command, ParsedArgs args, ConnectionOptions connection,
+                 bool json, std::istream& in, std::ostream& out, std::ostream& err);
 
   CommandContext(const CommandContext&) = delete;
   CommandContext& operator=(const CommandContext&) = delete;
@@ -38,6 +43,8 @@ class CommandContext {
   const ParsedArgs& args() const { return args_; }
   const ConnectionOptions& connection() const { return connection_; }
   bool json() const { return json_; }
+  // Standard input; nullptr when the caller supplied none.
+  std::istream* in() { return in_; }
   std::ostream& out() { return out_; }
   std::ostream& err() { return err_; }
 
@@ -66,6 +73,18 @@ class CommandContext {
     return status.ok() ? kExitOk : RpcError(status);
   }
 
+  // One EnrollmentService call, like CallKeyService.
+  template <typename Request, typename Response>
+  int CallEnrollmentService(grpc::Status (hsm::v1::EnrollmentService::Stub::*method)(
+                                grpc::ClientContext*, const Request&, Response*),
+                            const Request& request, Response* response) {
+    if (int rc = EnsureConnected(); rc != kExitOk) return rc;
+    grpc::ClientContext context;
+    SetDeadline(connection_, &context);
+    grpc::Status status = (enrollment_service_.get()->*method)(&context, request, response);
+    return status.ok() ? kExitOk : RpcError(status);
+  }
+
   // grpc.health.v1.Health/Check, like CallKeyService.
   int CheckHealth(const grpc::health::v1::HealthCheckRequest& request,
                   grpc::health::v1::HealthCheckResponse* response);
@@ -78,10 +97,12 @@ class CommandContext {
   ParsedArgs args_;
   ConnectionOptions connection_;
   bool json_;
+  std::istream* in_ = nullptr;
   std::ostream& out_;
   std::ostream& err_;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<hsm::v1::KeyService::Stub> key_service_;
+  std::unique_ptr<hsm::v1::EnrollmentService::Stub> enrollment_service_;
   std::unique_ptr<grpc::health::v1::Health::Stub> health_;
 };
 

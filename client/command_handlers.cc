@@ -10,9 +10,12 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
+#include "absl/time/time.h"
+#include "client/client_config.h"
 #include "client/command_context.h"
 #include "client/enum_names.h"
 #include "client/file_util.h"
+#include "client/handler_util.h"
 #include "client/key_names.h"
 #include "client/output.h"
 
@@ -21,16 +24,6 @@ namespace {
 
 namespace v1 = ::ksef::hsm::v1;
 using Stub = v1::KeyService::Stub;
-
-// The NAME argument as a KeyService name, or nullopt after a usage error.
-std::optional<std::string> KeyName(CommandContext& ctx, int* exit_status) {
-  std::string name = NormalizeKeyName(ctx.args().positional.at(0));
-  if (name.empty()) {
-    *exit_status = ctx.UsageError("NAME is empty (give keys/ID, ID or a pkcs11: URI)");
-    return std::nullopt;
-  }
-  return name;
-}
 
 // The handlers that take NAME and return the (updated) key.
 template <typename Request>
@@ -44,22 +37,6 @@ int RunKeyCall(CommandContext& ctx,
   v1::Key key;
   if (rc = ctx.CallKeyService(method, request, &key); rc != kExitOk) return rc;
   return ctx.Print(key, FormatKey(key));
-}
-
-// Parses an enum option if present; false after printing a usage error.
-template <typename Enum>
-bool ParseEnumFlag(CommandContext& ctx, absl::string_view flag,
-                   absl::StatusOr<Enum> (*parse)(absl::string_view, absl::string_view), Enum* out,
-                   int* rc) {
-  std::optional<std::string> word = ctx.args().Get(flag);
-  if (!word.has_value()) return true;
-  absl::StatusOr<Enum> value = parse(*word, absl::StrCat("--", flag));
-  if (!value.ok()) {
-    *rc = ctx.UsageError(value.status().message());
-    return false;
-  }
-  *out = *value;
-  return true;
 }
 
 }  // namespace
@@ -131,6 +108,17 @@ int RunListKeys(CommandContext& ctx) {
     request.set_page_size(page_size);
   }
   request.set_page_token(ctx.args().Get("page-token").value_or(""));
+  if (std::optional<std::string> window = ctx.args().Get("expiring-within"); window.has_value()) {
+    absl::StatusOr<absl::Duration> duration = ParseTimeoutSetting(*window, "--expiring-within");
+    if (!duration.ok()) return ctx.UsageError(duration.status().message());
+    if (*duration == absl::InfiniteDuration()) {
+      return ctx.UsageError("--expiring-within must be finite, e.g. 30d");
+    }
+    int64_t seconds = absl::IDivDuration(*duration, absl::Seconds(1), &*duration);
+    request.mutable_expiring_within()->set_seconds(seconds);
+    request.mutable_expiring_within()->set_nanos(
+        static_cast<int32_t>(absl::ToInt64Nanoseconds(*duration)));
+  }
   const bool all = ctx.args().IsSet("all");
 
   v1::ListKeysResponse result;

@@ -1,6 +1,8 @@
 #include "client/commands.h"
 
 #include "client/command_handlers.h"
+#include "client/enrollment_handlers.h"
+#include "client/test_ca_handlers.h"
 
 namespace ksef::client {
 namespace {
@@ -59,17 +61,23 @@ const std::vector<CommandSpec>& Table() {
       {"list-keys",
        "list keys, optionally filtered",
        "[--subject-type TYPE] [--subject VALUE] [--purpose PURPOSE]\n"
-       "[--state STATE] [--page-size N] [--page-token TOKEN] [--all]",
+       "[--state STATE] [--expiring-within DURATION] [--page-size N]\n"
+       "[--page-token TOKEN] [--all]",
        "Lists keys ordered by name, one page at a time (50 by default). Filters combine\n"
-       "with AND. Without --all, the last line tells the --page-token for the next page.",
+       "with AND. Without --all, the last line tells the --page-token for the next page.\n"
+       "--expiring-within keeps only active keys whose certificate expires within that\n"
+       "time from now, to plan renewals (expired certificates show as state expired).",
        {"ksef-hsm list-keys --state active --all",
-        "ksef-hsm list-keys --subject-type nip --subject 5260250274"},
+        "ksef-hsm list-keys --subject-type nip --subject 5260250274",
+        "ksef-hsm list-keys --expiring-within 30d --all"},
        {kSubjectTypeFlag,
         {"subject", "VALUE", "only keys for this NIP, PESEL or fingerprint"},
         kPurposeFlag,
         {"state", "STATE",
          "pending-certificate, active, disabled, expired, scheduled-for-destruction or "
          "destroyed"},
+        {"expiring-within", "DURATION",
+         "only active keys whose certificate expires within DURATION, e.g. 30d or 720h"},
         {"page-size", "N", "keys per page (server default 50, at most 1000)"},
         {"page-token", "TOKEN", "continue where a previous page ended"},
         {"all", "", "fetch every page and print them as one list"}},
@@ -86,6 +94,121 @@ const std::vector<CommandSpec>& Table() {
        {{"der-out", "FILE", "write the DER SubjectPublicKeyInfo to FILE"}},
        {"NAME"},
        &RunPublicKey},
+      {"csr",
+       "make a KSeF certificate signing request (CSR) for a key",
+       "NAME (--enrollment-data FILE |\n"
+       "      --common-name CN --country-name C [--surname S]\n"
+       "      [--given-name G] [--organization-name O]\n"
+       "      [--organization-identifier OI] [--serial-number SN]\n"
+       "      [--unique-identifier UID])\n"
+       "[--certificate-name NAME] [--valid-from TIME]\n"
+       "[--format json|base64|pem|der] [--out FILE]",
+       "Builds a PKCS#10 CSR for the key, signed inside the HSM, for KSeF's certificate\n"
+       "enrollment. The subject comes either from --enrollment-data, the JSON that KSeF\n"
+       "returns from GET /certificates/enrollments/data, saved to a file unchanged (the\n"
+       "server reads it; this tool does not), or from the subject options, which must\n"
+       "then include --common-name and --country-name. Give one or the other.\n"
+       "\n"
+       "By default (--format json) it prints the ready body of POST\n"
+       "/certificates/enrollments: certificateName, certificateType (from the key's\n"
+       "purpose), csr and validFrom (with --valid-from). --format base64 prints only the\n"
+       "CSR as Base64 DER (KSeF's \"csr\" field), pem prints it as PEM for openssl, and\n"
+       "der writes raw DER (needs --out). With --out the result goes to FILE instead of\n"
+       "standard output. With --json the whole reply is printed as protobuf JSON.\n"
+       "When KSeF has issued the certificate, store it with import-cert.",
+       {"ksef-hsm csr acme-auth-1 --enrollment-data enrollment-data.json > enrollment.json",
+        "ksef-hsm csr acme-auth-1 --common-name \"Acme Sp. z o.o.\" --country-name PL \\\n"
+        "      --organization-name \"Acme Sp. z o.o.\" \\\n"
+        "      --organization-identifier VATPL-5260250274 --format pem --out acme-auth-1.csr.pem"},
+       {{"enrollment-data", "FILE", "the JSON of GET /certificates/enrollments/data, as is"},
+        {"common-name", "CN", "commonName (required without --enrollment-data)"},
+        {"country-name", "C", "countryName, e.g. PL (required without --enrollment-data)"},
+        {"surname", "S", "surname"},
+        {"given-name", "G", "givenName"},
+        {"organization-name", "O", "organizationName"},
+        {"organization-identifier", "OI", "organizationIdentifier, e.g. VATPL-5260250274"},
+        {"serial-number", "SN", "serialNumber, e.g. TINPL-5260250274 or PNOPL-44051401359"},
+        {"unique-identifier", "UID", "uniqueIdentifier"},
+        {"certificate-name", "NAME",
+         "certificateName for KSeF, 5-100 letters, digits, spaces, '_' or '-' (default "
+         "\"ksef-hsm ID\")"},
+        {"valid-from", "TIME", "validFrom, RFC 3339 (e.g. 2025-07-01T00:00:00Z); default: now"},
+        {"format", "FORMAT",
+         "json (default: the enrollment body), base64, pem or der (the CSR alone)"},
+        {"out", "FILE", "write the result to FILE instead of standard output"}},
+       {"NAME"},
+       &RunCsr},
+      {"import-cert",
+       "store the certificate KSeF issued for a key; the key becomes active",
+       "NAME --cert FILE [--serial HEX]",
+       "Stores the certificate beside the key in the HSM token; the key becomes active.\n"
+       "FILE may hold the certificate as DER, PEM or Base64, or be the whole JSON reply\n"
+       "of KSeF's POST /certificates/retrieve. When that reply holds several\n"
+       "certificates, --serial picks one by its serial number (hex). The server checks\n"
+       "that the certificate holds the key's public key and fits the key's purpose, and\n"
+       "says which check failed if not.",
+       {"ksef-hsm import-cert acme-auth-1 --cert retrieve-response.json --serial 01F20A5D352AE590",
+        "ksef-hsm import-cert acme-auth-1 --cert acme-auth-1.crt"},
+       {{"cert", "FILE", "the certificate: DER, PEM, Base64 or the retrieve JSON"},
+        {"serial", "HEX", "which certificate of the retrieve JSON to take"}},
+       {"NAME"},
+       &RunImportCert},
+      {"self-signed",
+       "give a key a self-signed certificate (KSeF TEST environment only)",
+       "NAME --form personal|seal --common-name CN\n"
+       "[--given-name G --surname S] [--organization-name O]\n"
+       "[--validity-days N]",
+       "ONLY FOR KSeF's TEST ENVIRONMENT, which accepts self-signed certificates; the\n"
+       "production and demo environments do not. Issues a self-signed certificate for\n"
+       "the key, signed inside the HSM, and stores it beside the key, which becomes\n"
+       "active. --form personal makes a person's certificate (--given-name, --surname;\n"
+       "serialNumber from the key's NIP or PESEL), --form seal an organization's seal\n"
+       "(--organization-name; organizationIdentifier from the key's NIP). Valid for 365\n"
+       "days unless --validity-days says otherwise (at most 730).",
+       {"ksef-hsm self-signed jan-auth-1 --form personal --common-name \"Jan Kowalski\" \\\n"
+        "      --given-name Jan --surname Kowalski",
+        "ksef-hsm self-signed acme-auth-1 --form seal --common-name \"Acme Sp. z o.o.\" \\\n"
+        "      --organization-name \"Acme Sp. z o.o.\" --validity-days 30"},
+       {{"form", "FORM", "personal (a person) or seal (an organization)"},
+        {"common-name", "CN", "commonName"},
+        {"given-name", "G", "givenName (personal)"},
+        {"surname", "S", "surname (personal)"},
+        {"organization-name", "O", "organizationName (seal)"},
+        {"validity-days", "N", "validity in days (default 365, at most 730)"}},
+       {"NAME"},
+       &RunSelfSigned},
+      {"import-key",
+       "import an existing key and certificate (e.g. from the KSeF web app)",
+       "--subject-type TYPE --subject VALUE\n"
+       "--purpose PURPOSE --key FILE --cert FILE\n"
+       "[--password-file FILE | --password-stdin]\n"
+       "[--key-id ID]",
+       "Brings your own key into the HSM: the .key file (encrypted PKCS#8, PEM or DER)\n"
+       "and the .crt file that the KSeF web application gives you. The key is stored\n"
+       "sensitive and non-extractable from then on, and the new key is active. Its origin\n"
+       "is shown as \"imported\": unlike a key generated in the HSM, it has existed\n"
+       "outside it. Delete the key file afterwards.\n"
+       "\n"
+       "The password of an encrypted key file comes from --password-file (a file only\n"
+       "you can read: chmod 600) or from one line of standard input (--password-stdin).\n"
+       "There is deliberately no option that takes the password itself: command lines\n"
+       "end up in shell history and in the process list. Without either option an\n"
+       "empty password is sent, for an unencrypted key file.",
+       {"ksef-hsm import-key --subject-type nip --subject 5260250274 --purpose authentication \\\n"
+        "      --key acme.key --cert acme.crt --password-file ~/.ksef/acme.pass",
+        "pass show ksef/acme | ksef-hsm import-key --subject-type nip \\\n"
+        "      --subject 5260250274 --purpose offline --key acme.key --cert acme.crt \\\n"
+        "      --password-stdin --key-id acme-offline-1"},
+       {kSubjectTypeFlag,
+        {"subject", "VALUE", "the NIP, PESEL or fingerprint"},
+        kPurposeFlag,
+        {"key", "FILE", "the private key file (.key)"},
+        {"cert", "FILE", "its certificate (.crt): DER, PEM or Base64"},
+        {"password-file", "FILE", "read the key file's password from FILE (mode 0600)"},
+        {"password-stdin", "", "read the key file's password from one line of standard input"},
+        {"key-id", "ID", "your own ID, [a-z0-9][a-z0-9-]{0,62}; generated if absent"}},
+       {},
+       &RunImportKey},
       {"disable-key",
        "refuse every use of a key until it is enabled again",
        "NAME",
@@ -133,6 +256,36 @@ const std::vector<CommandSpec>& Table() {
        {},
        {},
        &RunCheckConsistency},
+      {"test-ca",
+       "LOCAL TEST CA - NOT KSeF: certificates for demos and tests only",
+       "issue --ca-dir DIR --csr FILE --type authentication|offline\n"
+       "      [--not-before TIME] [--validity-days N] --out FILE\n"
+       "cert --ca-dir DIR [--out FILE]",
+       "*** LOCAL TEST CA - NOT KSeF: for demos and tests only. ***\n"
+       "KSeF does not accept its certificates, and nothing real should trust it.\n"
+       "\n"
+       "Runs on this machine; it does not talk to ksef-hsmd. The CA lives in --ca-dir\n"
+       "(test-ca-key.pem, test-ca-cert.pem) and is created there on first use; its name\n"
+       "says \"LOCAL TEST CA - NOT KSeF\". \"issue\" turns a CSR (from \"ksef-hsm csr\n"
+       "--format pem\", or base64/der) into a KSeF-like certificate of the given type\n"
+       "(authentication: keyUsage digitalSignature; offline: nonRepudiation), valid from\n"
+       "--not-before (default now; may lie in the past) for --validity-days (default\n"
+       "730), and writes it as PEM to --out, ready for import-cert. \"cert\" prints the\n"
+       "CA's own certificate (PEM), e.g. to check issued certificates with openssl.",
+       {"ksef-hsm csr acme-auth-1 --common-name Acme --country-name PL --format pem \\\n"
+        "      --out acme.csr.pem\n"
+        "  ksef-hsm test-ca issue --ca-dir ./test-ca --csr acme.csr.pem --type authentication \\\n"
+        "      --out acme.crt.pem\n"
+        "  ksef-hsm import-cert acme-auth-1 --cert acme.crt.pem",
+        "ksef-hsm test-ca cert --ca-dir ./test-ca --out test-ca.pem"},
+       {{"ca-dir", "DIR", "the test CA's directory (created with a new CA if needed)"},
+        {"csr", "FILE", "issue: the CSR, PEM, Base64 or DER"},
+        {"type", "TYPE", "issue: authentication or offline"},
+        {"not-before", "TIME", "issue: start of validity, RFC 3339 (default: now)"},
+        {"validity-days", "N", "issue: validity in days (default 730)"},
+        {"out", "FILE", "issue: where to write the certificate (PEM); cert: optional"}},
+       {"issue|cert"},
+       &RunTestCa},
       {"health",
        "ask whether the server is serving (exit 0 if so)",
        "[--service NAME]",

@@ -42,6 +42,15 @@ constexpr EnumWords kStates[] = {
     {v1::DESTROYED, {"destroyed"}},
 };
 
+constexpr EnumWords kOrigins[] = {
+    {v1::GENERATED, {"generated"}},
+    {v1::IMPORTED, {"imported"}},
+};
+constexpr EnumWords kSelfSignedForms[] = {
+    {v1::IssueSelfSignedCertificateRequest::PERSONAL, {"personal"}},
+    {v1::IssueSelfSignedCertificateRequest::SEAL, {"seal"}},
+};
+
 std::string Canonicalize(absl::string_view word) {
   return absl::StrReplaceAll(absl::AsciiStrToLower(absl::StripAsciiWhitespace(word)), {{"_", "-"}});
 }
@@ -99,6 +108,13 @@ absl::StatusOr<v1::KeyState> ParseState(absl::string_view word, absl::string_vie
   return static_cast<v1::KeyState>(*value);
 }
 
+absl::StatusOr<v1::IssueSelfSignedCertificateRequest::Form> ParseSelfSignedForm(
+    absl::string_view word, absl::string_view what) {
+  absl::StatusOr<int> value = Parse(kSelfSignedForms, word, what);
+  if (!value.ok()) return value.status();
+  return static_cast<v1::IssueSelfSignedCertificateRequest::Form>(*value);
+}
+
 std::string SubjectTypeWords() { return Words(kSubjectTypes); }
 std::string PurposeWords() { return Words(kPurposes); }
 std::string AlgorithmWords() { return Words(kAlgorithms); }
@@ -110,5 +126,7 @@ std::string SubjectTypeWord(v1::KsefSubject::IdentifierType type) {
 std::string PurposeWord(v1::KeyPurpose purpose) { return Word(kPurposes, purpose); }
 std::string AlgorithmWord(v1::KeyAlgorithm algorithm) { return Word(kAlgorithms, algorithm); }
 std::string StateWord(v1::KeyState state) { return Word(kStates, state); }
+
+std::string OriginWord(v1::KeyOrigin origin) { return Word(kOrigins, origin); }
 
 }  // namespace ksef::client

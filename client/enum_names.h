@@ -11,6 +11,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "ksef/hsm/v1/enrollment_service.pb.h"
 #include "ksef/hsm/v1/key_service.pb.h"
 
 namespace ksef::client {
@@ -31,6 +32,10 @@ absl::StatusOr<hsm::v1::KeyAlgorithm> ParseAlgorithm(absl::string_view word,
 absl::StatusOr<hsm::v1::KeyState> ParseState(absl::string_view word,
                                              absl::string_view what = "state");
 
+// personal | seal (IssueSelfSignedCertificateRequest.form)
+absl::StatusOr<hsm::v1::IssueSelfSignedCertificateRequest::Form> ParseSelfSignedForm(
+    absl::string_view word, absl::string_view what = "form");
+
 // The accepted words, for messages and help: "nip, pesel, fingerprint".
 std::string SubjectTypeWords();
 std::string PurposeWords();
@@ -43,6 +48,8 @@ std::string SubjectTypeWord(hsm::v1::KsefSubject::IdentifierType type);
 std::string PurposeWord(hsm::v1::KeyPurpose purpose);
 std::string AlgorithmWord(hsm::v1::KeyAlgorithm algorithm);
 std::string StateWord(hsm::v1::KeyState state);
+// generated | imported
+std::string OriginWord(hsm::v1::KeyOrigin origin);
 
 }  // namespace ksef::client
 

@@ -227,6 +227,7 @@ FakeServer::FakeServer(std::shared_ptr<grpc::ServerCredentials> credentials) {
   grpc::ServerBuilder builder;
   builder.AddListeningPort("127.0.0.1:0", credentials, &port);
   builder.RegisterService(&keys_);
+  builder.RegisterService(&enrollment_);
   builder.RegisterService(&health_);
   server_ = builder.BuildAndStart();
   address_ = "127.0.0.1:" + std::to_string(port);

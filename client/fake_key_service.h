@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "client/fake_enrollment_service.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "ksef/hsm/v1/key_service.grpc.pb.h"
 
@@ -84,7 +85,7 @@ class FakeHealthService final : public grpc::health::v1::Health::Service {
       grpc::health::v1::HealthCheckResponse::SERVING;
 };
 
-// Both fakes behind a server on 127.0.0.1:<free port>.
+// The fakes (keys, enrollment, health) behind a server on 127.0.0.1:<free port>.
 class FakeServer {
  public:
   // Plaintext unless `credentials` is given.
@@ -93,10 +94,12 @@ class FakeServer {
 
   std::string address() const { return address_; }
   FakeKeyService& keys() { return keys_; }
+  FakeEnrollmentService& enrollment() { return enrollment_; }
   FakeHealthService& health() { return health_; }
 
  private:
   FakeKeyService keys_;
+  FakeEnrollmentService enrollment_;
   FakeHealthService health_;
   std::unique_ptr<grpc::Server> server_;
   std::string address_;

@@ -60,7 +60,8 @@ constexpr absl::string_view kIntro =
     "\n"
     "ksef-hsmd keeps the private keys used with KSeF (Krajowy System e-Faktur,\n"
     "Poland's National e-Invoice System) inside a PKCS#11 HSM. The keys never leave\n"
-    "the HSM: with this tool you create keys, look at them, export their public\n"
+    "the HSM: with this tool you create keys (or import existing ones), request their\n"
+    "KSeF certificates (csr, then import-cert), look at them, export their public\n"
     "halves and move them through their life cycle. It talks to ksef-hsmd over gRPC,\n"
     "normally with mutual TLS (a CA certificate to check the server, and a client\n"
     "certificate and key to identify yourself).\n";
@@ -99,11 +100,14 @@ constexpr absl::string_view kOutro =
     "Examples:\n"
     "  ksef-hsm --config /etc/ksef-hsm/client.conf health\n"
     "  ksef-hsm create-key --subject-type nip --subject 5260250274 --purpose authentication\n"
+    "  ksef-hsm csr acme-auth-1 --enrollment-data enrollment-data.json > enrollment.json\n"
+    "  ksef-hsm import-cert acme-auth-1 --cert retrieve-response.json\n"
     "  ksef-hsm list-keys --state active --all\n"
     "  ksef-hsm --json get-key acme-auth-1\n"
     "\n"
     "Exit status: 0 success; 1 the server returned an error, health is not SERVING, or\n"
-    "check-consistency found a problem; 2 bad command line or client configuration.\n";
+    "check-consistency found a problem; 2 bad command line, unreadable input file or\n"
+    "client configuration.\n";
 
 }  // namespace
 

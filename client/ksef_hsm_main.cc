@@ -22,5 +22,6 @@ int main(int argc, char** argv) {
   if (std::getenv("GRPC_VERBOSITY") == nullptr) gpr_set_log_function(&DiscardGrpcLog);
 
   std::vector<std::string> args(argv + 1, argv + argc);
-  return ksef::client::RunCli(args, std::cout, std::cerr, ksef::client::ProcessEnvironment());
+  return ksef::client::RunCli(args, std::cin, std::cout, std::cerr,
+                              ksef::client::ProcessEnvironment());
 }

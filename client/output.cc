@@ -82,6 +82,7 @@ std::string FormatKey(const v1::Key& key) {
     fields.push_back({"destroy_time", FormatTimestamp(key.destroy_time())});
   }
   fields.push_back({"attestation", FormatAttestation(key)});
+  fields.push_back({"origin", OriginWord(key.origin())});
   if (!key.has_certificate()) {
     fields.push_back({"certificate", "none"});
   } else {
@@ -90,9 +91,16 @@ std::string FormatKey(const v1::Key& key) {
     fields.push_back({"  subject", OrDash(cert.subject())});
     fields.push_back({"  issuer", OrDash(cert.issuer())});
     fields.push_back({"  serial_number", OrDash(cert.serial_number())});
+    // Newer servers only: shown when the server filled them.
+    if (!cert.serial_number_decimal().empty()) {
+      fields.push_back({"  serial_number_decimal", cert.serial_number_decimal()});
+    }
     fields.push_back({"  sha256_fingerprint", OrDash(cert.sha256_fingerprint())});
     fields.push_back({"  not_before", FormatTimestamp(cert.not_before())});
     fields.push_back({"  not_after", FormatTimestamp(cert.not_after())});
+    if (!cert.signature_algorithm().empty()) {
+      fields.push_back({"  signature_algorithm", cert.signature_algorithm()});
+    }
   }
   return AlignFields(fields);
 }

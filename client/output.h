@@ -22,8 +22,10 @@ std::string FormatTimestamp(const google::protobuf::Timestamp& timestamp);
 // "nip 5260250274"; "-" when empty.
 std::string FormatSubject(const hsm::v1::KsefSubject& subject);
 
-// All fields of a key, one per line, values aligned; the certificate (when
-// there is one) as an indented block.
+// All fields of a key, one per line, values aligned, including its origin
+// (generated/imported); the certificate (when there is one) as an indented
+// block: subject, issuer, serial (hex, and decimal if the server sent it),
+// fingerprint, validity and signature algorithm (if sent).
 std::string FormatKey(const hsm::v1::Key& key);
 
 // One row per key: NAME STATE PURPOSE ALGORITHM SUBJECT CREATED.

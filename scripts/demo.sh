@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole tour on a fresh Debian 12 machine: install packages, build, create
 # the embedded default (SoftHSM2 token + local mTLS PKI), start ksef-hsmd,
-# create and inspect a KSeF authentication key with the CLI, stop the server.
+# create and inspect a KSeF authentication key with the CLI, enroll it (CSR ->
+# local test CA -> import -> ACTIVE), stop the server.
 #
 # Usage: scripts/demo.sh
 # Environment:
@@ -160,6 +161,26 @@ run_cli get-key "${KEY_ID}"
 [[ "${cli_output}" == *"${KEY_ID}"* ]] || fail_with_log "get-key output does not mention ${KEY_ID}"
 run_cli public-key "${KEY_ID}"
 [[ "${cli_output}" == *"BEGIN PUBLIC KEY"* ]] || fail_with_log "public-key printed no PEM public key"
+
+step "Demo: enrollment, key -> CSR -> certificate -> ACTIVE"
+ENROLL_DIR="${STATE_DIR}/enrollment/${KEY_ID}"
+mkdir -p "${ENROLL_DIR}"
+log "examples/enrollment-data.json stands in for KSeF's GET /certificates/enrollments/data"
+run_cli csr "${KEY_ID}" --enrollment-data "${ROOT}/examples/enrollment-data.json" \
+  --certificate-name "ksef-hsm demo" --format pem --out "${ENROLL_DIR}/request.csr"
+run_cli csr "${KEY_ID}" --enrollment-data "${ROOT}/examples/enrollment-data.json" \
+  --certificate-name "ksef-hsm demo"
+[[ "${cli_output}" == *'"certificateType":"Authentication"'* ]] \
+  || fail_with_log "csr did not print the POST /certificates/enrollments body"
+openssl req -in "${ENROLL_DIR}/request.csr" -noout -verify 2>&1 | grep -q "verify OK" \
+  || fail_with_log "the CSR does not verify with openssl req -verify"
+log "openssl req -verify: the CSR signature made in the token verifies"
+log "KSeF is not called here: a LOCAL TEST CA (NOT KSeF) issues the certificate"
+run_cli test-ca issue --ca-dir "${STATE_DIR}/test-ca" --csr "${ENROLL_DIR}/request.csr" \
+  --type authentication --out "${ENROLL_DIR}/certificate.pem"
+run_cli import-cert "${KEY_ID}" --cert "${ENROLL_DIR}/certificate.pem"
+run_cli get-key "${KEY_ID}"
+[[ "${cli_output}" == *"state:"*active* ]] || fail_with_log "the key is not ACTIVE after import-cert"
 
 step "Stopping ksef-hsmd"
 stop_rc=0

@@ -1,0 +1,46 @@
+// Helpers shared by the command handlers (command_handlers.cc,
+// enrollment_handlers.cc, test_ca_handlers.cc).
+#ifndef KSEF_CLIENT_HANDLER_UTIL_H_
+#define KSEF_CLIENT_HANDLER_UTIL_H_
+
+#include <optional>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+#include "client/command_context.h"
+
+namespace ksef::client {
+
+// The NAME argument (first positional) as a KeyService name, or nullopt after
+// a usage error (`*exit_status` is set then).
+std::optional<std::string> KeyName(CommandContext& ctx, int* exit_status);
+
+// Parses an enum option if present; false after printing a usage error.
+template <typename Enum>
+bool ParseEnumFlag(CommandContext& ctx, absl::string_view flag,
+                   absl::StatusOr<Enum> (*parse)(absl::string_view, absl::string_view), Enum* out,
+                   int* rc) {
+  std::optional<std::string> word = ctx.args().Get(flag);
+  if (!word.has_value()) return true;
+  absl::StatusOr<Enum> value = parse(*word, absl::StrCat("--", flag));
+  if (!value.ok()) {
+    *rc = ctx.UsageError(value.status().message());
+    return false;
+  }
+  *out = *value;
+  return true;
+}
+
+// "missing --a, --b" for the required options that were not given, or "" if
+// all were.
+std::string MissingFlags(const CommandContext& ctx,
+                         std::initializer_list<absl::string_view> required);
+
+// Parses --FLAG N as a positive int32 if present; false after a usage error.
+bool ParsePositiveIntFlag(CommandContext& ctx, absl::string_view flag, int32_t* out, int* rc);
+
+}  // namespace ksef::client
+
+#endif  // KSEF_CLIENT_HANDLER_UTIL_H_
