@@ -50,36 +50,6 @@ absl::Status Configure(EVP_PKEY_CTX* ctx, SignatureScheme scheme) {
 
 }  // namespace
 
-absl::StatusOr<std::string> EcdsaRawToDer(absl::string_view raw) {
-  if (raw.size() != 64) return absl::InvalidArgumentError("r||s must be 64 bytes");
-  EcdsaSigPtr sig(ECDSA_SIG_new());
-  BIGNUM* r = BN_bin2bn(reinterpret_cast<const unsigned char*>(raw.data()), 32, nullptr);
-  BIGNUM* s = BN_bin2bn(reinterpret_cast<const unsigned char*>(raw.data()) + 32, 32, nullptr);
-  if (!sig || !r || !s || ECDSA_SIG_set0(sig.get(), r, s) != 1) {
-    BN_free(r);
-    BN_free(s);
-    return absl::InternalError(OpenSslError("ECDSA_SIG"));
-  }
-  int len = i2d_ECDSA_SIG(sig.get(), nullptr);
-  std::string der(len, '\0');
-  auto* p = reinterpret_cast<unsigned char*>(der.data());
-  i2d_ECDSA_SIG(sig.get(), &p);
-  return der;
-}
-
-absl::StatusOr<std::string> EcdsaDerToRaw(absl::string_view der) {
-  const auto* p = reinterpret_cast<const unsigned char*>(der.data());
-  EcdsaSigPtr sig(d2i_ECDSA_SIG(nullptr, &p, der.size()));
-  if (!sig) return absl::InvalidArgumentError("not a DER ECDSA-Sig-Value");
-  std::string raw(64, '\0');
-  auto* out = reinterpret_cast<unsigned char*>(raw.data());
-  if (BN_bn2binpad(ECDSA_SIG_get0_r(sig.get()), out, 32) != 32 ||
-      BN_bn2binpad(ECDSA_SIG_get0_s(sig.get()), out + 32, 32) != 32) {
-    return absl::InvalidArgumentError("ECDSA r or s longer than 32 bytes");
-  }
-  return raw;
-}
-
 absl::StatusOr<std::unique_ptr<SoftwareSigner>> SoftwareSigner::FromPrivateKey(
     absl::string_view key) {
   BioPtr bio(BIO_new_mem_buf(key.data(), static_cast<int>(key.size())));

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "common/ecdsa.h"
 #include "common/openssl_ptr.h"
 #include "hsm/signer.h"
 
@@ -36,9 +37,9 @@ class SoftwareSigner : public Signer {
 absl::Status VerifyDigestSignature(absl::string_view spki_der, SignatureScheme scheme,
                                    absl::string_view digest, absl::string_view signature);
 
-// r||s (2 x 32 bytes) -> DER ECDSA-Sig-Value, and back.
-absl::StatusOr<std::string> EcdsaRawToDer(absl::string_view raw);
-absl::StatusOr<std::string> EcdsaDerToRaw(absl::string_view der);
+// r||s <-> DER ECDSA-Sig-Value: see common/ecdsa.h.
+using ::ksef::EcdsaDerToRaw;
+using ::ksef::EcdsaRawToDer;
 
 }  // namespace ksef::hsm
 

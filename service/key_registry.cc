@@ -4,7 +4,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "service/sqlite_statement.h"
+#include "common/sqlite.h"
+#include "common/status_macros.h"
 
 namespace ksef::service {
 namespace {
@@ -111,43 +112,18 @@ const char* KeyStateName(KeyState state) {
 }
 
 absl::StatusOr<std::unique_ptr<KeyRegistry>> KeyRegistry::Open(const std::string& path) {
-  sqlite3* db = nullptr;
-  int rc = sqlite3_open_v2(path.c_str(), &db,
-                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
-                           nullptr);
-  if (rc != SQLITE_OK) {
-    std::string msg = absl::StrCat("cannot open key registry ", path, ": ",
-                                   db ? sqlite3_errmsg(db) : "out of memory",
-                                   " (check state_dir and its permissions)");
-    sqlite3_close(db);
-    return absl::UnavailableError(msg);
-  }
-  std::unique_ptr<KeyRegistry> registry(new KeyRegistry(db));
-  sqlite3_busy_timeout(db, 5000);
-  for (const char* sql : {"PRAGMA journal_mode=WAL;", "PRAGMA synchronous=FULL;", kSchema}) {
-    absl::Status s = registry->Exec(sql);
-    if (!s.ok()) return s;
-  }
-  return registry;
+  KSEF_ASSIGN_OR_RETURN(std::unique_ptr<SqliteDb> db, SqliteDb::Open(path, "key registry"));
+  KSEF_RETURN_IF_ERROR(db->Exec(kSchema));
+  return std::unique_ptr<KeyRegistry>(new KeyRegistry(std::move(db)));
 }
 
-KeyRegistry::~KeyRegistry() { sqlite3_close(db_); }
-
-absl::Status KeyRegistry::Exec(const char* sql) {
-  char* err = nullptr;
-  if (sqlite3_exec(db_, sql, nullptr, nullptr, &err) != SQLITE_OK) {
-    std::string msg = absl::StrCat("key registry: ", err ? err : "error");
-    sqlite3_free(err);
-    return absl::InternalError(msg);
-  }
-  return absl::OkStatus();
-}
+KeyRegistry::~KeyRegistry() = default;
 
 absl::Status KeyRegistry::Insert(const KeyRecord& record) {
   absl::MutexLock lock(&mu_);
   std::string sql = absl::StrCat("INSERT INTO keys (", kColumns,
                                  ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
-  Statement st(db_, sql.c_str());
+  Statement st(*db_, sql.c_str());
   if (auto s = st.prepared(); !s.ok()) return s;
   BindRecord(st, record);
   int rc = st.Step();
@@ -159,7 +135,7 @@ absl::Status KeyRegistry::Insert(const KeyRecord& record) {
 
 absl::Status KeyRegistry::Update(const KeyRecord& record) {
   absl::MutexLock lock(&mu_);
-  Statement st(db_,
+  Statement st(*db_,
                "UPDATE keys SET key_id=?1, cka_id=?2, subject_type=?3, subject_value=?4, "
                "purpose=?5, algorithm=?6, state=?7, create_us=?8, update_us=?9, destroy_us=?10, "
                "attestation=?11, public_key=?12, pkcs11_uri=?13, certificate=?14 "
@@ -168,7 +144,7 @@ absl::Status KeyRegistry::Update(const KeyRecord& record) {
   BindRecord(st, record);
   absl::Status s = st.Check(st.Step(), "update");
   if (!s.ok()) return s;
-  if (sqlite3_changes(db_) == 0) {
+  if (sqlite3_changes(db_->get()) == 0) {
     return absl::NotFoundError(absl::StrCat("key ", record.name(), " not found"));
   }
   return absl::OkStatus();
@@ -176,7 +152,7 @@ absl::Status KeyRegistry::Update(const KeyRecord& record) {
 
 absl::Status KeyRegistry::Delete(const std::string& key_id) {
   absl::MutexLock lock(&mu_);
-  Statement st(db_, "DELETE FROM keys WHERE key_id=?");
+  Statement st(*db_, "DELETE FROM keys WHERE key_id=?");
   if (auto s = st.prepared(); !s.ok()) return s;
   st.BindText(1, key_id);
   return st.Check(st.Step(), "delete");
@@ -185,7 +161,7 @@ absl::Status KeyRegistry::Delete(const std::string& key_id) {
 absl::StatusOr<KeyRecord> KeyRegistry::Get(const std::string& key_id) {
   absl::MutexLock lock(&mu_);
   std::string sql = absl::StrCat("SELECT ", kColumns, " FROM keys WHERE key_id=?");
-  Statement st(db_, sql.c_str());
+  Statement st(*db_, sql.c_str());
   if (auto s = st.prepared(); !s.ok()) return s;
   st.BindText(1, key_id);
   int rc = st.Step();
@@ -197,7 +173,7 @@ absl::StatusOr<KeyRecord> KeyRegistry::Get(const std::string& key_id) {
 absl::StatusOr<KeyRecord> KeyRegistry::GetByCkaId(const std::string& cka_id) {
   absl::MutexLock lock(&mu_);
   std::string sql = absl::StrCat("SELECT ", kColumns, " FROM keys WHERE cka_id=?");
-  Statement st(db_, sql.c_str());
+  Statement st(*db_, sql.c_str());
   if (auto s = st.prepared(); !s.ok()) return s;
   st.BindBlob(1, cka_id);
   int rc = st.Step();
@@ -227,7 +203,7 @@ absl::StatusOr<std::vector<KeyRecord>> KeyRegistry::List(const KeyFilter& filter
   absl::MutexLock lock(&mu_);
   if (total != nullptr) {
     std::string sql = absl::StrCat("SELECT count(*) FROM keys WHERE ", cond, " AND ?5=?5 AND ?6=?6");
-    Statement st(db_, sql.c_str());
+    Statement st(*db_, sql.c_str());
     if (auto s = st.prepared(); !s.ok()) return s;
     bind(st);
     if (st.Step() != SQLITE_ROW) return st.Check(SQLITE_ERROR, "count");
@@ -235,7 +211,7 @@ absl::StatusOr<std::vector<KeyRecord>> KeyRegistry::List(const KeyFilter& filter
   }
   std::string sql = absl::StrCat("SELECT ", kColumns, " FROM keys WHERE ", cond,
                                  " AND key_id > ?5 ORDER BY key_id LIMIT ?6");
-  Statement st(db_, sql.c_str());
+  Statement st(*db_, sql.c_str());
   if (auto s = st.prepared(); !s.ok()) return s;
   bind(st);
   std::vector<KeyRecord> out;

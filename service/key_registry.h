@@ -14,9 +14,9 @@
 
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "common/sqlite.h"
 #include "service/key_model.h"
 
-struct sqlite3;
 
 namespace ksef::service {
 
@@ -56,11 +56,10 @@ class KeyRegistry {
                                               int* total);
 
  private:
-  explicit KeyRegistry(sqlite3* db) : db_(db) {}
-  absl::Status Exec(const char* sql);
+  explicit KeyRegistry(std::unique_ptr<SqliteDb> db) : db_(std::move(db)) {}
 
   absl::Mutex mu_;
-  sqlite3* db_;
+  std::unique_ptr<SqliteDb> db_;
 };
 
 }  // namespace ksef::service

@@ -1,0 +1,52 @@
+#include "common/sqlite.h"
+
+namespace ksef {
+
+absl::Status SqliteStatus(sqlite3* db, int rc, absl::string_view store, absl::string_view what) {
+  if (rc == SQLITE_OK || rc == SQLITE_ROW || rc == SQLITE_DONE) return absl::OkStatus();
+  std::string msg = absl::StrCat(store, " ", what, ": ", db ? sqlite3_errmsg(db) : "error");
+  const int primary = rc & 0xff;
+  if (primary == SQLITE_CONSTRAINT) return absl::AlreadyExistsError(msg);
+  if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED || primary == SQLITE_IOERR ||
+      primary == SQLITE_FULL || primary == SQLITE_CANTOPEN || primary == SQLITE_READONLY) {
+    return absl::UnavailableError(msg);
+  }
+  return absl::InternalError(msg);
+}
+
+absl::StatusOr<std::unique_ptr<SqliteDb>> SqliteDb::Open(const std::string& path,
+                                                         std::string store_name, bool read_only) {
+  sqlite3* db = nullptr;
+  const int flags = (read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
+                    SQLITE_OPEN_FULLMUTEX;
+  int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
+  if (rc != SQLITE_OK) {
+    std::string msg = absl::StrCat("cannot open ", store_name, " ", path, ": ",
+                                   db ? sqlite3_errmsg(db) : "out of memory",
+                                   " (check the path and its permissions)");
+    sqlite3_close(db);
+    return absl::UnavailableError(msg);
+  }
+  std::unique_ptr<SqliteDb> out(new SqliteDb(db, std::move(store_name)));
+  sqlite3_busy_timeout(db, 5000);
+  if (!read_only) {
+    for (const char* sql : {"PRAGMA journal_mode=WAL;", "PRAGMA synchronous=FULL;"}) {
+      absl::Status s = out->Exec(sql);
+      if (!s.ok()) return s;
+    }
+  }
+  return out;
+}
+
+absl::Status SqliteDb::Exec(const char* sql) {
+  char* err = nullptr;
+  int rc = sqlite3_exec(db_, sql, nullptr, nullptr, &err);
+  if (rc != SQLITE_OK) {
+    absl::Status s = SqliteStatus(db_, rc, store_name_, err ? err : "exec");
+    sqlite3_free(err);
+    return s;
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace ksef

@@ -1,0 +1,105 @@
+// RAII over SQLite for the embedded stores (key registry, audit log):
+// SqliteDb owns a connection opened in WAL mode with synchronous=FULL, so a
+// committed transaction is durable; Statement wraps sqlite3_stmt with
+// 1-based typed binds and 0-based column reads. Errors name the store.
+// SqliteDb is thread-compatible; callers serialize access.
+#ifndef KSEF_COMMON_SQLITE_H_
+#define KSEF_COMMON_SQLITE_H_
+
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+
+namespace ksef {
+
+// Maps an SQLite result code to a status: CONSTRAINT -> ALREADY_EXISTS;
+// BUSY/LOCKED/IOERR/FULL/CANTOPEN/READONLY -> UNAVAILABLE; others INTERNAL.
+absl::Status SqliteStatus(sqlite3* db, int rc, absl::string_view store, absl::string_view what);
+
+class SqliteDb {
+ public:
+  // Opens (creating if needed) `path`, sets WAL + synchronous=FULL and a 5 s
+  // busy timeout. UNAVAILABLE with a hint when the file cannot be opened.
+  static absl::StatusOr<std::unique_ptr<SqliteDb>> Open(const std::string& path,
+                                                        std::string store_name,
+                                                        bool read_only = false);
+  ~SqliteDb() { sqlite3_close(db_); }
+  SqliteDb(const SqliteDb&) = delete;
+  SqliteDb& operator=(const SqliteDb&) = delete;
+
+  // Runs one or more statements without results.
+  absl::Status Exec(const char* sql);
+  sqlite3* get() const { return db_; }
+  const std::string& store_name() const { return store_name_; }
+
+ private:
+  SqliteDb(sqlite3* db, std::string store_name) : db_(db), store_name_(std::move(store_name)) {}
+  sqlite3* db_;
+  std::string store_name_;
+};
+
+class Statement {
+ public:
+  Statement(const SqliteDb& db, const char* sql) : Statement(db.get(), sql, db.store_name()) {}
+  Statement(sqlite3* db, const char* sql, absl::string_view store_name = "key registry")
+      : db_(db), store_name_(store_name) {
+    rc_ = sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr);
+  }
+  ~Statement() { sqlite3_finalize(stmt_); }
+  Statement(const Statement&) = delete;
+  Statement& operator=(const Statement&) = delete;
+
+  absl::Status prepared() const { return Check(rc_, "prepare"); }
+
+  void Bind(int i, int64_t v) { sqlite3_bind_int64(stmt_, i, v); }
+  void BindText(int i, absl::string_view v) {
+    sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+  }
+  void BindBlob(int i, absl::string_view v) {
+    sqlite3_bind_blob(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+  }
+  void BindNull(int i) { sqlite3_bind_null(stmt_, i); }
+
+  // Resets the statement for another Step with new binds.
+  void Reset() {
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+  }
+
+  // SQLITE_ROW / SQLITE_DONE / an error code.
+  int Step() { return rc_ = sqlite3_step(stmt_); }
+
+  int64_t Int(int col) const { return sqlite3_column_int64(stmt_, col); }
+  bool IsNull(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
+  std::string Text(int col) const {
+    const auto* p = sqlite3_column_text(stmt_, col);
+    return p ? std::string(reinterpret_cast<const char*>(p), sqlite3_column_bytes(stmt_, col))
+             : std::string();
+  }
+  std::string Blob(int col) const {
+    const void* p = sqlite3_column_blob(stmt_, col);
+    return p ? std::string(static_cast<const char*>(p), sqlite3_column_bytes(stmt_, col))
+             : std::string();
+  }
+
+  absl::Status Check(int rc, absl::string_view what) const {
+    return SqliteStatus(db_, rc, store_name_, what);
+  }
+
+ private:
+  sqlite3* db_;
+  std::string store_name_;
+  sqlite3_stmt* stmt_ = nullptr;
+  int rc_;
+};
+
+}  // namespace ksef
+
+#endif  // KSEF_COMMON_SQLITE_H_
