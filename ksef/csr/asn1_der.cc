@@ -38,6 +38,42 @@ std::string DerBitString(absl::string_view bytes) {
   return DerTlv(kTagBitString, content);
 }
 
+namespace {
+
+// Parses a TLV header at `in`: returns header size and sets `length`, or 0.
+size_t TlvHeader(absl::string_view in, size_t* length) {
+  if (in.size() < 2) return 0;
+  const uint8_t first = static_cast<uint8_t>(in[1]);
+  if (first < 0x80) {
+    *length = first;
+    return 2;
+  }
+  const size_t n = first & 0x7f;
+  if (n == 0 || n > 4 || in.size() < 2 + n) return 0;
+  size_t len = 0;
+  for (size_t i = 0; i < n; ++i) len = (len << 8) | static_cast<uint8_t>(in[2 + i]);
+  *length = len;
+  return 2 + n;
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> FirstDerElement(absl::string_view der) {
+  size_t outer_len = 0;
+  const size_t outer = TlvHeader(der, &outer_len);
+  if (outer == 0 || static_cast<uint8_t>(der[0]) != kTagSequence ||
+      outer + outer_len != der.size()) {
+    return absl::InvalidArgumentError("not a DER SEQUENCE");
+  }
+  absl::string_view content = der.substr(outer);
+  size_t inner_len = 0;
+  const size_t inner = TlvHeader(content, &inner_len);
+  if (inner == 0 || inner + inner_len > content.size()) {
+    return absl::InvalidArgumentError("malformed first element");
+  }
+  return std::string(content.substr(0, inner + inner_len));
+}
+
 bool IsPrintableString(absl::string_view text) {
   for (char c : text) {
     const bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||

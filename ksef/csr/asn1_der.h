@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string>
 
+#include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "common/utf8.h"
 
@@ -27,6 +28,11 @@ std::string DerTlv(uint8_t tag, absl::string_view content);
 // are dropped and one 0x00 is prepended when the high bit is set, so the
 // encoding is minimal and non-negative. An empty or all-zero input gives 0.
 std::string DerUnsignedInteger(absl::string_view magnitude);
+
+// The first element inside a DER SEQUENCE, e.g. the CertificationRequestInfo
+// of a CSR or the TBSCertificate of a certificate (the bytes that were
+// signed). INVALID_ARGUMENT if `der` is not a well-formed SEQUENCE.
+absl::StatusOr<std::string> FirstDerElement(absl::string_view der);
 
 // BIT STRING with zero unused bits.
 std::string DerBitString(absl::string_view bytes);

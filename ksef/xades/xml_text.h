@@ -1,0 +1,18 @@
+// Escaping for XML we write ourselves (the AuthTokenRequest and the
+// Signature element). Pure functions; thread-safe.
+#ifndef KSEF_KSEF_XADES_XML_TEXT_H_
+#define KSEF_KSEF_XADES_XML_TEXT_H_
+
+#include <string>
+
+#include "absl/strings/string_view.h"
+
+namespace ksef::xades {
+
+// Character data: & < > escaped, CR as &#xD; (a literal CR would be
+// normalized away by the parser and change what gets signed).
+std::string EscapeXmlText(absl::string_view text);
+
+}  // namespace ksef::xades
+
+#endif  // KSEF_KSEF_XADES_XML_TEXT_H_
