@@ -1,0 +1,75 @@
+// AuditEvent: one key use or key-management action, allowed or denied,
+// successful or not (design.md section 6). Events of one server node form a
+// hash chain: each carries the hash of its predecessor. Never holds a PIN,
+// a password or key material.
+#ifndef KSEF_AUDIT_AUDIT_EVENT_H_
+#define KSEF_AUDIT_AUDIT_EVENT_H_
+
+#include <cstdint>
+#include <string>
+
+#include "absl/time/time.h"
+
+namespace ksef::audit {
+
+enum class Outcome {
+  kSuccess,  // the operation ran and succeeded
+  kFailure,  // allowed, but failed (bad input, key state, HSM down...)
+  kDenied,   // refused by access control (or no caller identity)
+};
+
+const char* OutcomeName(Outcome outcome);  // "SUCCESS" | "FAILURE" | "DENIED"
+bool OutcomeFromName(const std::string& name, Outcome* out);
+
+// Who called: from the verified mTLS client certificate.
+struct CallerIdentity {
+  std::string subject;  // RFC 4514; empty when the caller presented no certificate
+  std::string issuer;
+  std::string serial;  // uppercase hex
+  std::string name;    // the policy identity it matched, if any
+};
+
+struct AuditEvent {
+  // Assigned by AuditLog when the event is written.
+  int64_t seq = 0;
+  std::string node;
+  absl::Time time;
+  std::string prev_hash;  // 32 bytes; zeros for the first event of a node
+  std::string hash;       // 32 bytes, EventHash()
+
+  // Filled by the caller.
+  CallerIdentity caller;
+  std::string operation;        // RPC name, e.g. "CreateKey", "SignAuthToken"
+  std::string key_name;         // "keys/..." or empty
+  std::string key_public_hash;  // SHA-256 of the key's SPKI, uppercase hex, or empty
+  std::string subject;          // KSeF subject, e.g. "nip:5265877635"
+  std::string context;          // KSeF context / extra, e.g. "Nip:5265877635"
+  std::string signed_sha256;    // SHA-256 (hex) of the exact bytes signed, or empty
+  Outcome outcome = Outcome::kSuccess;
+  int status_code = 0;  // google.rpc.Code
+  std::string message;  // the status message (no secrets by construction)
+};
+
+// The chain hash: SHA-256 over a versioned, length-prefixed encoding of
+// every field above except `hash` (time in microseconds since the epoch).
+// Changing any field, or the predecessor, changes the hash.
+std::string EventHash(const AuditEvent& event);
+
+// The bytes a checkpoint signature covers: SHA-256 over a versioned encoding
+// of (node, seq, head hash, time).
+std::string CheckpointDigest(const std::string& node, int64_t seq, const std::string& head_hash,
+                             absl::Time time);
+
+// An signed statement "the chain of `node` had head `head_hash` at `seq`".
+struct Checkpoint {
+  std::string node;
+  int64_t seq = 0;
+  std::string head_hash;
+  absl::Time time;
+  std::string signature;       // raw r||s over CheckpointDigest
+  std::string public_key_der;  // SPKI of the audit key that signed it
+};
+
+}  // namespace ksef::audit
+
+#endif  // KSEF_AUDIT_AUDIT_EVENT_H_

@@ -1,0 +1,287 @@
+#include "audit/sqlite_audit_store.h"
+
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "common/status_macros.h"
+
+namespace ksef::audit {
+namespace {
+
+constexpr char kSchema[] = R"sql(
+CREATE TABLE IF NOT EXISTS audit_events (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  node TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  time_us INTEGER NOT NULL,
+  caller_subject TEXT NOT NULL,
+  caller_issuer TEXT NOT NULL,
+  caller_serial TEXT NOT NULL,
+  caller_name TEXT NOT NULL,
+  operation TEXT NOT NULL,
+  key_name TEXT NOT NULL,
+  key_public_hash TEXT NOT NULL,
+  subject TEXT NOT NULL,
+  context TEXT NOT NULL,
+  signed_sha256 TEXT NOT NULL,
+  outcome TEXT NOT NULL,
+  status_code INTEGER NOT NULL,
+  message TEXT NOT NULL,
+  prev_hash BLOB NOT NULL,
+  hash BLOB NOT NULL,
+  UNIQUE (node, seq));
+CREATE INDEX IF NOT EXISTS audit_events_by_key ON audit_events (key_name, time_us);
+CREATE INDEX IF NOT EXISTS audit_events_by_time ON audit_events (time_us);
+CREATE TABLE IF NOT EXISTS audit_checkpoints (
+  node TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  head_hash BLOB NOT NULL,
+  time_us INTEGER NOT NULL,
+  signature BLOB NOT NULL,
+  public_key BLOB NOT NULL,
+  PRIMARY KEY (node, seq));
+)sql";
+
+constexpr char kColumns[] =
+    "id, node, seq, time_us, caller_subject, caller_issuer, caller_serial, caller_name, "
+    "operation, key_name, key_public_hash, subject, context, signed_sha256, outcome, "
+    "status_code, message, prev_hash, hash";
+
+AuditEvent ReadEvent(const Statement& st) {
+  AuditEvent e;
+  e.node = st.Text(1);
+  e.seq = st.Int(2);
+  e.time = absl::FromUnixMicros(st.Int(3));
+  e.caller.subject = st.Text(4);
+  e.caller.issuer = st.Text(5);
+  e.caller.serial = st.Text(6);
+  e.caller.name = st.Text(7);
+  e.operation = st.Text(8);
+  e.key_name = st.Text(9);
+  e.key_public_hash = st.Text(10);
+  e.subject = st.Text(11);
+  e.context = st.Text(12);
+  e.signed_sha256 = st.Text(13);
+  // An unknown outcome word (edited row) keeps kFailure; the hash check flags it.
+  if (!OutcomeFromName(st.Text(14), &e.outcome)) e.outcome = Outcome::kFailure;
+  e.status_code = static_cast<int>(st.Int(15));
+  e.message = st.Text(16);
+  e.prev_hash = st.Blob(17);
+  e.hash = st.Blob(18);
+  return e;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<SqliteAuditStore>> SqliteAuditStore::Open(const std::string& path,
+                                                                         bool read_only) {
+  KSEF_ASSIGN_OR_RETURN(std::unique_ptr<SqliteDb> db,
+                        SqliteDb::Open(path, "audit store", read_only));
+  if (!read_only) KSEF_RETURN_IF_ERROR(db->Exec(kSchema));
+  return std::unique_ptr<SqliteAuditStore>(new SqliteAuditStore(std::move(db)));
+}
+
+absl::StatusOr<ChainHead> SqliteAuditStore::Head(const std::string& node) {
+  absl::MutexLock lock(&mu_);
+  Statement st(*db_, "SELECT seq, hash FROM audit_events WHERE node=? ORDER BY seq DESC LIMIT 1");
+  KSEF_RETURN_IF_ERROR(st.prepared());
+  st.BindText(1, node);
+  ChainHead head;
+  head.hash = std::string(32, '\0');
+  int rc = st.Step();
+  if (rc == SQLITE_ROW) {
+    head.seq = st.Int(0);
+    head.hash = st.Blob(1);
+    return head;
+  }
+  KSEF_RETURN_IF_ERROR(st.Check(rc, "read head"));
+  return head;
+}
+
+absl::Status SqliteAuditStore::Append(const std::vector<AuditEvent>& events) {
+  absl::MutexLock lock(&mu_);
+  KSEF_RETURN_IF_ERROR(db_->Exec("BEGIN IMMEDIATE"));
+  auto rollback = [&](absl::Status why) {
+    db_->Exec("ROLLBACK").IgnoreError();
+    return why;
+  };
+  {
+    Statement st(*db_,
+                 "INSERT INTO audit_events (node, seq, time_us, caller_subject, caller_issuer, "
+                 "caller_serial, caller_name, operation, key_name, key_public_hash, subject, "
+                 "context, signed_sha256, outcome, status_code, message, prev_hash, hash) "
+                 "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+    absl::Status prepared = st.prepared();
+    if (!prepared.ok()) return rollback(prepared);
+    for (const AuditEvent& e : events) {
+      st.Reset();
+      st.BindText(1, e.node);
+      st.Bind(2, e.seq);
+      st.Bind(3, absl::ToUnixMicros(e.time));
+      st.BindText(4, e.caller.subject);
+      st.BindText(5, e.caller.issuer);
+      st.BindText(6, e.caller.serial);
+      st.BindText(7, e.caller.name);
+      st.BindText(8, e.operation);
+      st.BindText(9, e.key_name);
+      st.BindText(10, e.key_public_hash);
+      st.BindText(11, e.subject);
+      st.BindText(12, e.context);
+      st.BindText(13, e.signed_sha256);
+      st.BindText(14, OutcomeName(e.outcome));
+      st.Bind(15, e.status_code);
+      st.BindText(16, e.message);
+      st.BindBlob(17, e.prev_hash);
+      st.BindBlob(18, e.hash);
+      absl::Status s = st.Check(st.Step(), "append");
+      if (!s.ok()) return rollback(s);
+    }
+  }
+  absl::Status committed = db_->Exec("COMMIT");
+  if (!committed.ok()) return rollback(committed);
+  return absl::OkStatus();
+}
+
+absl::Status SqliteAuditStore::AddCheckpoint(const Checkpoint& cp) {
+  absl::MutexLock lock(&mu_);
+  Statement st(*db_,
+               "INSERT OR REPLACE INTO audit_checkpoints (node, seq, head_hash, time_us, "
+               "signature, public_key) VALUES (?,?,?,?,?,?)");
+  KSEF_RETURN_IF_ERROR(st.prepared());
+  st.BindText(1, cp.node);
+  st.Bind(2, cp.seq);
+  st.BindBlob(3, cp.head_hash);
+  st.Bind(4, absl::ToUnixMicros(cp.time));
+  st.BindBlob(5, cp.signature);
+  st.BindBlob(6, cp.public_key_der);
+  return st.Check(st.Step(), "add checkpoint");
+}
+
+absl::StatusOr<std::vector<Checkpoint>> SqliteAuditStore::Checkpoints(const std::string& node) {
+  absl::MutexLock lock(&mu_);
+  Statement st(*db_,
+               "SELECT node, seq, head_hash, time_us, signature, public_key FROM "
+               "audit_checkpoints WHERE node=? ORDER BY seq");
+  KSEF_RETURN_IF_ERROR(st.prepared());
+  st.BindText(1, node);
+  std::vector<Checkpoint> out;
+  int rc;
+  while ((rc = st.Step()) == SQLITE_ROW) {
+    Checkpoint cp;
+    cp.node = st.Text(0);
+    cp.seq = st.Int(1);
+    cp.head_hash = st.Blob(2);
+    cp.time = absl::FromUnixMicros(st.Int(3));
+    cp.signature = st.Blob(4);
+    cp.public_key_der = st.Blob(5);
+    out.push_back(std::move(cp));
+  }
+  KSEF_RETURN_IF_ERROR(st.Check(rc, "read checkpoints"));
+  return out;
+}
+
+absl::StatusOr<std::vector<std::string>> SqliteAuditStore::Nodes() {
+  absl::MutexLock lock(&mu_);
+  Statement st(*db_,
+               "SELECT node FROM audit_events UNION SELECT node FROM audit_checkpoints "
+               "ORDER BY node");
+  KSEF_RETURN_IF_ERROR(st.prepared());
+  std::vector<std::string> out;
+  int rc;
+  while ((rc = st.Step()) == SQLITE_ROW) out.push_back(st.Text(0));
+  KSEF_RETURN_IF_ERROR(st.Check(rc, "list nodes"));
+  return out;
+}
+
+absl::StatusOr<std::vector<AuditEvent>> SqliteAuditStore::ReadChain(const std::string& node,
+                                                                    int64_t after_seq,
+                                                                    int limit) {
+  absl::MutexLock lock(&mu_);
+  const std::string sql = absl::StrCat("SELECT ", kColumns,
+                                       " FROM audit_events WHERE node=? AND seq>? "
+                                       "ORDER BY seq LIMIT ?");
+  Statement st(*db_, sql.c_str());
+  KSEF_RETURN_IF_ERROR(st.prepared());
+  st.BindText(1, node);
+  st.Bind(2, after_seq);
+  st.Bind(3, limit);
+  std::vector<AuditEvent> out;
+  int rc;
+  while ((rc = st.Step()) == SQLITE_ROW) out.push_back(ReadEvent(st));
+  KSEF_RETURN_IF_ERROR(st.Check(rc, "read chain"));
+  return out;
+}
+
+absl::StatusOr<AuditPage> SqliteAuditStore::Query(const AuditQuery& q) {
+  std::vector<std::string> where = {"id>?"};
+  if (q.since) where.push_back("time_us>=?");
+  if (q.until) where.push_back("time_us<?");
+  if (!q.caller.empty()) where.push_back("(caller_subject=? OR caller_name=?)");
+  if (!q.key_name.empty()) where.push_back("key_name=?");
+  if (!q.subject.empty()) where.push_back("subject=?");
+  if (!q.operation.empty()) where.push_back("operation=?");
+  if (q.outcome) where.push_back("outcome=?");
+  if (!q.node.empty()) where.push_back("node=?");
+  const int limit = q.limit <= 0 ? 100 : q.limit;
+  const std::string sql = absl::StrCat("SELECT ", kColumns, " FROM audit_events WHERE ",
+                                       absl::StrJoin(where, " AND "), " ORDER BY id LIMIT ?");
+  absl::MutexLock lock(&mu_);
+  Statement st(*db_, sql.c_str());
+  KSEF_RETURN_IF_ERROR(st.prepared());
+  int i = 1;
+  st.Bind(i++, q.after_id);
+  if (q.since) st.Bind(i++, absl::ToUnixMicros(*q.since));
+  if (q.until) st.Bind(i++, absl::ToUnixMicros(*q.until));
+  if (!q.caller.empty()) {
+    st.BindText(i++, q.caller);
+    st.BindText(i++, q.caller);
+  }
+  if (!q.key_name.empty()) st.BindText(i++, q.key_name);
+  if (!q.subject.empty()) st.BindText(i++, q.subject);
+  if (!q.operation.empty()) st.BindText(i++, q.operation);
+  if (q.outcome) st.BindText(i++, OutcomeName(*q.outcome));
+  if (!q.node.empty()) st.BindText(i++, q.node);
+  st.Bind(i++, limit + 1);
+  AuditPage page;
+  int rc;
+  while ((rc = st.Step()) == SQLITE_ROW) {
+    if (static_cast<int>(page.events.size()) == limit) {
+      page.more = true;
+      break;
+    }
+    page.ids.push_back(st.Int(0));
+    page.events.push_back(ReadEvent(st));
+  }
+  if (!page.more) KSEF_RETURN_IF_ERROR(st.Check(rc, "query"));
+  return page;
+}
+
+absl::StatusOr<std::vector<UsageCount>> SqliteAuditStore::Usage(const std::string& key_name,
+                                                                std::optional<absl::Time> since,
+                                                                std::optional<absl::Time> until) {
+  std::vector<std::string> where = {"outcome='SUCCESS'", "key_name<>''"};
+  if (!key_name.empty()) where.push_back("key_name=?");
+  if (since) where.push_back("time_us>=?");
+  if (until) where.push_back("time_us<?");
+  const std::string sql =
+      absl::StrCat("SELECT key_name, operation, COUNT(*) FROM audit_events WHERE ",
+                   absl::StrJoin(where, " AND "),
+                   " GROUP BY key_name, operation ORDER BY key_name, operation");
+  absl::MutexLock lock(&mu_);
+  Statement st(*db_, sql.c_str());
+  KSEF_RETURN_IF_ERROR(st.prepared());
+  int i = 1;
+  if (!key_name.empty()) st.BindText(i++, key_name);
+  if (since) st.Bind(i++, absl::ToUnixMicros(*since));
+  if (until) st.Bind(i++, absl::ToUnixMicros(*until));
+  std::vector<UsageCount> out;
+  int rc;
+  while ((rc = st.Step()) == SQLITE_ROW) {
+    out.push_back(UsageCount{st.Text(0), st.Text(1), st.Int(2)});
+  }
+  KSEF_RETURN_IF_ERROR(st.Check(rc, "usage"));
+  return out;
+}
+
+}  // namespace ksef::audit

@@ -1,0 +1,43 @@
+// SqliteAuditStore: the embedded audit store, one SQLite file in WAL mode
+// with synchronous=FULL (a committed batch survives a crash or power loss).
+// Thread-safe (one connection, serialized).
+#ifndef KSEF_AUDIT_SQLITE_AUDIT_STORE_H_
+#define KSEF_AUDIT_SQLITE_AUDIT_STORE_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/synchronization/mutex.h"
+#include "audit/audit_store.h"
+#include "common/sqlite.h"
+
+namespace ksef::audit {
+
+class SqliteAuditStore final : public AuditStore {
+ public:
+  // Opens or creates the store. `read_only` for offline verification of a
+  // copy (nothing is written, not even the schema).
+  static absl::StatusOr<std::unique_ptr<SqliteAuditStore>> Open(const std::string& path,
+                                                                bool read_only = false);
+
+  absl::StatusOr<ChainHead> Head(const std::string& node) override;
+  absl::Status Append(const std::vector<AuditEvent>& events) override;
+  absl::Status AddCheckpoint(const Checkpoint& checkpoint) override;
+  absl::StatusOr<std::vector<Checkpoint>> Checkpoints(const std::string& node) override;
+  absl::StatusOr<std::vector<std::string>> Nodes() override;
+  absl::StatusOr<std::vector<AuditEvent>> ReadChain(const std::string& node, int64_t after_seq,
+                                                    int limit) override;
+  absl::StatusOr<AuditPage> Query(const AuditQuery& query) override;
+  absl::StatusOr<std::vector<UsageCount>> Usage(const std::string& key_name,
+                                                std::optional<absl::Time> since,
+                                                std::optional<absl::Time> until) override;
+
+ private:
+  explicit SqliteAuditStore(std::unique_ptr<SqliteDb> db) : db_(std::move(db)) {}
+  absl::Mutex mu_;
+  std::unique_ptr<SqliteDb> db_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace ksef::audit
+
+#endif  // KSEF_AUDIT_SQLITE_AUDIT_STORE_H_
