@@ -63,6 +63,12 @@ std::optional<std::string> ParsedArgs::Get(absl::string_view name) const {
   return it->second;
 }
 
+std::vector<std::string> ParsedArgs::GetAll(absl::string_view name) const {
+  auto it = all_values.find(name);
+  if (it == all_values.end()) return {};
+  return it->second;
+}
+
 bool ParsedArgs::IsSet(absl::string_view name) const {
   auto it = values.find(name);
   return it != values.end() && it->second == "true";
@@ -122,6 +128,7 @@ absl::StatusOr<ParsedArgs> ParseArgs(std::span<const std::string> args,
       return absl::InvalidArgumentError(absl::StrCat("option --", spec->name, " needs a value (--",
                                                      spec->name, " ", spec->value_name, ")"));
     }
+    parsed.all_values[std::string(spec->name)].push_back(value);
     parsed.values.insert_or_assign(std::string(spec->name), std::move(value));
   }
   parsed.consumed = i;

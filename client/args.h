@@ -36,6 +36,9 @@ struct ParsedArgs {
   // Flag name (no "--") -> value; the last occurrence wins. Switches hold
   // "true" or "false".
   std::map<std::string, std::string, std::less<>> values;
+  // Flag name -> every value given, in command-line order, for options that
+  // may be repeated ("--allow-ip A --allow-ip B").
+  std::map<std::string, std::vector<std::string>, std::less<>> all_values;
   std::vector<std::string> positional;
   bool help = false;
   // How many input arguments were consumed (see ParseArgs).
@@ -43,6 +46,8 @@ struct ParsedArgs {
 
   bool Has(absl::string_view name) const;
   std::optional<std::string> Get(absl::string_view name) const;
+  // Every value of a repeatable option, in order; empty if it was not given.
+  std::vector<std::string> GetAll(absl::string_view name) const;
   // True if the switch was given and not set to false.
   bool IsSet(absl::string_view name) const;
 };

@@ -46,6 +46,15 @@ TEST(ArgsTest, LastOccurrenceWins) {
   EXPECT_EQ(parsed->Get("server"), "b:2");
 }
 
+TEST(ArgsTest, RepeatedOptionKeepsEveryValueInOrder) {
+  auto parsed = Parse({"--subject", "a", "--server=s", "--subject=b", "--subject", "c"});
+  ASSERT_TRUE(parsed.ok());
+  EXPECT_THAT(parsed->GetAll("subject"), ElementsAre("a", "b", "c"));
+  EXPECT_THAT(parsed->GetAll("server"), ElementsAre("s"));
+  EXPECT_THAT(parsed->GetAll("purpose"), IsEmpty());
+  EXPECT_EQ(parsed->Get("subject"), "c");
+}
+
 TEST(ArgsTest, Switches) {
   auto parsed = Parse({"--plaintext"});
   ASSERT_TRUE(parsed.ok());

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "client/args.h"
@@ -109,9 +110,11 @@ int RunCliWithInput(std::span<const std::string> args, std::istream* in, std::os
     return kExitOk;
   }
   const size_t wanted = command->positionals.size();
-  if (parsed->positional.size() < wanted) {
+  size_t required = 0;
+  while (required < wanted && !absl::StartsWith(command->positionals[required], "[")) ++required;
+  if (parsed->positional.size() < required) {
     std::vector<absl::string_view> missing(command->positionals.begin() + parsed->positional.size(),
-                                           command->positionals.end());
+                                           command->positionals.begin() + required);
     return CommandUsageError(err, *command, absl::StrCat("missing ", absl::StrJoin(missing, " ")));
   }
   if (parsed->positional.size() > wanted) {

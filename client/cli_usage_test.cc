@@ -151,6 +151,29 @@ TEST(CliUsageTest, EnrollmentUsageErrorsNeedNoServer) {
   }
 }
 
+TEST(CliUsageTest, AuditAndAuthSignUsageErrorsNeedNoServer) {
+  // Nothing listens there: exit 2 (not 1, UNAVAILABLE) shows that no call was tried.
+  std::map<std::string, std::string> env = {
+      {"KSEF_HSM_SERVER", absl::StrCat("127.0.0.1:", ClosedPort())}, {"KSEF_HSM_PLAINTEXT", "1"}};
+  for (const auto& [args, message] : std::vector<std::pair<std::vector<std::string>, std::string>>{
+           {{"auth-sign", "k", "--nip", "5260250274"}, "missing --challenge"},
+           {{"auth-sign", "k", "--challenge", "C", "--nip", "5260250274", "--internal-id", "x"},
+            "give exactly one context identifier"},
+           {{"auth-sign", "--challenge", "C", "--nip", "5260250274"}, "missing the key"},
+           {{"audit", "list", "--outcome", "maybe"}, "invalid --outcome"},
+           {{"audit", "verify", "--db", "/nonexistent/audit.db"}, "cannot read audit store"},
+       }) {
+    Result r = Cli(args, env);
+    EXPECT_EQ(r.exit_status, 2) << message << "\n" << r.err;
+    EXPECT_THAT(r.err, HasSubstr(message));
+  }
+  // The key NAME of auth-sign is optional; its help explains NAME like the others.
+  Result r = Cli({"auth-sign", "--help"});
+  EXPECT_EQ(r.exit_status, 0);
+  EXPECT_THAT(r.out, HasSubstr("NAME is keys/ID"));
+  EXPECT_THAT(r.out, HasSubstr("--allow-ip A"));
+}
+
 TEST(CliUsageTest, BadValues) {
   Result r =
       Cli({"create-key", "--subject-type", "regon", "--subject", "1", "--purpose", "offline"});

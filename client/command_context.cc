@@ -74,6 +74,8 @@ int CommandContext::EnsureConnected() {
   key_service_ = hsm::v1::KeyService::NewStub(channel_);
   enrollment_service_ = hsm::v1::EnrollmentService::NewStub(channel_);
   health_ = grpc::health::v1::Health::NewStub(channel_);
+  audit_service_ = hsm::v1::AuditService::NewStub(channel_);
+  auth_service_ = hsm::v1::AuthService::NewStub(channel_);
   return kExitOk;
 }
 

@@ -23,6 +23,8 @@
 #include "client/commands.h"
 #include "client/connection.h"
 #include "grpc/health/v1/health.grpc.pb.h"
+#include "ksef/hsm/v1/audit_service.grpc.pb.h"
+#include "ksef/hsm/v1/auth_service.grpc.pb.h"
 #include "ksef/hsm/v1/enrollment_service.grpc.pb.h"
 #include "ksef/hsm/v1/key_service.grpc.pb.h"
 
@@ -85,6 +87,31 @@ class CommandContext {
     return status.ok() ? kExitOk : RpcError(status);
   }
 
+  // One AuditService call, like CallKeyService.
+  template <typename Request, typename Response>
+  int CallAuditService(grpc::Status (hsm::v1::AuditService::Stub::*method)(grpc::ClientContext*,
+                                                                           const Request&,
+                                                                           Response*),
+                       const Request& request, Response* response) {
+    if (int rc = EnsureConnected(); rc != kExitOk) return rc;
+    grpc::ClientContext context;
+    SetDeadline(connection_, &context);
+    grpc::Status status = (audit_service_.get()->*method)(&context, request, response);
+    return status.ok() ? kExitOk : RpcError(status);
+  }
+
+  // One AuthService call, like CallKeyService.
+  template <typename Request, typename Response>
+  int CallAuthService(grpc::Status (hsm::v1::AuthService::Stub::*method)(grpc::ClientContext*,
+                                                                         const Request&, Response*),
+                      const Request& request, Response* response) {
+    if (int rc = EnsureConnected(); rc != kExitOk) return rc;
+    grpc::ClientContext context;
+    SetDeadline(connection_, &context);
+    grpc::Status status = (auth_service_.get()->*method)(&context, request, response);
+    return status.ok() ? kExitOk : RpcError(status);
+  }
+
   // grpc.health.v1.Health/Check, like CallKeyService.
   int CheckHealth(const grpc::health::v1::HealthCheckRequest& request,
                   grpc::health::v1::HealthCheckResponse* response);
@@ -104,6 +131,8 @@ class CommandContext {
   std::unique_ptr<hsm::v1::KeyService::Stub> key_service_;
   std::unique_ptr<hsm::v1::EnrollmentService::Stub> enrollment_service_;
   std::unique_ptr<grpc::health::v1::Health::Stub> health_;
+  std::unique_ptr<hsm::v1::AuditService::Stub> audit_service_;
+  std::unique_ptr<hsm::v1::AuthService::Stub> auth_service_;
 };
 
 }  // namespace ksef::client

@@ -1,5 +1,7 @@
 #include "client/commands.h"
 
+#include "client/audit_handlers.h"
+#include "client/auth_handlers.h"
 #include "client/command_handlers.h"
 #include "client/enrollment_handlers.h"
 #include "client/test_ca_handlers.h"
@@ -256,6 +258,100 @@ const std::vector<CommandSpec>& Table() {
        {},
        {},
        &RunCheckConsistency},
+      {"auth-sign",
+       "signs a KSeF AuthTokenRequest (POST /auth/xades-signature body) with an Authentication "
+       "key; the service builds the document itself",
+       "(NAME | --subject-type TYPE --subject VALUE) --challenge C\n"
+       "(--nip N | --internal-id I | --nip-vat-ue V | --peppol-id P)\n"
+       "[--subject-identifier-type certificate-subject|certificate-fingerprint]\n"
+       "[--allow-ip A]... [--allow-ip-range A-B]... [--allow-ip-mask A/N]...\n"
+       "[--schema 2.0|2.1] [--out FILE]",
+       "Logs in to KSeF with a key in the HSM: the service builds the AuthTokenRequest\n"
+       "from these fields, signs it with XAdES-BES using the Authentication key, and\n"
+       "returns the signed XML, the body of POST /auth/xades-signature. It never signs\n"
+       "a document you supply. The key is NAME, or, with --subject-type and --subject,\n"
+       "that subject's only active Authentication key with a valid certificate.\n"
+       "--challenge is the challenge of POST /auth/challenge; exactly one of --nip,\n"
+       "--internal-id, --nip-vat-ue and --peppol-id names the KSeF context the session\n"
+       "is for. --allow-ip, --allow-ip-range and --allow-ip-mask (each repeatable, at\n"
+       "most 10 of each) add an AuthorizationPolicy limiting the client IP addresses.\n"
+       "--schema picks the AuthTokenRequest namespace (default 2.0).\n"
+       "\n"
+       "The signed XML is written byte for byte to --out, or else to standard output\n"
+       "with nothing else on it; the summary (key, certificate serial, signing time,\n"
+       "SHA-256 of the document) then goes to standard error. With --json the whole\n"
+       "reply is printed as protobuf JSON (the XML in Base64).",
+       {"ksef-hsm auth-sign acme-auth-1 --challenge 20250625-CR-20F5EE4000-DA48AE4124-46 \\\n"
+        "      --nip 5260250274 --out auth-request.xml",
+        "ksef-hsm auth-sign --subject-type nip --subject 5260250274 --challenge \"$CHALLENGE\" \\\n"
+        "      --nip 5260250274 --allow-ip 192.0.2.10 --allow-ip-mask 198.51.100.0/24 \\\n"
+        "      --schema 2.1 | curl --data-binary @- -H 'Content-Type: application/xml' \\\n"
+        "      \"$KSEF_API/auth/xades-signature\""},
+       {kSubjectTypeFlag,
+        {"subject", "VALUE", "the NIP, PESEL or fingerprint (instead of NAME)"},
+        {"challenge", "C", "the challenge from POST /auth/challenge"},
+        {"nip", "N", "context: a NIP (10 digits)"},
+        {"internal-id", "I", "context: an internal identifier (NIP-5 digits)"},
+        {"nip-vat-ue", "V", "context: a NIP-VAT UE number"},
+        {"peppol-id", "P", "context: a Peppol identifier (PPL...)"},
+        {"subject-identifier-type", "TYPE",
+         "certificate-subject (default) or certificate-fingerprint"},
+        {"allow-ip", "A", "allow this IPv4 address (repeatable)"},
+        {"allow-ip-range", "A-B", "allow this IPv4 range, e.g. 192.0.2.1-192.0.2.20 (repeatable)"},
+        {"allow-ip-mask", "A/N", "allow this IPv4 network, e.g. 192.0.2.0/24 (repeatable)"},
+        {"schema", "VERSION", "AuthTokenRequest schema: 2.0 (default) or 2.1"},
+        {"out", "FILE", "write the signed XML to FILE instead of standard output"}},
+       {"[NAME]"},
+       &RunAuthSign},
+      {"audit",
+       "read and verify the audit log: list, usage, verify, public-key",
+       "list [--since TIME] [--until TIME] [--caller X] [--key NAME]\n"
+       "     [--subject TYPE:VALUE] [--operation OP]\n"
+       "     [--outcome success|failure|denied] [--page-size N]\n"
+       "     [--page-token T] [--all]\n"
+       "usage [--key NAME] [--since TIME] [--until TIME]\n"
+       "verify [--db FILE [--public-key FILE]]\n"
+       "public-key [--out FILE]",
+       "The service records every key use and key-management action, allowed or not,\n"
+       "in a tamper-evident log: one hash chain per server node, with checkpoints signed\n"
+       "by the audit key. Reading it needs the audit-reading role.\n"
+       "\n"
+       "\"list\" prints events oldest first, one per line: time, node:seq, outcome,\n"
+       "operation, key, subject, caller (policy identity, else certificate subject), the\n"
+       "first 16 hex digits of the SHA-256 of the signed bytes, and the status of events\n"
+       "that did not succeed. Filters combine with AND; --since is inclusive, --until\n"
+       "exclusive (RFC 3339). Without --all, the last line tells the --page-token for\n"
+       "the next page. --json prints every field in full.\n"
+       "\"usage\" counts successful uses per key and operation.\n"
+       "\"verify\" asks the server to check every chain and checkpoint; exit status 1\n"
+       "if it finds a problem (node, seq and what is wrong are printed). With --db it\n"
+       "runs offline instead, without a server, on a copy of an SQLite audit store\n"
+       "(e.g. made with: sqlite3 audit.db \".backup audit-copy.db\"); the file itself is\n"
+       "never written. Give it --public-key, the audit key saved earlier with\n"
+       "\"audit public-key\" (PEM or DER): without it, checkpoints are only checked\n"
+       "against the key stored with them.\n"
+       "\"public-key\" prints the audit key (PEM) and its SHA-256 fingerprint, or\n"
+       "writes the PEM to --out.",
+       {"ksef-hsm audit list --key acme-auth-1 --since 2025-07-01T00:00:00Z --all",
+        "ksef-hsm audit list --outcome denied --operation SignAuthToken",
+        "ksef-hsm audit usage --since 2025-07-01T00:00:00Z",
+        "ksef-hsm audit public-key --out audit-key.pem\n"
+        "  ksef-hsm audit verify --db audit-copy.db --public-key audit-key.pem"},
+       {{"since", "TIME", "list, usage: from TIME on (inclusive), RFC 3339"},
+        {"until", "TIME", "list, usage: before TIME (exclusive), RFC 3339"},
+        {"caller", "X", "list: certificate subject or policy identity of the caller"},
+        {"key", "NAME", "list, usage: only this key (keys/ID or ID)"},
+        {"subject", "TYPE:VALUE", "list: KSeF subject, e.g. nip:5260250274"},
+        {"operation", "OP", "list: RPC name, e.g. SignAuthToken or CreateKey"},
+        {"outcome", "OUTCOME", "list: success, failure or denied"},
+        {"page-size", "N", "list: events per page (server default 100, at most 1000)"},
+        {"page-token", "T", "list: continue where a previous page ended"},
+        {"all", "", "list: fetch every page and print them as one list"},
+        {"db", "FILE", "verify: check this copy of an SQLite audit store offline"},
+        {"public-key", "FILE", "verify --db: the audit key (PEM or DER) to trust"},
+        {"out", "FILE", "public-key: write the PEM to FILE"}},
+       {"list|usage|verify|public-key"},
+       &RunAudit},
       {"test-ca",
        "LOCAL TEST CA - NOT KSeF: certificates for demos and tests only",
        "issue --ca-dir DIR --csr FILE --type authentication|offline\n"

@@ -19,13 +19,15 @@ inline constexpr int kExitFailure = 1;  // the server said no (or: not healthy/c
 inline constexpr int kExitUsage = 2;    // bad command line or client configuration
 
 struct CommandSpec {
-  absl::string_view name;                      // "get-key"
-  absl::string_view summary;                   // one line for the command list
-  absl::string_view arguments;                 // "NAME [--der-out FILE]", for usage lines
-  absl::string_view description;               // paragraphs for "<command> --help"
-  std::vector<absl::string_view> examples;     // full command lines
-  std::vector<FlagSpec> flags;                 // options of this command only
-  std::vector<absl::string_view> positionals;  // required positional arguments, in order
+  absl::string_view name;                   // "get-key"
+  absl::string_view summary;                // one line for the command list
+  absl::string_view arguments;              // "NAME [--der-out FILE]", for usage lines
+  absl::string_view description;            // paragraphs for "<command> --help"
+  std::vector<absl::string_view> examples;  // full command lines
+  std::vector<FlagSpec> flags;              // options of this command only
+  // Positional arguments, in order. Required ones first; an optional one is
+  // written in brackets ("[NAME]") and may only be followed by optional ones.
+  std::vector<absl::string_view> positionals;
   int (*run)(CommandContext& context);
 };
 

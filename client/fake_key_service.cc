@@ -228,6 +228,8 @@ FakeServer::FakeServer(std::shared_ptr<grpc::ServerCredentials> credentials) {
   builder.AddListeningPort("127.0.0.1:0", credentials, &port);
   builder.RegisterService(&keys_);
   builder.RegisterService(&enrollment_);
+  builder.RegisterService(&audit_);
+  builder.RegisterService(&auth_);
   builder.RegisterService(&health_);
   server_ = builder.BuildAndStart();
   address_ = "127.0.0.1:" + std::to_string(port);

@@ -15,6 +15,8 @@
 #include <string>
 #include <vector>
 
+#include "client/fake_audit_service.h"
+#include "client/fake_auth_service.h"
 #include "client/fake_enrollment_service.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "ksef/hsm/v1/key_service.grpc.pb.h"
@@ -85,7 +87,7 @@ class FakeHealthService final : public grpc::health::v1::Health::Service {
       grpc::health::v1::HealthCheckResponse::SERVING;
 };
 
-// The fakes (keys, enrollment, health) behind a server on 127.0.0.1:<free port>.
+// The fakes (keys, enrollment, audit, auth, health) behind a server on 127.0.0.1:<free port>.
 class FakeServer {
  public:
   // Plaintext unless `credentials` is given.
@@ -95,11 +97,15 @@ class FakeServer {
   std::string address() const { return address_; }
   FakeKeyService& keys() { return keys_; }
   FakeEnrollmentService& enrollment() { return enrollment_; }
+  FakeAuditService& audit() { return audit_; }
+  FakeAuthService& auth() { return auth_; }
   FakeHealthService& health() { return health_; }
 
  private:
   FakeKeyService keys_;
   FakeEnrollmentService enrollment_;
+  FakeAuditService audit_;
+  FakeAuthService auth_;
   FakeHealthService health_;
   std::unique_ptr<grpc::Server> server_;
   std::string address_;

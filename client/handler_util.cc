@@ -2,8 +2,10 @@
 
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_join.h"
+#include "absl/time/time.h"
 #include "client/key_names.h"
 
 namespace ksef::client {
@@ -37,6 +39,46 @@ bool ParsePositiveIntFlag(CommandContext& ctx, absl::string_view flag, int32_t* 
     return false;
   }
   *out = value;
+  return true;
+}
+
+bool CheckSubcommandFlags(CommandContext& ctx, std::initializer_list<absl::string_view> allowed,
+                          absl::string_view sub, int* rc) {
+  for (const auto& [name, value] : ctx.args().values) {
+    bool ok = false;
+    for (absl::string_view a : allowed) ok |= name == a;
+    for (const FlagSpec& global : GlobalFlags()) ok |= name == global.name;
+    if (!ok) {
+      *rc = ctx.UsageError(
+          absl::StrCat("--", name, " does not apply to ", ctx.command().name, " ", sub));
+      return false;
+    }
+  }
+  return true;
+}
+
+bool ParseTimestampFlag(CommandContext& ctx, absl::string_view flag,
+                        google::protobuf::Timestamp* out, bool* given, int* rc) {
+  if (given != nullptr) *given = false;
+  std::optional<std::string> text = ctx.args().Get(flag);
+  if (!text.has_value()) return true;
+  absl::Time time;
+  std::string error;
+  if (!absl::ParseTime(absl::RFC3339_full, absl::StripAsciiWhitespace(*text), &time, &error) ||
+      time == absl::InfiniteFuture() || time == absl::InfinitePast()) {
+    *rc = ctx.UsageError(absl::StrCat("invalid --", flag, " \"", *text,
+                                      "\": expected RFC 3339, e.g. 2025-07-01T00:00:00Z"));
+    return false;
+  }
+  absl::Duration rest;
+  int64_t seconds = absl::IDivDuration(time - absl::UnixEpoch(), absl::Seconds(1), &rest);
+  if (rest < absl::ZeroDuration()) {  // Timestamp nanos must be >= 0
+    seconds -= 1;
+    rest += absl::Seconds(1);
+  }
+  out->set_seconds(seconds);
+  out->set_nanos(static_cast<int32_t>(absl::ToInt64Nanoseconds(rest)));
+  if (given != nullptr) *given = true;
   return true;
 }
 

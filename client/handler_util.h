@@ -1,8 +1,12 @@
 // Helpers shared by the command handlers (command_handlers.cc,
-// enrollment_handlers.cc, test_ca_handlers.cc).
+// enrollment_handlers.cc, test_ca_handlers.cc, audit_handlers.cc,
+// auth_handlers.cc).
 #ifndef KSEF_CLIENT_HANDLER_UTIL_H_
 #define KSEF_CLIENT_HANDLER_UTIL_H_
 
+#include <google/protobuf/timestamp.pb.h>
+
+#include <initializer_list>
 #include <optional>
 #include <string>
 
@@ -40,6 +44,18 @@ std::string MissingFlags(const CommandContext& ctx,
 
 // Parses --FLAG N as a positive int32 if present; false after a usage error.
 bool ParsePositiveIntFlag(CommandContext& ctx, absl::string_view flag, int32_t* out, int* rc);
+
+// For commands with subcommands ("test-ca issue", "audit list"), whose
+// options differ: true if every option given, besides the global ones, is in
+// `allowed`; else a usage error "--x does not apply to <command> <sub>".
+bool CheckSubcommandFlags(CommandContext& ctx, std::initializer_list<absl::string_view> allowed,
+                          absl::string_view sub, int* rc);
+
+// Parses --FLAG TIME (RFC 3339, e.g. 2025-07-01T00:00:00Z or with an offset)
+// into `out` if present; false after a usage error. `*given` (if not null)
+// tells whether the option was there.
+bool ParseTimestampFlag(CommandContext& ctx, absl::string_view flag,
+                        google::protobuf::Timestamp* out, bool* given, int* rc);
 
 }  // namespace ksef::client
 

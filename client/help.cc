@@ -106,8 +106,8 @@ constexpr absl::string_view kOutro =
     "  ksef-hsm --json get-key acme-auth-1\n"
     "\n"
     "Exit status: 0 success; 1 the server returned an error, health is not SERVING, or\n"
-    "check-consistency found a problem; 2 bad command line, unreadable input file or\n"
-    "client configuration.\n";
+    "check-consistency or audit verify found a problem; 2 bad command line, unreadable\n"
+    "input file or client configuration.\n";
 
 }  // namespace
 
@@ -139,8 +139,8 @@ std::string CommandHelp(const CommandSpec& command) {
     first_line = false;
   }
   absl::StrAppend(&out, "\n\n", command.description, "\n");
-  if (std::find(command.positionals.begin(), command.positionals.end(), "NAME") !=
-      command.positionals.end()) {
+  if (std::any_of(command.positionals.begin(), command.positionals.end(),
+                  [](absl::string_view p) { return p == "NAME" || p == "[NAME]"; })) {
     absl::StrAppend(&out, "\n", KeyNameHelp(), "\n");
   }
   if (!command.flags.empty()) {

@@ -20,29 +20,14 @@ namespace {
 
 constexpr absl::string_view kNotKsef = "LOCAL TEST CA - NOT KSeF";
 
-// The options each subcommand accepts (besides the global ones).
-bool OnlyFlags(CommandContext& ctx, std::initializer_list<absl::string_view> allowed,
-               absl::string_view sub, int* rc) {
-  for (const auto& [name, value] : ctx.args().values) {
-    bool ok = false;
-    for (absl::string_view a : allowed) ok |= name == a;
-    for (const FlagSpec& global : GlobalFlags()) ok |= name == global.name;
-    if (!ok) {
-      *rc = ctx.UsageError(absl::StrCat("--", name, " does not apply to test-ca ", sub));
-      return false;
-    }
-  }
-  return true;
-}
-
 absl::StatusOr<std::unique_ptr<cert::TestCa>> OpenCa(const std::string& dir) {
   return cert::TestCa::OpenOrCreate(dir);
 }
 
 int RunIssue(CommandContext& ctx) {
   int rc = kExitOk;
-  if (!OnlyFlags(ctx, {"ca-dir", "csr", "type", "not-before", "validity-days", "out"}, "issue",
-                 &rc)) {
+  if (!CheckSubcommandFlags(ctx, {"ca-dir", "csr", "type", "not-before", "validity-days", "out"},
+                            "issue", &rc)) {
     return rc;
   }
   if (std::string missing = MissingFlags(ctx, {"ca-dir", "csr", "type", "out"}); !missing.empty()) {
@@ -93,7 +78,7 @@ int RunIssue(CommandContext& ctx) {
 
 int RunCert(CommandContext& ctx) {
   int rc = kExitOk;
-  if (!OnlyFlags(ctx, {"ca-dir", "out"}, "cert", &rc)) return rc;
+  if (!CheckSubcommandFlags(ctx, {"ca-dir", "out"}, "cert", &rc)) return rc;
   if (std::string missing = MissingFlags(ctx, {"ca-dir"}); !missing.empty()) {
     return ctx.UsageError(missing);
   }

@@ -2,7 +2,8 @@
 # The whole tour on a fresh Debian 12 machine: install packages, build, create
 # the embedded default (SoftHSM2 token + local mTLS PKI), start ksef-hsmd,
 # create and inspect a KSeF authentication key with the CLI, enroll it (CSR ->
-# local test CA -> import -> ACTIVE), stop the server.
+# local test CA -> import -> ACTIVE), sign a KSeF log-in (XAdES, checked with
+# xmlsec1), show and verify the audit log, stop the server.
 #
 # Usage: scripts/demo.sh
 # Environment:
@@ -154,6 +155,7 @@ log "ksef-hsmd is serving"
 
 step "Demo: a KSeF authentication key generated inside the token"
 KEY_ID="demo-auth-$(date -u +%Y%m%d-%H%M%S)"
+DEMO_CHALLENGE="20250514-CR-226FB7B000-3ACF9BE4C0-10"
 run_cli create-key --key-id "${KEY_ID}" --subject-type nip --subject "${DEMO_NIP}" \
   --purpose authentication
 run_cli list-keys
@@ -181,6 +183,21 @@ run_cli test-ca issue --ca-dir "${STATE_DIR}/test-ca" --csr "${ENROLL_DIR}/reque
 run_cli import-cert "${KEY_ID}" --cert "${ENROLL_DIR}/certificate.pem"
 run_cli get-key "${KEY_ID}"
 [[ "${cli_output}" == *"state:"*active* ]] || fail_with_log "the key is not ACTIVE after import-cert"
+
+step "Demo: a KSeF log-in signed in the token (AuthTokenRequest, XAdES-BES)"
+log "the challenge stands in for KSeF's POST /auth/challenge answer"
+run_cli auth-sign "${KEY_ID}" --challenge "${DEMO_CHALLENGE}" --nip "${DEMO_NIP}" \
+  --out "${ENROLL_DIR}/auth-token-request.xml"
+xmlsec1 --verify --pubkey-cert-pem "${ENROLL_DIR}/certificate.pem" \
+  --id-attr:Id "http://uri.etsi.org/01903/v1.3.2#:SignedProperties" \
+  "${ENROLL_DIR}/auth-token-request.xml" 2>&1 | grep -q "^OK" \
+  || fail_with_log "the signed AuthTokenRequest does not verify with xmlsec1"
+log "xmlsec1 --verify: the XAdES signature made in the token verifies"
+log "$(show_path "${ENROLL_DIR}/auth-token-request.xml") is the body for POST /auth/xades-signature"
+
+step "Demo: the audit log of everything above"
+run_cli audit list --key "${KEY_ID}"
+run_cli audit verify
 
 step "Stopping ksef-hsmd"
 stop_rc=0

@@ -15,6 +15,7 @@
 #   pki/             local CA, server and client certs (scripts/dev-pki.sh)
 #   ksef-hsmd.conf   server config    -> ksef-hsmd --config STATE_DIR/ksef-hsmd.conf
 #   client.conf      CLI config       -> ksef-hsm --config STATE_DIR/client.conf <command>
+#   policy.conf      access policy: the local CLI certificate may do everything
 # Both configs use paths relative to STATE_DIR, so the directory can be moved.
 set -euo pipefail
 
@@ -81,13 +82,24 @@ pin_file = pin
 softhsm2_conf = softhsm/softhsm2.conf
 token_store_dir = softhsm/tokens
 
-# --- state: key registry in ./keys.db ---
+# --- state: key registry in ./keys.db, audit log in ./audit.db ---
 state_dir = .
+
+# --- access control: who may do what (docs/configuration.md, "Policy file") ---
+policy_file = policy.conf
 
 # --- operations ---
 log_level = info
 log_format = text
 CONF
+
+write_once "${STATE_DIR}/policy.conf" <<'POLICY'
+# ksef-hsm access policy written by scripts/embedded-default.sh.
+# Deny by default: only what is granted here is allowed. Reload: kill -HUP <pid>.
+# The local CLI certificate (pki/client.pem) may do everything on every key.
+identity local-cli subject="CN=ksef-hsm-cli" issuer="CN=ksef-hsm local CA"
+grant local-cli key-admin,enrollment,auth-signing,offline-signing,audit-reading *
+POLICY
 
 write_once "${STATE_DIR}/client.conf" <<CONF
 # ksef-hsm CLI configuration written by scripts/embedded-default.sh.

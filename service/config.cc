@@ -177,7 +177,7 @@ struct Option {
 };
 
 using C = ServerConfig;
-constexpr std::array<Option, 25> kOptions = {{
+constexpr std::array<Option, 28> kOptions = {{
     {"listen_address", &SetListenAddress},
     {"plaintext", &SetBool<&C::plaintext>},
     {"tls_cert_file", &SetPath<&C::tls_cert_file>},
@@ -199,6 +199,9 @@ constexpr std::array<Option, 25> kOptions = {{
     {"destruction_check_interval", &SetDuration<&C::destruction_check_interval, false>},
     {"certificate_expiry_warning", &SetDuration<&C::certificate_expiry_warning, true>},
     {"certificate_check_interval", &SetDuration<&C::certificate_check_interval, false>},
+    {"policy_file", &SetPath<&C::policy_file>},
+    {"audit_db", &SetPath<&C::audit_db>},
+    {"audit_checkpoint_interval", &SetDuration<&C::audit_checkpoint_interval, false>},
     {"node_id", &SetString<&C::node_id>},
     {"log_level", &SetLogLevel},
     {"log_format", &SetLogFormat},

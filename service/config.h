@@ -56,8 +56,17 @@ struct ServerConfig {
   absl::Duration certificate_expiry_warning = absl::Hours(24 * 30);
   absl::Duration certificate_check_interval = absl::Hours(24);
 
+  // --- access control and audit ---
+  // Who may do what (service/policy.h, docs/configuration.md). Without it
+  // every call is denied. Reloaded on SIGHUP; a bad new file is refused and
+  // the old policy stays.
+  std::string policy_file;
+  std::string audit_db;  // SQLite audit store; default <state_dir>/audit.db
+  // The chain head is signed by the audit key this often (and at shutdown).
+  absl::Duration audit_checkpoint_interval = absl::Minutes(1);
+
   // --- operations ---
-  std::string node_id;  // defaults to the host name when empty
+  std::string node_id;  // audit chain id; defaults to the host name when empty
   std::string log_level = "info";   // debug | info | warning | error
   std::string log_format = "text";  // text | json
   absl::Duration shutdown_timeout = absl::Seconds(30);  // in-flight calls get this long

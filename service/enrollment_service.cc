@@ -1,6 +1,8 @@
 #include "service/enrollment_service.h"
 
 #include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
+#include "ksef/csr/asn1_der.h"
 #include "service/grpc_status.h"
 #include "service/key_service.h"
 
@@ -28,95 +30,126 @@ absl::Time FromProto(const google::protobuf::Timestamp& ts) {
 
 }  // namespace
 
-grpc::Status EnrollmentServiceImpl::GenerateCsr(grpc::ServerContext*,
-                                                const pb::GenerateCsrRequest* req,
-                                                pb::GenerateCsrResponse* resp) {
-  csr::EnrollmentData data;
-  switch (req->enrollment_case()) {
-    case pb::GenerateCsrRequest::kEnrollmentData:
-      data = FromProto(req->enrollment_data());
-      break;
-    case pb::GenerateCsrRequest::kEnrollmentDataJson: {
-      auto parsed = csr::ParseEnrollmentDataJson(req->enrollment_data_json());
-      if (!parsed.ok()) return ToGrpcStatus(parsed.status());
-      data = std::move(*parsed);
-      break;
-    }
-    default:
-      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                          "give enrollment_data or enrollment_data_json (the body of GET "
-                          "/certificates/enrollments/data)");
-  }
-  std::optional<absl::Time> valid_from;
-  if (req->has_valid_from()) valid_from = FromProto(req->valid_from());
-  auto result = enrollment_->GenerateCsr(req->name(), data, req->certificate_name(), valid_from);
-  if (!result.ok()) return ToGrpcStatus(result.status());
-  resp->set_name(result->key_name);
-  resp->set_csr_der(result->der);
-  resp->set_csr_base64(result->base64);
-  resp->set_csr_pem(result->pem);
-  resp->set_enrollment_request_json(result->request_json);
-  return grpc::Status::OK;
+absl::StatusOr<KeyRecord> EnrollmentServiceImpl::AuthorizeKey(AuditedCall& call,
+                                                               const std::string& name) {
+  absl::StatusOr<KeyRecord> found = keys_->Get(name);
+  if (!found.ok()) return call.LookupFailed(found.status(), {Role::kEnrollment});
+  KeyRecord key = *std::move(found);
+  call.SetKey(key);
+  KSEF_RETURN_IF_ERROR(call.Authorize(Role::kEnrollment, ResourceOf(key)));
+  KSEF_RETURN_IF_ERROR(call.RequireAuditable());
+  return key;
 }
 
-grpc::Status EnrollmentServiceImpl::ImportCertificate(grpc::ServerContext*,
+grpc::Status EnrollmentServiceImpl::GenerateCsr(grpc::ServerContext* context,
+                                                const pb::GenerateCsrRequest* req,
+                                                pb::GenerateCsrResponse* resp) {
+  AuditedCall call(*guard_, *context, "GenerateCsr");
+  return call.Finish([&]() -> absl::Status {
+    KSEF_RETURN_IF_ERROR(AuthorizeKey(call, req->name()).status());
+    csr::EnrollmentData data;
+    switch (req->enrollment_case()) {
+      case pb::GenerateCsrRequest::kEnrollmentData:
+        data = FromProto(req->enrollment_data());
+        break;
+      case pb::GenerateCsrRequest::kEnrollmentDataJson: {
+        KSEF_ASSIGN_OR_RETURN(data, csr::ParseEnrollmentDataJson(req->enrollment_data_json()));
+        break;
+      }
+      default:
+        return absl::InvalidArgumentError(
+            "give enrollment_data or enrollment_data_json (the body of GET "
+            "/certificates/enrollments/data)");
+    }
+    std::optional<absl::Time> valid_from;
+    if (req->has_valid_from()) valid_from = FromProto(req->valid_from());
+    KSEF_ASSIGN_OR_RETURN(
+        CsrResult result,
+        enrollment_->GenerateCsr(req->name(), data, req->certificate_name(), valid_from));
+    // What the key signed: the CertificationRequestInfo.
+    KSEF_ASSIGN_OR_RETURN(std::string signed_part, csr::FirstDerElement(result.der));
+    call.SetSignedBytes(signed_part);
+    resp->set_name(result.key_name);
+    resp->set_csr_der(result.der);
+    resp->set_csr_base64(result.base64);
+    resp->set_csr_pem(result.pem);
+    resp->set_enrollment_request_json(result.request_json);
+    return absl::OkStatus();
+  }());
+}
+
+grpc::Status EnrollmentServiceImpl::ImportCertificate(grpc::ServerContext* context,
                                                       const pb::ImportCertificateRequest* req,
                                                       pb::Key* resp) {
-  if (req->certificate().empty()) {
-    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                        "certificate is empty: give the certificate KSeF issued (Base64 DER, "
-                        "PEM or the /certificates/retrieve response)");
-  }
-  auto record = enrollment_->ImportCertificate(req->name(), req->certificate(),
-                                               req->certificate_serial_number());
-  if (!record.ok()) return ToGrpcStatus(record.status());
-  ToProto(*record, resp);
-  return grpc::Status::OK;
+  AuditedCall call(*guard_, *context, "ImportCertificate");
+  return call.Finish([&]() -> absl::Status {
+    KSEF_RETURN_IF_ERROR(AuthorizeKey(call, req->name()).status());
+    if (req->certificate().empty()) {
+      return absl::InvalidArgumentError(
+          "certificate is empty: give the certificate KSeF issued (Base64 DER, PEM or the "
+          "/certificates/retrieve response)");
+    }
+    KSEF_ASSIGN_OR_RETURN(KeyRecord record,
+                          enrollment_->ImportCertificate(req->name(), req->certificate(),
+                                                         req->certificate_serial_number()));
+    ToProto(record, resp);
+    return absl::OkStatus();
+  }());
 }
 
 grpc::Status EnrollmentServiceImpl::IssueSelfSignedCertificate(
-    grpc::ServerContext*, const pb::IssueSelfSignedCertificateRequest* req, pb::Key* resp) {
-  SelfSignedParams params;
-  switch (req->form()) {
-    case pb::IssueSelfSignedCertificateRequest::PERSONAL:
-      params.form = cert::SelfSignedForm::kPersonal;
-      break;
-    case pb::IssueSelfSignedCertificateRequest::SEAL:
-      params.form = cert::SelfSignedForm::kSeal;
-      break;
-    default:
-      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                          "form must be PERSONAL (a person: given name, surname) or SEAL (an "
-                          "organization)");
-  }
-  params.common_name = req->common_name();
-  params.given_name = req->given_name();
-  params.surname = req->surname();
-  params.organization_name = req->organization_name();
-  params.validity_days = req->validity_days();
-  auto record = enrollment_->IssueSelfSigned(req->name(), params);
-  if (!record.ok()) return ToGrpcStatus(record.status());
-  ToProto(*record, resp);
-  return grpc::Status::OK;
+    grpc::ServerContext* context, const pb::IssueSelfSignedCertificateRequest* req,
+    pb::Key* resp) {
+  AuditedCall call(*guard_, *context, "IssueSelfSignedCertificate");
+  return call.Finish([&]() -> absl::Status {
+    KSEF_RETURN_IF_ERROR(AuthorizeKey(call, req->name()).status());
+    SelfSignedParams params;
+    switch (req->form()) {
+      case pb::IssueSelfSignedCertificateRequest::PERSONAL:
+        params.form = cert::SelfSignedForm::kPersonal;
+        break;
+      case pb::IssueSelfSignedCertificateRequest::SEAL:
+        params.form = cert::SelfSignedForm::kSeal;
+        break;
+      default:
+        return absl::InvalidArgumentError(
+            "form must be PERSONAL (a person: given name, surname) or SEAL (an organization)");
+    }
+    params.common_name = req->common_name();
+    params.given_name = req->given_name();
+    params.surname = req->surname();
+    params.organization_name = req->organization_name();
+    params.validity_days = req->validity_days();
+    KSEF_ASSIGN_OR_RETURN(KeyRecord record, enrollment_->IssueSelfSigned(req->name(), params));
+    // What the key signed: the TBSCertificate.
+    KSEF_ASSIGN_OR_RETURN(std::string signed_part, csr::FirstDerElement(record.certificate_der));
+    call.SetSignedBytes(signed_part);
+    ToProto(record, resp);
+    return absl::OkStatus();
+  }());
 }
 
-grpc::Status EnrollmentServiceImpl::ImportKey(grpc::ServerContext*,
+grpc::Status EnrollmentServiceImpl::ImportKey(grpc::ServerContext* context,
                                               const pb::ImportKeyRequest* req, pb::Key* resp) {
-  ImportKeyParams params;
-  params.key_id = req->key_id();
-  auto subject_type = SubjectTypeFromProto(req->subject().type());
-  if (!subject_type.ok()) return ToGrpcStatus(subject_type.status());
-  params.subject_type = *subject_type;
-  params.subject_value = req->subject().value();
-  auto purpose = PurposeFromProto(req->purpose());
-  if (!purpose.ok()) return ToGrpcStatus(purpose.status());
-  params.purpose = *purpose;
-  SecureString password(std::string(req->password()));
-  auto record =
-      enrollment_->ImportKey(params, req->private_key(), password, req->certificate());
-  if (!record.ok()) return ToGrpcStatus(record.status());
-  ToProto(*record, resp);
-  return grpc::Status::OK;
+  AuditedCall call(*guard_, *context, "ImportKey");
+  return call.Finish([&]() -> absl::Status {
+    ImportKeyParams params;
+    params.key_id = req->key_id();
+    KSEF_ASSIGN_OR_RETURN(params.subject_type, SubjectTypeFromProto(req->subject().type()));
+    params.subject_value = req->subject().value();
+    KSEF_ASSIGN_OR_RETURN(params.purpose, PurposeFromProto(req->purpose()));
+    call.SetSubject(params.subject_type, params.subject_value);
+    KSEF_RETURN_IF_ERROR(call.Authorize(
+        Role::kKeyAdmin, Resource::Subject(params.subject_type, params.subject_value)));
+    KSEF_RETURN_IF_ERROR(call.RequireAuditable());
+    SecureString password(std::string(req->password()));
+    KSEF_ASSIGN_OR_RETURN(
+        KeyRecord record,
+        enrollment_->ImportKey(params, req->private_key(), password, req->certificate()));
+    call.SetKey(record);
+    ToProto(record, resp);
+    return absl::OkStatus();
+  }());
 }
 
 }  // namespace ksef::service

@@ -561,7 +561,8 @@ absl::StatusOr<ConsistencyReport> KeyManager::Reconcile() {
     if (rows.size() < 500) break;
   }
   for (const auto& k : token_keys) {
-    if (!known.contains(k.id)) report.unknown_token_keys.push_back(k.uri);
+    const bool reserved = std::find(reserved_.begin(), reserved_.end(), k.id) != reserved_.end();
+    if (!known.contains(k.id) && !reserved) report.unknown_token_keys.push_back(k.uri);
   }
   for (const auto& uri : report.unknown_token_keys) {
     LogWarning("consistency: private key on the token unknown to the registry: ", uri);

@@ -62,6 +62,11 @@ class KeyManager {
   KeyManager(hsm::KeyStore* store, KeyRegistry* registry, absl::Duration grace_period,
              Clock clock = absl::Now);
 
+  // Token keys the service owns outside the registry (the audit key): never
+  // reported as unknown by Reconcile, never reachable through a key name.
+  // Call before serving.
+  void ReserveTokenKey(std::string cka_id) { reserved_.push_back(std::move(cka_id)); }
+
   // INVALID_ARGUMENT (names the field), ALREADY_EXISTS, UNAVAILABLE.
   absl::StatusOr<KeyRecord> Create(const CreateKeyParams& params);
   // `name`: "keys/{id}" or an RFC 7512 URI of the key. INVALID_ARGUMENT for a
@@ -131,6 +136,7 @@ class KeyManager {
   const absl::Duration grace_period_;
   const Clock clock_;
   absl::Mutex mu_;  // serializes read-modify-write of registry rows
+  std::vector<std::string> reserved_;  // CKA_IDs, see ReserveTokenKey
 };
 
 // "keys/abc" -> "abc"; INVALID_ARGUMENT naming the expected form.
@@ -139,3 +145,4 @@ absl::StatusOr<std::string> KeyIdFromName(absl::string_view name);
 }  // namespace ksef::service
 
 #endif  // KSEF_SERVICE_KEY_MANAGER_H_
+

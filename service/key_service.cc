@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/encoding.h"
+#include "common/status_macros.h"
 #include "hsm/public_key.h"
 #include "ksef/cert/certificate_info.h"
 #include "service/grpc_status.h"
@@ -12,6 +13,10 @@ namespace ksef::service {
 namespace {
 
 namespace pb = ::ksef::hsm::v1;
+
+// Reading a key (GetKey, GetPublicKey, ListKeys of a subject): any role on it.
+constexpr std::initializer_list<Role> kReadRoles = {Role::kKeyAdmin, Role::kEnrollment,
+                                                     Role::kAuthSigning, Role::kOfflineSigning};
 
 void SetTime(absl::Time t, google::protobuf::Timestamp* ts) {
   int64_t micros = absl::ToUnixMicros(t);
@@ -128,140 +133,172 @@ void ToProto(const KeyRecord& r, pb::Key* key) {
   }
 }
 
-grpc::Status KeyServiceImpl::CreateKey(grpc::ServerContext*, const pb::CreateKeyRequest* req,
-                                       pb::Key* resp) {
-  CreateKeyParams params;
-  params.key_id = req->key_id();
-  auto subject_type = SubjectTypeFromProto(req->subject().type());
-  if (!subject_type.ok()) return ToGrpcStatus(subject_type.status());
-  params.subject_type = *subject_type;
-  params.subject_value = req->subject().value();
-  auto purpose = PurposeFromProto(req->purpose());
-  if (!purpose.ok()) return ToGrpcStatus(purpose.status());
-  params.purpose = *purpose;
-  switch (req->algorithm()) {
-    case pb::KEY_ALGORITHM_UNSPECIFIED:
-    case pb::EC_P256:
-      params.algorithm = ::ksef::hsm::KeyAlgorithm::kEcP256;
-      break;
-    case pb::RSA_2048:
-      params.algorithm = ::ksef::hsm::KeyAlgorithm::kRsa2048;
-      break;
-    default:
-      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                          "algorithm must be EC_P256 or RSA_2048");
-  }
-  auto record = keys_->Create(params);
-  if (!record.ok()) return ToGrpcStatus(record.status());
-  ToProto(*record, resp);
-  return grpc::Status::OK;
+grpc::Status KeyServiceImpl::CreateKey(grpc::ServerContext* context,
+                                       const pb::CreateKeyRequest* req, pb::Key* resp) {
+  AuditedCall call(*guard_, *context, "CreateKey");
+  return call.Finish([&]() -> absl::Status {
+    CreateKeyParams params;
+    params.key_id = req->key_id();
+    KSEF_ASSIGN_OR_RETURN(params.subject_type, SubjectTypeFromProto(req->subject().type()));
+    params.subject_value = req->subject().value();
+    KSEF_ASSIGN_OR_RETURN(params.purpose, PurposeFromProto(req->purpose()));
+    switch (req->algorithm()) {
+      case pb::KEY_ALGORITHM_UNSPECIFIED:
+      case pb::EC_P256:
+        params.algorithm = ::ksef::hsm::KeyAlgorithm::kEcP256;
+        break;
+      case pb::RSA_2048:
+        params.algorithm = ::ksef::hsm::KeyAlgorithm::kRsa2048;
+        break;
+      default:
+        return absl::InvalidArgumentError("algorithm must be EC_P256 or RSA_2048");
+    }
+    call.SetSubject(params.subject_type, params.subject_value);
+    KSEF_RETURN_IF_ERROR(call.Authorize(
+        Role::kKeyAdmin, Resource::Subject(params.subject_type, params.subject_value)));
+    KSEF_RETURN_IF_ERROR(call.RequireAuditable());
+    KSEF_ASSIGN_OR_RETURN(KeyRecord record, keys_->Create(params));
+    call.SetKey(record);
+    ToProto(record, resp);
+    return absl::OkStatus();
+  }());
 }
 
-grpc::Status KeyServiceImpl::GetKey(grpc::ServerContext*, const pb::GetKeyRequest* req,
+grpc::Status KeyServiceImpl::GetKey(grpc::ServerContext* context, const pb::GetKeyRequest* req,
                                     pb::Key* resp) {
-  auto record = keys_->Get(req->name());
-  if (!record.ok()) return ToGrpcStatus(record.status());
-  ToProto(*record, resp);
-  return grpc::Status::OK;
+  AuditedCall call(*guard_, *context, "GetKey");
+  return call.Finish([&]() -> absl::Status {
+    absl::StatusOr<KeyRecord> found = keys_->Get(req->name());
+    if (!found.ok()) return call.LookupFailed(found.status(), kReadRoles);
+    const KeyRecord& record = *found;
+    call.SetKey(record);
+    KSEF_RETURN_IF_ERROR(call.AuthorizeAny(kReadRoles, ResourceOf(record)));
+    ToProto(record, resp);
+    return absl::OkStatus();
+  }());
 }
 
-grpc::Status KeyServiceImpl::ListKeys(grpc::ServerContext*, const pb::ListKeysRequest* req,
+grpc::Status KeyServiceImpl::ListKeys(grpc::ServerContext* context,
+                                      const pb::ListKeysRequest* req,
                                       pb::ListKeysResponse* resp) {
-  KeyFilter filter;
-  if (req->has_subject()) {
-    if (req->subject().type() != pb::KsefSubject::IDENTIFIER_TYPE_UNSPECIFIED) {
-      auto t = SubjectTypeFromProto(req->subject().type());
-      if (!t.ok()) return ToGrpcStatus(t.status());
-      filter.subject_type = *t;
+  AuditedCall call(*guard_, *context, "ListKeys");
+  return call.Finish([&]() -> absl::Status {
+    KeyFilter filter;
+    if (req->has_subject()) {
+      if (req->subject().type() != pb::KsefSubject::IDENTIFIER_TYPE_UNSPECIFIED) {
+        KSEF_ASSIGN_OR_RETURN(filter.subject_type, SubjectTypeFromProto(req->subject().type()));
+      }
+      if (!req->subject().value().empty()) filter.subject_value = req->subject().value();
     }
-    if (!req->subject().value().empty()) filter.subject_value = req->subject().value();
-  }
-  if (req->purpose() != pb::KEY_PURPOSE_UNSPECIFIED) {
-    auto p = PurposeFromProto(req->purpose());
-    if (!p.ok()) return ToGrpcStatus(p.status());
-    filter.purpose = *p;
-  }
-  if (req->state() != pb::KEY_STATE_UNSPECIFIED) {
-    auto s = StateFromProto(req->state());
-    if (!s.ok()) return ToGrpcStatus(s.status());
-    filter.state = *s;
-  }
-  if (req->has_expiring_within()) {
-    absl::Duration window = absl::Seconds(req->expiring_within().seconds()) +
-                            absl::Nanoseconds(req->expiring_within().nanos());
-    if (window <= absl::ZeroDuration()) {
-      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                          "expiring_within must be a positive duration (e.g. 30 days)");
+    // Listing one subject's keys needs a role on that subject; anything wider
+    // needs key-admin on '*'.
+    if (filter.subject_type && filter.subject_value) {
+      call.SetSubject(*filter.subject_type, *filter.subject_value);
+      KSEF_RETURN_IF_ERROR(call.AuthorizeAny(
+          kReadRoles, Resource::Subject(*filter.subject_type, *filter.subject_value)));
+    } else {
+      KSEF_RETURN_IF_ERROR(call.Authorize(Role::kKeyAdmin, Resource::Everything()));
     }
-    filter.certificate_expires_before = absl::Now() + window;
-  }
-  std::string next;
-  int total = 0;
-  auto records = keys_->List(filter, req->page_token(), req->page_size(), &next, &total);
-  if (!records.ok()) return ToGrpcStatus(records.status());
-  for (const auto& r : *records) ToProto(r, resp->add_keys());
-  resp->set_next_page_token(next);
-  resp->set_total_size(total);
-  return grpc::Status::OK;
+    if (req->purpose() != pb::KEY_PURPOSE_UNSPECIFIED) {
+      KSEF_ASSIGN_OR_RETURN(filter.purpose, PurposeFromProto(req->purpose()));
+    }
+    if (req->state() != pb::KEY_STATE_UNSPECIFIED) {
+      KSEF_ASSIGN_OR_RETURN(filter.state, StateFromProto(req->state()));
+    }
+    if (req->has_expiring_within()) {
+      absl::Duration window = absl::Seconds(req->expiring_within().seconds()) +
+                              absl::Nanoseconds(req->expiring_within().nanos());
+      if (window <= absl::ZeroDuration()) {
+        return absl::InvalidArgumentError(
+            "expiring_within must be a positive duration (e.g. 30 days)");
+      }
+      filter.certificate_expires_before = absl::Now() + window;
+    }
+    std::string next;
+    int total = 0;
+    KSEF_ASSIGN_OR_RETURN(std::vector<KeyRecord> records,
+                          keys_->List(filter, req->page_token(), req->page_size(), &next, &total));
+    for (const auto& r : records) ToProto(r, resp->add_keys());
+    resp->set_next_page_token(next);
+    resp->set_total_size(total);
+    return absl::OkStatus();
+  }());
 }
 
-grpc::Status KeyServiceImpl::GetPublicKey(grpc::ServerContext*,
+grpc::Status KeyServiceImpl::GetPublicKey(grpc::ServerContext* context,
                                           const pb::GetPublicKeyRequest* req,
                                           pb::PublicKey* resp) {
-  auto record = keys_->Get(req->name());
-  if (!record.ok()) return ToGrpcStatus(record.status());
-  auto pem = ::ksef::hsm::SpkiToPem(record->public_key_der);
-  if (!pem.ok()) return ToGrpcStatus(pem.status());
-  resp->set_name(record->name());
-  resp->set_algorithm(record->algorithm == ::ksef::hsm::KeyAlgorithm::kEcP256 ? pb::EC_P256
-                                                                              : pb::RSA_2048);
-  resp->set_der(record->public_key_der);
-  resp->set_pem(*pem);
-  resp->set_sha256_fingerprint(Sha256Hex(record->public_key_der));
-  return grpc::Status::OK;
+  AuditedCall call(*guard_, *context, "GetPublicKey");
+  return call.Finish([&]() -> absl::Status {
+    absl::StatusOr<KeyRecord> found = keys_->Get(req->name());
+    if (!found.ok()) return call.LookupFailed(found.status(), kReadRoles);
+    const KeyRecord& record = *found;
+    call.SetKey(record);
+    KSEF_RETURN_IF_ERROR(call.AuthorizeAny(kReadRoles, ResourceOf(record)));
+    KSEF_ASSIGN_OR_RETURN(std::string pem, ::ksef::hsm::SpkiToPem(record.public_key_der));
+    resp->set_name(record.name());
+    resp->set_algorithm(record.algorithm == ::ksef::hsm::KeyAlgorithm::kEcP256 ? pb::EC_P256
+                                                                               : pb::RSA_2048);
+    resp->set_der(record.public_key_der);
+    resp->set_pem(pem);
+    resp->set_sha256_fingerprint(Sha256Hex(record.public_key_der));
+    return absl::OkStatus();
+  }());
 }
 
-grpc::Status KeyServiceImpl::DisableKey(grpc::ServerContext*, const pb::DisableKeyRequest* req,
-                                        pb::Key* resp) {
-  auto record = keys_->Disable(req->name());
-  if (!record.ok()) return ToGrpcStatus(record.status());
-  ToProto(*record, resp);
-  return grpc::Status::OK;
+grpc::Status KeyServiceImpl::Mutate(
+    grpc::ServerContext* context, const char* operation, const std::string& name,
+    const std::function<absl::StatusOr<KeyRecord>(absl::string_view)>& change, pb::Key* resp) {
+  AuditedCall call(*guard_, *context, operation);
+  return call.Finish([&]() -> absl::Status {
+    absl::StatusOr<KeyRecord> before = keys_->Get(name);
+    if (!before.ok()) return call.LookupFailed(before.status(), {Role::kKeyAdmin});
+    call.SetKey(*before);
+    KSEF_RETURN_IF_ERROR(call.Authorize(Role::kKeyAdmin, ResourceOf(*before)));
+    KSEF_RETURN_IF_ERROR(call.RequireAuditable());
+    KSEF_ASSIGN_OR_RETURN(KeyRecord after, change(name));
+    ToProto(after, resp);
+    return absl::OkStatus();
+  }());
 }
 
-grpc::Status KeyServiceImpl::EnableKey(grpc::ServerContext*, const pb::EnableKeyRequest* req,
-                                       pb::Key* resp) {
-  auto record = keys_->Enable(req->name());
-  if (!record.ok()) return ToGrpcStatus(record.status());
-  ToProto(*record, resp);
-  return grpc::Status::OK;
+grpc::Status KeyServiceImpl::DisableKey(grpc::ServerContext* context,
+                                        const pb::DisableKeyRequest* req, pb::Key* resp) {
+  return Mutate(context, "DisableKey", req->name(),
+                [this](absl::string_view n) { return keys_->Disable(n); }, resp);
 }
 
-grpc::Status KeyServiceImpl::ScheduleKeyDestruction(
-    grpc::ServerContext*, const pb::ScheduleKeyDestructionRequest* req, pb::Key* resp) {
-  auto record = keys_->ScheduleDestruction(req->name());
-  if (!record.ok()) return ToGrpcStatus(record.status());
-  ToProto(*record, resp);
-  return grpc::Status::OK;
+grpc::Status KeyServiceImpl::EnableKey(grpc::ServerContext* context,
+                                       const pb::EnableKeyRequest* req, pb::Key* resp) {
+  return Mutate(context, "EnableKey", req->name(),
+                [this](absl::string_view n) { return keys_->Enable(n); }, resp);
 }
 
-grpc::Status KeyServiceImpl::RestoreKey(grpc::ServerContext*, const pb::RestoreKeyRequest* req,
-                                        pb::Key* resp) {
-  auto record = keys_->Restore(req->name());
-  if (!record.ok()) return ToGrpcStatus(record.status());
-  ToProto(*record, resp);
-  return grpc::Status::OK;
+grpc::Status KeyServiceImpl::ScheduleKeyDestruction(grpc::ServerContext* context,
+                                                    const pb::ScheduleKeyDestructionRequest* req,
+                                                    pb::Key* resp) {
+  return Mutate(context, "ScheduleKeyDestruction", req->name(),
+                [this](absl::string_view n) { return keys_->ScheduleDestruction(n); }, resp);
 }
 
-grpc::Status KeyServiceImpl::CheckConsistency(grpc::ServerContext*,
+grpc::Status KeyServiceImpl::RestoreKey(grpc::ServerContext* context,
+                                        const pb::RestoreKeyRequest* req, pb::Key* resp) {
+  return Mutate(context, "RestoreKey", req->name(),
+                [this](absl::string_view n) { return keys_->Restore(n); }, resp);
+}
+
+grpc::Status KeyServiceImpl::CheckConsistency(grpc::ServerContext* context,
                                               const pb::CheckConsistencyRequest*,
                                               pb::ConsistencyReport* resp) {
-  auto report = keys_->Reconcile();
-  if (!report.ok()) return ToGrpcStatus(report.status());
-  for (const auto& u : report->unknown_token_keys) resp->add_unknown_token_keys(u);
-  for (const auto& m : report->missing_keys) resp->add_missing_keys(m);
-  resp->set_checked_keys(report->checked_keys);
-  return grpc::Status::OK;
+  AuditedCall call(*guard_, *context, "CheckConsistency");
+  return call.Finish([&]() -> absl::Status {
+    KSEF_RETURN_IF_ERROR(call.Authorize(Role::kKeyAdmin, Resource::Everything()));
+    KSEF_ASSIGN_OR_RETURN(ConsistencyReport report, keys_->Reconcile());
+    for (const auto& u : report.unknown_token_keys) resp->add_unknown_token_keys(u);
+    for (const auto& m : report.missing_keys) resp->add_missing_keys(m);
+    resp->set_checked_keys(report.checked_keys);
+    return absl::OkStatus();
+  }());
 }
 
 }  // namespace ksef::service

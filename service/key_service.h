@@ -5,13 +5,15 @@
 #define KSEF_SERVICE_KEY_SERVICE_H_
 
 #include "ksef/hsm/v1/key_service.grpc.pb.h"
+#include "service/audited_call.h"
 #include "service/key_manager.h"
 
 namespace ksef::service {
 
 class KeyServiceImpl final : public ksef::hsm::v1::KeyService::Service {
  public:
-  explicit KeyServiceImpl(KeyManager* keys) : keys_(keys) {}
+  // Every call is authorized and audited through `guard`.
+  KeyServiceImpl(KeyManager* keys, const AccessGuard* guard) : keys_(keys), guard_(guard) {}
 
   grpc::Status CreateKey(grpc::ServerContext*, const ksef::hsm::v1::CreateKeyRequest*,
                          ksef::hsm::v1::Key*) override;
@@ -35,7 +37,13 @@ class KeyServiceImpl final : public ksef::hsm::v1::KeyService::Service {
                                 ksef::hsm::v1::ConsistencyReport*) override;
 
  private:
+  // Get, authorize `role` on the key, check the audit log can write, then `change`.
+  grpc::Status Mutate(grpc::ServerContext* context, const char* operation, const std::string& name,
+                      const std::function<absl::StatusOr<KeyRecord>(absl::string_view)>& change,
+                      ksef::hsm::v1::Key* resp);
+
   KeyManager* const keys_;
+  const AccessGuard* const guard_;
 };
 
 // Domain -> proto (exposed for tests and the other services). The

@@ -27,7 +27,8 @@ constexpr char kUsage[] =
     "  --check-config   validate the configuration and exit\n"
     "  --help           this text\n"
     "\n"
-    "Signals: SIGTERM/SIGINT shut down gracefully (in-flight calls finish).\n";
+    "Signals: SIGTERM/SIGINT shut down gracefully (in-flight calls finish);\n"
+    "SIGHUP reloads policy_file (a bad file is refused and the old policy stays).\n";
 
 }  // namespace
 
@@ -73,6 +74,7 @@ int main(int argc, char** argv) {
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   auto server = ksef::service::Server::Start(*config);
@@ -81,10 +83,18 @@ int main(int argc, char** argv) {
     return 1;
   }
   std::thread waiter([&signals, s = server->get()] {
-    int sig = 0;
-    sigwait(&signals, &sig);
-    ksef::LogInfo("received ", sig == SIGTERM ? "SIGTERM" : "SIGINT");
-    s->Shutdown();
+    while (true) {
+      int sig = 0;
+      sigwait(&signals, &sig);
+      if (sig == SIGHUP) {
+        ksef::LogInfo("received SIGHUP: reloading the policy file");
+        s->ReloadPolicy().IgnoreError();  // logged; the old policy stays on error
+        continue;
+      }
+      ksef::LogInfo("received ", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+      s->Shutdown();
+      return;
+    }
   });
   (*server)->Wait();
   waiter.join();

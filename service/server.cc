@@ -4,6 +4,8 @@
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
 
+#include <unistd.h>
+
 #include <filesystem>
 
 #include "absl/strings/str_cat.h"
@@ -11,7 +13,14 @@
 #include "common/log.h"
 #include "hsm/hsm.h"
 #include "ksef/cert/certificate_info.h"
+#include "audit/audit_log.h"
+#include "audit/sqlite_audit_store.h"
+#include "service/audit_key.h"
+#include "service/audit_service.h"
+#include "service/auth_service.h"
+#include "service/audited_call.h"
 #include "service/key_manager.h"
+#include "service/policy.h"
 #include "service/key_registry.h"
 #include "service/key_service.h"
 #include "service/enrollment.h"
@@ -22,6 +31,14 @@ namespace {
 
 constexpr char kKeyServiceName[] = "ksef.hsm.v1.KeyService";
 constexpr char kEnrollmentServiceName[] = "ksef.hsm.v1.EnrollmentService";
+constexpr char kAuditServiceName[] = "ksef.hsm.v1.AuditService";
+constexpr char kAuthServiceName[] = "ksef.hsm.v1.AuthService";
+
+std::string HostName() {
+  char name[256] = {};
+  if (gethostname(name, sizeof(name) - 1) != 0 || name[0] == '\0') return "ksef-hsmd";
+  return name;
+}
 
 absl::StatusOr<std::string> ReadTlsFile(const std::string& path, absl::string_view option) {
   auto content = ReadFile(path);
@@ -55,6 +72,10 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerConfig& config
   LogInfo("token '", server->hsm_->token_label(), "' open via ",
           server->hsm_->module_description());
 
+  auto policy = PolicyHolder::Open(config.policy_file);
+  if (!policy.ok()) return policy.status();
+  server->policy_ = std::move(*policy);
+
   std::error_code ec;
   std::filesystem::create_directories(config.state_dir, ec);
   auto registry = KeyRegistry::Open(config.state_dir + "/keys.db");
@@ -62,6 +83,10 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerConfig& config
   server->registry_ = std::move(*registry);
   server->keys_ = std::make_unique<KeyManager>(&server->hsm_->keys(), server->registry_.get(),
                                                config.destruction_grace_period);
+  auto audit_key = OpenAuditKey(server->hsm_->keys());
+  if (!audit_key.ok()) return audit_key.status();
+  server->keys_->ReserveTokenKey(audit_key->id);
+  server->audit_key_ = std::make_unique<hsm::TokenKey>(*audit_key);
   auto report = server->keys_->Reconcile();
   if (!report.ok()) return report.status();
   LogInfo("key registry: ", report->checked_keys, " keys, ", report->unknown_token_keys.size(),
@@ -70,10 +95,16 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerConfig& config
   if (!destroyed.ok()) LogWarning("destruction sweep: ", destroyed.status().message());
 
   server->WarnExpiringCertificates();
+  absl::Status audit_started = server->StartAudit();
+  if (!audit_started.ok()) return audit_started;
 
-  server->key_service_ = std::make_unique<KeyServiceImpl>(server->keys_.get());
+  const AccessGuard* guard = server->guard_.get();
+  server->key_service_ = std::make_unique<KeyServiceImpl>(server->keys_.get(), guard);
   server->enrollment_ = std::make_unique<Enrollment>(server->keys_.get());
-  server->enrollment_service_ = std::make_unique<EnrollmentServiceImpl>(server->enrollment_.get());
+  server->enrollment_service_ = std::make_unique<EnrollmentServiceImpl>(
+      server->enrollment_.get(), server->keys_.get(), guard);
+  server->audit_service_ = std::make_unique<AuditServiceImpl>(server->audit_store_.get(), guard);
+  server->auth_service_ = std::make_unique<AuthServiceImpl>(server->keys_.get(), guard);
   absl::Status started = server->StartGrpc();
   if (!started.ok()) return started;
   server->SetServing(true);
@@ -81,6 +112,27 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerConfig& config
   server->sweeper_ = std::thread([s = server.get()] { s->SweepLoop(); });
   return server;
 }
+
+absl::Status Server::StartAudit() {
+  const std::string path =
+      config_.audit_db.empty() ? config_.state_dir + "/audit.db" : config_.audit_db;
+  auto store = audit::SqliteAuditStore::Open(path);
+  if (!store.ok()) return store.status();
+  audit_store_ = std::move(*store);
+  auto signer = AuditCheckpointSigner(hsm_->keys(), *audit_key_);
+  if (!signer.ok()) return signer.status();
+  audit::AuditLogOptions options;
+  options.node = config_.node_id.empty() ? HostName() : config_.node_id;
+  options.checkpoint_interval = config_.audit_checkpoint_interval;
+  auto log = audit::AuditLog::Start(audit_store_.get(), std::move(*signer), options);
+  if (!log.ok()) return log.status();
+  audit_log_ = std::move(*log);
+  guard_ = std::make_unique<AccessGuard>(policy_.get(), audit_log_.get());
+  LogInfo("audit log ", path, " (node ", options.node, ")");
+  return absl::OkStatus();
+}
+
+absl::Status Server::ReloadPolicy() { return policy_->Reload(); }
 
 absl::Status Server::StartGrpc() {
   grpc::EnableDefaultHealthCheckService(true);
@@ -96,8 +148,12 @@ absl::Status Server::StartGrpc() {
     if (!cert.ok()) return cert.status();
     auto key = ReadTlsFile(config_.tls_key_file, "tls_key_file");
     if (!key.ok()) return key.status();
+    // A client certificate is verified when presented but not demanded in the
+    // handshake: a call without one is refused per RPC with UNAUTHENTICATED
+    // and audited (a failed handshake would leave no trace), and health
+    // checks work without one.
     grpc::SslServerCredentialsOptions ssl(
-        config_.require_client_cert ? GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY
+        config_.require_client_cert ? GRPC_SSL_REQUEST_CLIENT_CERTIFICATE_AND_VERIFY
                                     : GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
     if (!config_.tls_client_ca_file.empty()) {
       auto ca = ReadTlsFile(config_.tls_client_ca_file, "tls_client_ca_file");
@@ -110,6 +166,8 @@ absl::Status Server::StartGrpc() {
   builder.AddListeningPort(config_.listen_address, creds, &port_);
   builder.RegisterService(key_service_.get());
   builder.RegisterService(enrollment_service_.get());
+  builder.RegisterService(audit_service_.get());
+  builder.RegisterService(auth_service_.get());
   grpc_ = builder.BuildAndStart();
   if (grpc_ == nullptr || port_ == 0) {
     return absl::UnavailableError(absl::StrCat(
@@ -128,6 +186,8 @@ void Server::SetServing(bool serving) {
   health->SetServingStatus(serving);
   health->SetServingStatus(kKeyServiceName, serving);
   health->SetServingStatus(kEnrollmentServiceName, serving);
+  health->SetServingStatus(kAuditServiceName, serving);
+  health->SetServingStatus(kAuthServiceName, serving);
   if (serving != serving_) {
     LogInfo("health: ", serving ? "SERVING" : "NOT_SERVING");
     serving_ = serving;
@@ -138,6 +198,9 @@ void Server::MonitorLoop() {
   absl::Duration backoff = config_.token_check_interval;
   while (!stop_.WaitForNotificationWithTimeout(backoff)) {
     absl::Status s = hsm_->CheckHealth();
+    if (s.ok() && !audit_log_->healthy()) {
+      s = absl::UnavailableError("the audit log cannot write (signing is refused)");
+    }
     SetServing(s.ok());
     if (s.ok()) {
       backoff = config_.token_check_interval;
@@ -198,11 +261,17 @@ void Server::Shutdown() {
     if (monitor_.joinable()) monitor_.join();
     if (sweeper_.joinable()) sweeper_.join();
     grpc_.reset();
+    if (audit_log_ != nullptr) audit_log_->Shutdown();  // final signed checkpoint
+    audit_service_.reset();
+    auth_service_.reset();
     key_service_.reset();
     enrollment_service_.reset();
     enrollment_.reset();
     keys_.reset();
     registry_.reset();
+    guard_.reset();
+    audit_log_.reset();
+    audit_store_.reset();
     hsm_.reset();  // closes sessions, then C_Finalize
     LogInfo("shutdown complete");
     done_.Notify();

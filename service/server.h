@@ -3,8 +3,9 @@
 // Start() opens the HSM (module, token, login), the key registry, reconciles
 // the two, then serves gRPC (TLS/mTLS, or plaintext on loopback only) with
 // grpc.health.v1 and optional reflection, and runs two background loops: the
-// token health monitor (NOT_SERVING while the token cannot be used, with
-// reconnects) and the destruction sweep. Shutdown() is graceful: health goes
+// token health monitor (NOT_SERVING while the token or the audit log cannot
+// be used, with reconnects) and the destruction sweep. Every RPC is
+// authorized by the policy and audited (service/audited_call.h). Shutdown() is graceful: health goes
 // NOT_SERVING, in-flight calls finish (up to shutdown_timeout), loops stop,
 // then the token sessions close and C_Finalize runs.
 // Thread-safe: Shutdown() may be called from a signal-handling thread.
@@ -25,6 +26,11 @@ class Server;
 
 namespace ksef::hsm {
 class Hsm;
+struct TokenKey;
+}
+namespace ksef::audit {
+class AuditLog;
+class AuditStore;
 }
 
 namespace ksef::service {
@@ -34,6 +40,10 @@ class KeyManager;
 class KeyServiceImpl;
 class Enrollment;
 class EnrollmentServiceImpl;
+class AuditServiceImpl;
+class AuthServiceImpl;
+class AccessGuard;
+class PolicyHolder;
 
 class Server {
  public:
@@ -41,6 +51,9 @@ class Server {
   ~Server();  // calls Shutdown() if needed
 
   void Shutdown();
+  // Re-reads policy_file (SIGHUP). A bad file leaves the old policy in force
+  // and returns its error.
+  absl::Status ReloadPolicy();
   // Blocks until Shutdown() has completed.
   void Wait();
   int port() const { return port_; }
@@ -48,6 +61,7 @@ class Server {
  private:
   explicit Server(ServerConfig config);
   absl::Status StartGrpc();
+  absl::Status StartAudit();
   void MonitorLoop();
   void SweepLoop();
   // Logs a warning per key whose certificate expires within
@@ -59,6 +73,13 @@ class Server {
   std::unique_ptr<hsm::Hsm> hsm_;
   std::unique_ptr<KeyRegistry> registry_;
   std::unique_ptr<KeyManager> keys_;
+  std::unique_ptr<PolicyHolder> policy_;
+  std::unique_ptr<hsm::TokenKey> audit_key_;
+  std::unique_ptr<audit::AuditStore> audit_store_;
+  std::unique_ptr<audit::AuditLog> audit_log_;
+  std::unique_ptr<AccessGuard> guard_;
+  std::unique_ptr<AuditServiceImpl> audit_service_;
+  std::unique_ptr<AuthServiceImpl> auth_service_;
   std::unique_ptr<KeyServiceImpl> key_service_;
   std::unique_ptr<Enrollment> enrollment_;
   std::unique_ptr<EnrollmentServiceImpl> enrollment_service_;

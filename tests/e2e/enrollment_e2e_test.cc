@@ -61,7 +61,9 @@ class EnrollmentE2eTest : public ::testing::Test {
          << "softhsm2_conf = " << token_->conf_path() << "\n"
          << "token_store_dir = " << token_->token_dir() << "\n"
          << "state_dir = state\n"
+         << "policy_file = policy.conf\n"
          << "certificate_expiry_warning = 60d\n";
+    ksef::testing::WriteFullAccessPolicy(token_->dir() + "/policy.conf");
     auto ca = cert::TestCa::CreateInMemory();
     ASSERT_TRUE(ca.ok()) << ca.status();
     ca_ = std::move(*ca);

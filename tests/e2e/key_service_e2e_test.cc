@@ -46,6 +46,7 @@ class KeyServiceE2eTest : public ::testing::Test {
   std::string WriteConfig(const std::string& name, const std::string& extra = "",
                           const std::string& pin_file = "") {
     std::string path = absl::StrCat(*dir_, "/", name, ".conf");
+    ksef::testing::WriteFullAccessPolicy(absl::StrCat(*dir_, "/policy.conf"));
     std::ofstream conf(path);
     conf << "listen_address = 127.0.0.1:0\n"
          << "tls_cert_file = pki/server.pem\ntls_key_file = pki/server.key\n"
@@ -57,6 +58,7 @@ class KeyServiceE2eTest : public ::testing::Test {
          << "token_store_dir = " << token_->token_dir() << "\n"
          << "state_dir = state-" << name << "\n"
          << "token_check_interval = 200ms\n"
+         << "policy_file = policy.conf\n"
          << extra;
     return path;
   }
@@ -172,14 +174,14 @@ TEST_F(KeyServiceE2eTest, CreateListAndPublicKeyOverMtlsWithHealth) {
   EXPECT_NE(log.find("shutdown complete"), std::string::npos) << log;
 }
 
-TEST_F(KeyServiceE2eTest, ClientWithoutCertificateIsRejectedByMtls) {
+TEST_F(KeyServiceE2eTest, ClientWithoutCertificateIsUnauthenticated) {
   auto server = ServerProcess::Start(WriteConfig("nocert"), LogPath("nocert"));
   ASSERT_TRUE(server.ok()) << server.status();
   auto stub = Stub((*server)->port(), /*with_client_cert=*/false);
   pb::Key key;
   grpc::Status s = Call(stub.get(), CreateRequest("e2e-nocert"), &key);
   EXPECT_FALSE(s.ok());
-  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE) << s.error_message();
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAUTHENTICATED) << s.error_message();
 }
 
 TEST_F(KeyServiceE2eTest, EightConcurrentCreateKeyCallsGiveEightDistinctKeys) {

@@ -122,4 +122,29 @@ ServerProcess::~ServerProcess() {
   if (!exited_) Stop(SIGKILL, absl::Seconds(10));
 }
 
+void WriteFullAccessPolicy(const std::string& path, const std::string& extra) {
+  std::ofstream(path) << "identity cli subject=\"CN=ksef-hsm-cli\" issuer=\"CN=ksef-hsm local CA\"\n"
+                      << "grant cli key-admin,enrollment,auth-signing,offline-signing,"
+                         "audit-reading *\n"
+                      << extra;
+}
+
+absl::Status IssueClientCertificate(const std::string& pki_dir, const std::string& name,
+                                    const std::string& common_name) {
+  const std::string base = absl::StrCat(pki_dir, "/", name);
+  const std::string script = absl::StrCat(
+      "set -e; cd '", pki_dir, "'; ",
+      "openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out '", base, ".key' ",
+      "2>/dev/null; chmod 600 '", base, ".key'; ",
+      "printf 'extendedKeyUsage = clientAuth\\n' > '", base, ".ext'; ",
+      "openssl req -new -sha256 -key '", base, ".key' -subj '/CN=", common_name, "' -out '",
+      base, ".csr'; ",
+      "openssl x509 -req -sha256 -days 2 -in '", base, ".csr' -CA ca.pem -CAkey ca.key ",
+      "-set_serial 0x$(openssl rand -hex 16) -extfile '", base, ".ext' -out '", base,
+      ".pem' 2>/dev/null");
+  const int rc = std::system(absl::StrCat("bash -c \"", script, "\"").c_str());
+  if (rc != 0) return absl::InternalError(absl::StrCat("issuing client certificate ", name, " failed"));
+  return absl::OkStatus();
+}
+
 }  // namespace ksef::testing

@@ -43,6 +43,15 @@ class ServerProcess {
   bool exited_ = false;
 };
 
+// Writes a policy file that grants every role on every key to the dev-pki
+// client certificate (CN=ksef-hsm-cli, pki/client.pem), plus `extra` lines.
+void WriteFullAccessPolicy(const std::string& path, const std::string& extra = "");
+
+// Issues <pki_dir>/<name>.pem and <name>.key: a client certificate with
+// subject CN=<common_name>, signed by the dev-pki CA in `pki_dir`.
+absl::Status IssueClientCertificate(const std::string& pki_dir, const std::string& name,
+                                    const std::string& common_name);
+
 }  // namespace ksef::testing
 
 #endif  // KSEF_TESTS_SUPPORT_SERVER_PROCESS_H_

@@ -1,0 +1,174 @@
+#include "service/audit_service.h"
+
+#include <openssl/sha.h>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "audit/verifier.h"
+#include "common/encoding.h"
+#include "common/status_macros.h"
+#include "hsm/public_key.h"
+
+namespace ksef::service {
+namespace {
+
+namespace pb = ::ksef::hsm::v1;
+
+constexpr int kDefaultPageSize = 100;
+constexpr int kMaxPageSize = 1000;
+
+void SetTime(absl::Time t, google::protobuf::Timestamp* ts) {
+  const int64_t micros = absl::ToUnixMicros(t);
+  ts->set_seconds(micros / 1000000);
+  ts->set_nanos(static_cast<int32_t>((micros % 1000000) * 1000));
+}
+
+std::optional<absl::Time> TimeOf(bool present, const google::protobuf::Timestamp& ts) {
+  if (!present) return std::nullopt;
+  return absl::FromUnixSeconds(ts.seconds()) + absl::Nanoseconds(ts.nanos());
+}
+
+pb::AuditOutcome OutcomeToProto(audit::Outcome o) {
+  switch (o) {
+    case audit::Outcome::kSuccess:
+      return pb::SUCCESS;
+    case audit::Outcome::kFailure:
+      return pb::FAILURE;
+    case audit::Outcome::kDenied:
+      return pb::DENIED;
+  }
+  return pb::AUDIT_OUTCOME_UNSPECIFIED;
+}
+
+std::string KeyName(const std::string& name) {
+  if (name.empty() || absl::StartsWith(name, "keys/")) return name;
+  return absl::StrCat("keys/", name);
+}
+
+}  // namespace
+
+void ToProto(const audit::AuditEvent& e, pb::AuditEvent* out) {
+  out->set_node(e.node);
+  out->set_seq(e.seq);
+  SetTime(e.time, out->mutable_time());
+  out->mutable_caller()->set_subject(e.caller.subject);
+  out->mutable_caller()->set_issuer(e.caller.issuer);
+  out->mutable_caller()->set_serial(e.caller.serial);
+  out->mutable_caller()->set_identity(e.caller.name);
+  out->set_operation(e.operation);
+  out->set_key_name(e.key_name);
+  out->set_key_public_key_sha256(e.key_public_hash);
+  out->set_subject(e.subject);
+  out->set_context(e.context);
+  out->set_signed_sha256(e.signed_sha256);
+  out->set_outcome(OutcomeToProto(e.outcome));
+  out->set_status_code(e.status_code);
+  out->set_message(e.message);
+  out->set_prev_hash(e.prev_hash);
+  out->set_hash(e.hash);
+}
+
+grpc::Status AuditServiceImpl::ListAuditEvents(grpc::ServerContext* context,
+                                               const pb::ListAuditEventsRequest* req,
+                                               pb::ListAuditEventsResponse* resp) {
+  AuditedCall call(*guard_, *context, "ListAuditEvents");
+  return call.Finish([&]() -> absl::Status {
+    KSEF_RETURN_IF_ERROR(call.Authorize(Role::kAuditReading, Resource::Everything()));
+    audit::AuditQuery q;
+    q.since = TimeOf(req->has_start_time(), req->start_time());
+    q.until = TimeOf(req->has_end_time(), req->end_time());
+    q.caller = req->caller();
+    q.key_name = KeyName(req->key_name());
+    q.subject = req->subject();
+    q.operation = req->operation();
+    switch (req->outcome()) {
+      case pb::SUCCESS:
+        q.outcome = audit::Outcome::kSuccess;
+        break;
+      case pb::FAILURE:
+        q.outcome = audit::Outcome::kFailure;
+        break;
+      case pb::DENIED:
+        q.outcome = audit::Outcome::kDenied;
+        break;
+      default:
+        break;
+    }
+    if (req->page_size() < 0 || req->page_size() > kMaxPageSize) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("page_size must be between 0 and ", kMaxPageSize));
+    }
+    q.limit = req->page_size() == 0 ? kDefaultPageSize : req->page_size();
+    if (!req->page_token().empty() && !absl::SimpleAtoi(req->page_token(), &q.after_id)) {
+      return absl::InvalidArgumentError("page_token is not one this server returned");
+    }
+    KSEF_ASSIGN_OR_RETURN(audit::AuditPage page, store_->Query(q));
+    for (const audit::AuditEvent& e : page.events) ToProto(e, resp->add_events());
+    if (page.more && !page.ids.empty()) resp->set_next_page_token(absl::StrCat(page.ids.back()));
+    return absl::OkStatus();
+  }());
+}
+
+grpc::Status AuditServiceImpl::GetKeyUsage(grpc::ServerContext* context,
+                                           const pb::GetKeyUsageRequest* req,
+                                           pb::GetKeyUsageResponse* resp) {
+  AuditedCall call(*guard_, *context, "GetKeyUsage");
+  return call.Finish([&]() -> absl::Status {
+    KSEF_RETURN_IF_ERROR(call.Authorize(Role::kAuditReading, Resource::Everything()));
+    KSEF_ASSIGN_OR_RETURN(std::vector<audit::UsageCount> usage,
+                          store_->Usage(KeyName(req->key_name()),
+                                        TimeOf(req->has_start_time(), req->start_time()),
+                                        TimeOf(req->has_end_time(), req->end_time())));
+    for (const audit::UsageCount& u : usage) {
+      pb::KeyUsage* out = resp->add_usage();
+      out->set_key_name(u.key_name);
+      out->set_operation(u.operation);
+      out->set_count(u.count);
+    }
+    return absl::OkStatus();
+  }());
+}
+
+grpc::Status AuditServiceImpl::VerifyAuditLog(grpc::ServerContext* context,
+                                              const pb::VerifyAuditLogRequest*,
+                                              pb::VerifyAuditLogResponse* resp) {
+  AuditedCall call(*guard_, *context, "VerifyAuditLog");
+  return call.Finish([&]() -> absl::Status {
+    KSEF_RETURN_IF_ERROR(call.Authorize(Role::kAuditReading, Resource::Everything()));
+    KSEF_ASSIGN_OR_RETURN(audit::VerifyReport report,
+                          audit::VerifyAuditChain(*store_, guard_->log()->public_key_der()));
+    resp->set_ok(report.ok);
+    for (const audit::NodeReport& n : report.nodes) {
+      pb::AuditChainReport* c = resp->add_chains();
+      c->set_node(n.node);
+      c->set_events(n.events);
+      c->set_checkpoints(n.checkpoints);
+      c->set_last_seq(n.last_seq);
+      c->set_last_checkpoint_seq(n.last_checkpoint_seq);
+    }
+    resp->set_bad_node(report.bad_node);
+    resp->set_bad_seq(report.bad_seq);
+    resp->set_problem(report.problem);
+    return absl::OkStatus();
+  }());
+}
+
+grpc::Status AuditServiceImpl::GetAuditPublicKey(grpc::ServerContext* context,
+                                                 const pb::GetAuditPublicKeyRequest*,
+                                                 pb::AuditPublicKey* resp) {
+  AuditedCall call(*guard_, *context, "GetAuditPublicKey");
+  return call.Finish([&]() -> absl::Status {
+    KSEF_RETURN_IF_ERROR(call.Authorize(Role::kAuditReading, Resource::Everything()));
+    const std::string& der = guard_->log()->public_key_der();
+    KSEF_ASSIGN_OR_RETURN(std::string pem, hsm::SpkiToPem(der));
+    unsigned char md[SHA256_DIGEST_LENGTH];
+    SHA256(reinterpret_cast<const unsigned char*>(der.data()), der.size(), md);
+    resp->set_der(der);
+    resp->set_pem(pem);
+    resp->set_sha256_fingerprint(HexUpper(absl::string_view(reinterpret_cast<char*>(md), 32)));
+    return absl::OkStatus();
+  }());
+}
+
+}  // namespace ksef::service

@@ -1,0 +1,101 @@
+// Access control and audit for every RPC (design.md sections 1 and 6).
+//
+// Each handler makes one AuditedCall, authorizes what it is about to touch,
+// and ends with Finish(), which writes exactly one audit event (allowed or
+// denied, success or failure) and only then returns the result:
+//
+//   AuditedCall call(*guard_, *context, "DisableKey");
+//   auto key = keys_->Get(request->name());
+//   if (!key.ok()) return call.Finish(key.status());
+//   call.SetKey(*key);
+//   if (auto s = call.Authorize(Role::kKeyAdmin, ResourceOf(*key)); !s.ok()) return call.Finish(s);
+//   ...
+//   return call.Finish(result_status);
+//
+// If the event cannot be made durable, Finish() returns UNAVAILABLE instead
+// of the result: a caller never gets a signature whose use is not recorded.
+// Thread-compatible (one per call); AccessGuard is thread-safe.
+#ifndef KSEF_SERVICE_AUDITED_CALL_H_
+#define KSEF_SERVICE_AUDITED_CALL_H_
+
+#include <initializer_list>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <grpcpp/grpcpp.h>
+
+#include "absl/status/status.h"
+#include "audit/audit_log.h"
+#include "service/caller_identity.h"
+#include "service/key_model.h"
+#include "service/policy.h"
+
+namespace ksef::service {
+
+class AccessGuard {
+ public:
+  // Both must outlive the guard.
+  AccessGuard(PolicyHolder* policy, audit::AuditLog* log) : policy_(policy), log_(log) {}
+  PolicyHolder* policy() const { return policy_; }
+  audit::AuditLog* log() const { return log_; }
+
+ private:
+  PolicyHolder* const policy_;
+  audit::AuditLog* const log_;
+};
+
+// "nip:5265877635", the subject as audit events and policy scopes write it.
+std::string SubjectString(SubjectType type, const std::string& value);
+
+// The resource a key is: its subject and id.
+Resource ResourceOf(const KeyRecord& key);
+
+class AuditedCall {
+ public:
+  AuditedCall(const AccessGuard& guard, const grpc::ServerContext& context, std::string operation);
+
+  // OK if the caller holds `role` for `resource` under the policy in force.
+  // UNAUTHENTICATED without a client certificate; PERMISSION_DENIED (saying
+  // which role and resource) otherwise. Either marks the event DENIED.
+  absl::Status Authorize(Role role, const Resource& resource);
+  // As Authorize, satisfied by any of `roles` (reading a key: any role on it).
+  absl::Status AuthorizeAny(std::initializer_list<Role> roles, const Resource& resource);
+
+  // For a failed key lookup: NOT_FOUND only for callers who hold one of
+  // `roles` on '*' (they could see the key if it existed); anyone else gets
+  // the same PERMISSION_DENIED as for an existing key they may not use, so
+  // key names cannot be probed. Other errors pass through.
+  absl::Status LookupFailed(const absl::Status& status, std::initializer_list<Role> roles);
+
+  // UNAVAILABLE while the audit log cannot write: operations that change
+  // state or sign are not started then (fail closed).
+  absl::Status RequireAuditable() const;
+
+  // What the event records besides caller, operation and outcome.
+  void SetKey(const KeyRecord& key);
+  void SetSubject(SubjectType type, const std::string& value);
+  void SetContext(std::string context) { event_.context = std::move(context); }
+  // SHA-256 (lowercase or uppercase hex accepted, stored uppercase) of the exact bytes signed.
+  void SetSignedBytes(absl::string_view bytes);
+  // When the signed bytes are a digest already (XAdES SignedInfo): its hex.
+  void SetSignedSha256(std::string hex) { event_.signed_sha256 = std::move(hex); }
+
+  // Writes the event and converts `status` for gRPC; see the file comment.
+  grpc::Status Finish(const absl::Status& status);
+
+  // The caller's certificate, if any (for handlers that filter by it).
+  const std::optional<CallerCertificate>& caller() const { return caller_; }
+
+ private:
+  const AccessGuard& guard_;
+  std::optional<CallerCertificate> caller_;
+  std::vector<std::string> identities_;
+  audit::AuditEvent event_;
+  bool denied_ = false;
+  bool finished_ = false;
+};
+
+}  // namespace ksef::service
+
+#endif  // KSEF_SERVICE_AUDITED_CALL_H_

@@ -1,0 +1,178 @@
+#include "service/auth_service.h"
+
+#include "absl/strings/str_cat.h"
+#include "common/encoding.h"
+#include "common/status_macros.h"
+#include "ksef/cert/certificate_info.h"
+#include "ksef/xades/auth_token_request.h"
+#include "ksef/xades/xades_signer.h"
+#include "service/key_service.h"
+
+namespace ksef::service {
+namespace {
+
+namespace pb = ::ksef::hsm::v1;
+
+constexpr size_t kMaxCachedCertificates = 4096;
+
+absl::StatusOr<xades::AuthTokenRequest> FromProto(const pb::SignAuthTokenRequest& req) {
+  xades::AuthTokenRequest out;
+  out.challenge = req.challenge();
+  const pb::ContextIdentifier& ctx = req.context_identifier();
+  switch (ctx.value_case()) {
+    case pb::ContextIdentifier::kNip:
+      out.context_identifier.nip = ctx.nip();
+      break;
+    case pb::ContextIdentifier::kInternalId:
+      out.context_identifier.internal_id = ctx.internal_id();
+      break;
+    case pb::ContextIdentifier::kNipVatUe:
+      out.context_identifier.nip_vat_ue = ctx.nip_vat_ue();
+      break;
+    case pb::ContextIdentifier::kPeppolId:
+      out.context_identifier.peppol_id = ctx.peppol_id();
+      break;
+    default:
+      return absl::InvalidArgumentError(
+          "context_identifier: give exactly one of nip, internal_id, nip_vat_ue, peppol_id");
+  }
+  switch (req.subject_identifier_type()) {
+    case pb::SUBJECT_IDENTIFIER_TYPE_UNSPECIFIED:
+    case pb::CERTIFICATE_SUBJECT:
+      out.subject_identifier_type = xades::SubjectIdentifierType::kCertificateSubject;
+      break;
+    case pb::CERTIFICATE_FINGERPRINT:
+      out.subject_identifier_type = xades::SubjectIdentifierType::kCertificateFingerprint;
+      break;
+    default:
+      return absl::InvalidArgumentError("subject_identifier_type is not a known value");
+  }
+  switch (req.schema_version()) {
+    case pb::AUTH_SCHEMA_VERSION_UNSPECIFIED:
+    case pb::V2_0:
+      out.schema_version = xades::AuthSchemaVersion::kV2_0;
+      break;
+    case pb::V2_1:
+      out.schema_version = xades::AuthSchemaVersion::kV2_1;
+      break;
+    default:
+      return absl::InvalidArgumentError("schema_version is not a known value");
+  }
+  if (req.has_allowed_ips()) {
+    xades::AllowedIps ips;
+    ips.ip4_addresses.assign(req.allowed_ips().ip4_addresses().begin(),
+                             req.allowed_ips().ip4_addresses().end());
+    ips.ip4_ranges.assign(req.allowed_ips().ip4_ranges().begin(),
+                          req.allowed_ips().ip4_ranges().end());
+    ips.ip4_masks.assign(req.allowed_ips().ip4_masks().begin(),
+                         req.allowed_ips().ip4_masks().end());
+    out.allowed_ips = std::move(ips);
+  }
+  KSEF_RETURN_IF_ERROR(xades::Validate(out));
+  return out;
+}
+
+std::string ContextText(const pb::ContextIdentifier& ctx) {
+  switch (ctx.value_case()) {
+    case pb::ContextIdentifier::kNip:
+      return absl::StrCat("Nip:", ctx.nip());
+    case pb::ContextIdentifier::kInternalId:
+      return absl::StrCat("InternalId:", ctx.internal_id());
+    case pb::ContextIdentifier::kNipVatUe:
+      return absl::StrCat("NipVatUe:", ctx.nip_vat_ue());
+    case pb::ContextIdentifier::kPeppolId:
+      return absl::StrCat("PeppolId:", ctx.peppol_id());
+    default:
+      return "";
+  }
+}
+
+}  // namespace
+
+absl::StatusOr<KeyRecord> AuthServiceImpl::ResolveKey(const pb::SignAuthTokenRequest& req) {
+  if (!req.name().empty()) return keys_->Get(req.name());
+  if (req.subject().value().empty()) {
+    return absl::InvalidArgumentError(
+        "name: give the key (keys/{id}), or a subject to use its active Authentication key");
+  }
+  KeyFilter filter;
+  KSEF_ASSIGN_OR_RETURN(SubjectType type, SubjectTypeFromProto(req.subject().type()));
+  filter.subject_type = type;
+  filter.subject_value = req.subject().value();
+  filter.purpose = KeyPurpose::kAuthentication;
+  filter.state = KeyState::kActive;
+  std::string next;
+  KSEF_ASSIGN_OR_RETURN(std::vector<KeyRecord> keys,
+                        keys_->List(filter, "", 1000, &next, nullptr));
+  // During rotation two keys are active: take the newest valid certificate.
+  const KeyRecord* best = nullptr;
+  absl::Time best_start = absl::InfinitePast();
+  const absl::Time now = absl::Now();
+  for (const KeyRecord& k : keys) {
+    auto info = cert::ParseCertificateDer(k.certificate_der);
+    if (!info.ok() || info->not_before > now || info->not_after <= now) continue;
+    if (best == nullptr || info->not_before > best_start) {
+      best = &k;
+      best_start = info->not_before;
+    }
+  }
+  if (best == nullptr) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "subject ", SubjectString(type, req.subject().value()),
+        " has no ACTIVE Authentication key with a valid certificate; enroll one first"));
+  }
+  return *best;
+}
+
+absl::StatusOr<std::shared_ptr<const AuthServiceImpl::CachedCertificate>>
+AuthServiceImpl::CertificateFor(const KeyRecord& key) {
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = certs_.find(key.certificate_der);
+    if (it != certs_.end()) return it->second;
+  }
+  KSEF_ASSIGN_OR_RETURN(cert::CertificateInfo info, cert::ParseCertificateDer(key.certificate_der));
+  auto shared = std::make_shared<const CachedCertificate>(CachedCertificate{
+      xades::XadesCertificate::FromCertificate(info), info.serial_hex, info.sha256_fingerprint});
+  absl::MutexLock lock(&mu_);
+  if (certs_.size() >= kMaxCachedCertificates) certs_.clear();
+  certs_.emplace(key.certificate_der, shared);
+  return shared;
+}
+
+grpc::Status AuthServiceImpl::SignAuthToken(grpc::ServerContext* context,
+                                            const pb::SignAuthTokenRequest* req,
+                                            pb::SignedAuthToken* resp) {
+  AuditedCall call(*guard_, *context, "SignAuthToken");
+  return call.Finish([&]() -> absl::Status {
+    call.SetContext(ContextText(req->context_identifier()));
+    absl::StatusOr<KeyRecord> found = ResolveKey(*req);
+    if (!found.ok()) return call.LookupFailed(found.status(), {Role::kAuthSigning});
+    const KeyRecord& key = *found;
+    call.SetKey(key);
+    KSEF_RETURN_IF_ERROR(call.Authorize(Role::kAuthSigning, ResourceOf(key)));
+    KSEF_ASSIGN_OR_RETURN(xades::AuthTokenRequest document, FromProto(*req));
+    KSEF_RETURN_IF_ERROR(call.RequireAuditable());
+    KSEF_ASSIGN_OR_RETURN(SigningKey signing,
+                          keys_->GetSigningKey(key.name(), KeyPurpose::kAuthentication));
+    KSEF_ASSIGN_OR_RETURN(std::shared_ptr<const CachedCertificate> certificate,
+                          CertificateFor(signing.record));
+    KSEF_ASSIGN_OR_RETURN(
+        xades::SignedAuthTokenRequest signed_doc,
+        xades::SignAuthTokenRequest(document, certificate->xades, *signing.signer));
+    // The key signed SHA-256(canonical SignedInfo); the event keeps that digest.
+    call.SetSignedSha256(HexUpper(signed_doc.signed_info_sha256));
+    resp->set_name(signing.record.name());
+    resp->set_xml(signed_doc.xml);
+    resp->set_document_sha256(HexUpper(signed_doc.unsigned_sha256));
+    resp->set_signed_info_sha256(HexUpper(signed_doc.signed_info_sha256));
+    const int64_t micros = absl::ToUnixMicros(signed_doc.signing_time);
+    resp->mutable_signing_time()->set_seconds(micros / 1000000);
+    resp->mutable_signing_time()->set_nanos(static_cast<int32_t>((micros % 1000000) * 1000));
+    resp->set_certificate_serial_number(certificate->serial_hex);
+    resp->set_certificate_sha256_fingerprint(certificate->sha256_fingerprint);
+    return absl::OkStatus();
+  }());
+}
+
+}  // namespace ksef::service

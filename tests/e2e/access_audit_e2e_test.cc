@@ -1,0 +1,448 @@
+// End-to-end access control, audit and KSeF authentication signing: the real
+// ksef-hsmd on SoftHSM2 over mTLS, callers with different client
+// certificates, a policy file reloaded with SIGHUP, SIGKILL during a signing
+// load, and signed AuthTokenRequests checked with xmlsec1.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <atomic>
+#include <fstream>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "client/connection.h"
+#include "ksef/cert/certificate_info.h"
+#include "ksef/cert/test_ca.h"
+#include "ksef/hsm/v1/audit_service.grpc.pb.h"
+#include "ksef/hsm/v1/auth_service.grpc.pb.h"
+#include "ksef/hsm/v1/enrollment_service.grpc.pb.h"
+#include "ksef/hsm/v1/key_service.grpc.pb.h"
+#include "tests/support/server_process.h"
+#include "tests/support/softhsm_token.h"
+
+namespace ksef {
+namespace {
+
+namespace pb = ::ksef::hsm::v1;
+using ::ksef::testing::RunCommand;
+using ::ksef::testing::ServerProcess;
+using ::ksef::testing::TestToken;
+
+constexpr char kNipA[] = "5265877635";
+constexpr char kNipB[] = "1111111111";
+constexpr char kChallenge[] = "20250514-CR-226FB7B000-3ACF9BE4C0-10";
+
+// Everything a caller needs: one channel and a stub per service.
+struct Caller {
+  std::shared_ptr<grpc::Channel> channel;
+  std::unique_ptr<pb::KeyService::Stub> keys;
+  std::unique_ptr<pb::EnrollmentService::Stub> enroll;
+  std::unique_ptr<pb::AuditService::Stub> audit;
+  std::unique_ptr<pb::AuthService::Stub> auth;
+};
+
+template <typename Fn>
+grpc::Status Call(Fn fn) {
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  return fn(&ctx);
+}
+
+class AccessAuditE2eTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto token = TestToken::Create("e2e-audit");
+    ASSERT_TRUE(token.ok()) << token.status();
+    token_ = std::move(*token);
+    dir_ = token_->dir();
+    std::string out;
+    const char* src = std::getenv("KSEF_SOURCE_DIR");
+    ASSERT_NE(src, nullptr) << "run through ctest (KSEF_SOURCE_DIR)";
+    ASSERT_EQ(RunCommand(absl::StrCat("bash ", src, "/scripts/dev-pki.sh ", dir_), &out), 0)
+        << out;
+    for (const char* name : {"alice", "mallory"}) {
+      ASSERT_TRUE(ksef::testing::IssueClientCertificate(dir_ + "/pki", name, name).ok());
+    }
+    WritePolicy("");
+    config_ = dir_ + "/server.conf";
+    std::ofstream(config_) << "listen_address = 127.0.0.1:0\n"
+                           << "tls_cert_file = pki/server.pem\ntls_key_file = pki/server.key\n"
+                           << "tls_client_ca_file = pki/ca.pem\n"
+                           << "pkcs11_module = " << TestToken::ModulePath() << "\n"
+                           << "token_label = " << token_->label() << "\n"
+                           << "pin_file = " << token_->pin_file() << "\n"
+                           << "softhsm2_conf = " << token_->conf_path() << "\n"
+                           << "token_store_dir = " << token_->token_dir() << "\n"
+                           << "state_dir = state\n"
+                           << "policy_file = policy.conf\n"
+                           << "node_id = e2e-node\n";
+    ca_ = cert::TestCa::CreateInMemory().value();
+  }
+
+  // cli: everything; alice: key-admin + enrollment + auth-signing for NIP A.
+  void WritePolicy(const std::string& extra) {
+    ksef::testing::WriteFullAccessPolicy(
+        dir_ + "/policy.conf",
+        absl::StrCat("identity alice subject=\"CN=alice\"\n",
+                     "grant alice key-admin,enrollment,auth-signing subject=nip:", kNipA, "\n",
+                     extra));
+  }
+
+  Caller Connect(int port, const std::string& who) {
+    client::ConnectionOptions o;
+    o.server_address = absl::StrCat("127.0.0.1:", port);
+    o.ca_cert_file = dir_ + "/pki/ca.pem";
+    if (!who.empty()) {
+      o.client_cert_file = absl::StrCat(dir_, "/pki/", who, ".pem");
+      o.client_key_file = absl::StrCat(dir_, "/pki/", who, ".key");
+    }
+    auto channel = client::Connect(o);
+    EXPECT_TRUE(channel.ok()) << channel.status();
+    Caller c;
+    c.channel = *channel;
+    c.keys = pb::KeyService::NewStub(c.channel);
+    c.enroll = pb::EnrollmentService::NewStub(c.channel);
+    c.audit = pb::AuditService::NewStub(c.channel);
+    c.auth = pb::AuthService::NewStub(c.channel);
+    return c;
+  }
+
+  static pb::CreateKeyRequest KeyRequest(const std::string& id, const std::string& nip,
+                                         pb::KeyPurpose purpose) {
+    pb::CreateKeyRequest req;
+    req.set_key_id(id);
+    req.mutable_subject()->set_type(pb::KsefSubject::NIP);
+    req.mutable_subject()->set_value(nip);
+    req.set_purpose(purpose);
+    return req;
+  }
+
+  // Creates an Authentication (or Offline) key with a test-CA certificate.
+  void ActiveKey(Caller& c, const std::string& id, const std::string& nip, pb::KeyPurpose purpose,
+                 absl::Duration validity = absl::Hours(24)) {
+    pb::Key key;
+    ASSERT_TRUE(Call([&](auto* ctx) {
+                  return c.keys->CreateKey(ctx, KeyRequest(id, nip, purpose), &key);
+                }).ok());
+    pb::GenerateCsrRequest csr_req;
+    csr_req.set_name(key.name());
+    csr_req.mutable_enrollment_data()->set_common_name("Beta");
+    csr_req.mutable_enrollment_data()->set_country_name("PL");
+    pb::GenerateCsrResponse csr;
+    ASSERT_TRUE(Call([&](auto* ctx) { return c.enroll->GenerateCsr(ctx, csr_req, &csr); }).ok());
+    auto der = ca_->Issue(csr.csr_der(),
+                          purpose == pb::AUTHENTICATION ? cert::CertificateType::kAuthentication
+                                                        : cert::CertificateType::kOffline,
+                          absl::Now() - absl::Minutes(1), validity + absl::Minutes(1));
+    ASSERT_TRUE(der.ok()) << der.status();
+    pb::ImportCertificateRequest imp;
+    imp.set_name(key.name());
+    imp.set_certificate(*der);
+    ASSERT_TRUE(Call([&](auto* ctx) { return c.enroll->ImportCertificate(ctx, imp, &key); }).ok());
+  }
+
+  static pb::SignAuthTokenRequest AuthRequest(const std::string& name) {
+    pb::SignAuthTokenRequest req;
+    req.set_name(name);
+    req.set_challenge(kChallenge);
+    req.mutable_context_identifier()->set_nip(kNipA);
+    return req;
+  }
+
+  // All events, oldest first.
+  std::vector<pb::AuditEvent> Events(Caller& c, const std::string& operation = "") {
+    std::vector<pb::AuditEvent> out;
+    pb::ListAuditEventsRequest req;
+    req.set_operation(operation);
+    req.set_page_size(1000);
+    while (true) {
+      pb::ListAuditEventsResponse resp;
+      grpc::Status s = Call([&](auto* ctx) { return c.audit->ListAuditEvents(ctx, req, &resp); });
+      EXPECT_TRUE(s.ok()) << s.error_message();
+      for (const auto& e : resp.events()) out.push_back(e);
+      if (!s.ok() || resp.next_page_token().empty()) break;
+      req.set_page_token(resp.next_page_token());
+    }
+    return out;
+  }
+
+  std::unique_ptr<TestToken> token_;
+  std::string dir_, config_;
+  std::unique_ptr<cert::TestCa> ca_;
+};
+
+TEST_F(AccessAuditE2eTest, EveryRpcLeavesExactlyOneEventAllowedOrDenied) {
+  auto server = ServerProcess::Start(config_, dir_ + "/server.log");
+  ASSERT_TRUE(server.ok()) << server.status();
+  Caller cli = Connect((*server)->port(), "client");
+  ActiveKey(cli, "auth-a", kNipA, pb::AUTHENTICATION);
+  const size_t before = Events(cli).size();  // the ListAuditEvents call itself adds one
+
+  // One call of every RPC (some fail, some are denied), counted.
+  int calls = 0;
+  auto count = [&](const grpc::Status&) { ++calls; };
+  pb::Key key;
+  count(Call([&](auto* ctx) {
+    return cli.keys->CreateKey(ctx, KeyRequest("off-a", kNipA, pb::OFFLINE), &key);
+  }));
+  pb::GetKeyRequest get;
+  get.set_name("keys/off-a");
+  count(Call([&](auto* ctx) { return cli.keys->GetKey(ctx, get, &key); }));
+  get.set_name("keys/missing");
+  count(Call([&](auto* ctx) { return cli.keys->GetKey(ctx, get, &key); }));  // NOT_FOUND
+  pb::ListKeysRequest list;
+  pb::ListKeysResponse listed;
+  count(Call([&](auto* ctx) { return cli.keys->ListKeys(ctx, list, &listed); }));
+  pb::GetPublicKeyRequest pub_req;
+  pub_req.set_name("keys/off-a");
+  pb::PublicKey pub;
+  count(Call([&](auto* ctx) { return cli.keys->GetPublicKey(ctx, pub_req, &pub); }));
+  pb::DisableKeyRequest dis;
+  dis.set_name("keys/off-a");
+  count(Call([&](auto* ctx) { return cli.keys->DisableKey(ctx, dis, &key); }));
+  pb::EnableKeyRequest en;
+  en.set_name("keys/off-a");
+  count(Call([&](auto* ctx) { return cli.keys->EnableKey(ctx, en, &key); }));
+  pb::ScheduleKeyDestructionRequest sched;
+  sched.set_name("keys/off-a");
+  count(Call([&](auto* ctx) { return cli.keys->ScheduleKeyDestruction(ctx, sched, &key); }));
+  pb::RestoreKeyRequest restore;
+  restore.set_name("keys/off-a");
+  count(Call([&](auto* ctx) { return cli.keys->RestoreKey(ctx, restore, &key); }));
+  pb::CheckConsistencyRequest cc;
+  pb::ConsistencyReport report;
+  count(Call([&](auto* ctx) { return cli.keys->CheckConsistency(ctx, cc, &report); }));
+  EXPECT_EQ(report.unknown_token_keys_size(), 0) << "the audit key must not show as unknown";
+  pb::GenerateCsrRequest csr_req;
+  csr_req.set_name("keys/off-a");
+  csr_req.set_enrollment_data_json("{not json");
+  pb::GenerateCsrResponse csr;
+  count(Call([&](auto* ctx) { return cli.enroll->GenerateCsr(ctx, csr_req, &csr); }));
+  pb::ImportCertificateRequest imp;
+  imp.set_name("keys/off-a");
+  imp.set_certificate("garbage");
+  count(Call([&](auto* ctx) { return cli.enroll->ImportCertificate(ctx, imp, &key); }));
+  pb::IssueSelfSignedCertificateRequest ss;
+  ss.set_name("keys/off-a");
+  count(Call([&](auto* ctx) { return cli.enroll->IssueSelfSignedCertificate(ctx, ss, &key); }));
+  pb::ImportKeyRequest ik;
+  count(Call([&](auto* ctx) { return cli.enroll->ImportKey(ctx, ik, &key); }));
+  pb::GetKeyUsageRequest usage_req;
+  pb::GetKeyUsageResponse usage;
+  count(Call([&](auto* ctx) { return cli.audit->GetKeyUsage(ctx, usage_req, &usage); }));
+  pb::VerifyAuditLogRequest verify_req;
+  pb::VerifyAuditLogResponse verify;
+  count(Call([&](auto* ctx) { return cli.audit->VerifyAuditLog(ctx, verify_req, &verify); }));
+  EXPECT_TRUE(verify.ok()) << verify.problem();
+  pb::GetAuditPublicKeyRequest apk_req;
+  pb::AuditPublicKey apk;
+  count(Call([&](auto* ctx) { return cli.audit->GetAuditPublicKey(ctx, apk_req, &apk); }));
+  pb::SignedAuthToken signed_token;
+  count(Call([&](auto* ctx) {
+    return cli.auth->SignAuthToken(ctx, AuthRequest("keys/auth-a"), &signed_token);
+  }));
+  // Denied calls count too.
+  Caller mallory = Connect((*server)->port(), "mallory");
+  count(Call([&](auto* ctx) { return mallory.keys->GetKey(ctx, get, &key); }));
+
+  const std::vector<pb::AuditEvent> after = Events(cli);
+  // +1 for the first Events() call's own ListAuditEvents event.
+  EXPECT_EQ(after.size(), before + 1 + calls);
+  std::set<std::string> operations;
+  // From the first Events() call's own ListAuditEvents event on.
+  for (size_t i = before; i < after.size(); ++i) operations.insert(after[i].operation());
+  EXPECT_EQ(operations.size(), 18u) << "every RPC of the four services appears";
+  EXPECT_EQ(after.back().outcome(), pb::DENIED);
+  EXPECT_EQ(after.back().caller().subject(), "CN=mallory");
+  const pb::AuditEvent& signing = after[after.size() - 2];
+  EXPECT_EQ(signing.operation(), "SignAuthToken");
+  EXPECT_EQ(signing.outcome(), pb::SUCCESS);
+  EXPECT_EQ(signing.signed_sha256(), signed_token.signed_info_sha256());
+  EXPECT_EQ(signing.context(), absl::StrCat("Nip:", kNipA));
+  EXPECT_EQ(signing.caller().identity(), "cli");
+  EXPECT_EQ(signing.subject(), absl::StrCat("nip:", kNipA));
+  EXPECT_FALSE(signing.key_public_key_sha256().empty());
+}
+
+TEST_F(AccessAuditE2eTest, CallersGetOnlyWhatThePolicyGrants) {
+  auto server = ServerProcess::Start(config_, dir_ + "/server.log");
+  ASSERT_TRUE(server.ok()) << server.status();
+  const int port = (*server)->port();
+  Caller cli = Connect(port, "client");
+  Caller alice = Connect(port, "alice");
+  Caller mallory = Connect(port, "mallory");
+  Caller anonymous = Connect(port, "");
+  pb::Key key;
+
+  grpc::Status s = Call([&](auto* ctx) {
+    return anonymous.keys->CreateKey(ctx, KeyRequest("anon", kNipA, pb::AUTHENTICATION), &key);
+  });
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAUTHENTICATED) << s.error_message();
+  s = Call([&](auto* ctx) {
+    return mallory.keys->CreateKey(ctx, KeyRequest("mal", kNipA, pb::AUTHENTICATION), &key);
+  });
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED) << s.error_message();
+  EXPECT_TRUE(absl::StrContains(s.error_message(), "key-admin")) << s.error_message();
+  s = Call([&](auto* ctx) {
+    return alice.keys->CreateKey(ctx, KeyRequest("alice-a", kNipA, pb::AUTHENTICATION), &key);
+  });
+  EXPECT_TRUE(s.ok()) << s.error_message();
+  // A grant for subject A does not reach subject B, neither new keys nor existing ones.
+  s = Call([&](auto* ctx) {
+    return alice.keys->CreateKey(ctx, KeyRequest("alice-b", kNipB, pb::AUTHENTICATION), &key);
+  });
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED) << s.error_message();
+  ActiveKey(cli, "cli-b", kNipB, pb::AUTHENTICATION);
+  pb::GetKeyRequest get;
+  get.set_name("keys/cli-b");
+  s = Call([&](auto* ctx) { return alice.keys->GetKey(ctx, get, &key); });
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED) << s.error_message();
+  pb::SignedAuthToken signed_token;
+  s = Call([&](auto* ctx) {
+    return alice.auth->SignAuthToken(ctx, AuthRequest("keys/cli-b"), &signed_token);
+  });
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED) << s.error_message();
+  // Alice cannot read the audit log; denials are recorded with who asked.
+  pb::ListAuditEventsRequest lreq;
+  pb::ListAuditEventsResponse lresp;
+  s = Call([&](auto* ctx) { return alice.audit->ListAuditEvents(ctx, lreq, &lresp); });
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  int denied_anonymous = 0, denied_mallory = 0, denied_alice = 0;
+  for (const pb::AuditEvent& e : Events(cli)) {
+    if (e.outcome() != pb::DENIED) continue;
+    if (e.caller().subject().empty()) ++denied_anonymous;
+    if (e.caller().subject() == "CN=mallory") ++denied_mallory;
+    if (e.caller().subject() == "CN=alice") ++denied_alice;
+  }
+  EXPECT_EQ(denied_anonymous, 1);
+  EXPECT_EQ(denied_mallory, 1);
+  EXPECT_EQ(denied_alice, 4);
+
+  // SIGHUP reload: a grant for mallory takes effect without a restart ...
+  WritePolicy("identity mallory subject=\"CN=mallory\"\ngrant mallory key-admin *\n");
+  ASSERT_EQ(kill((*server)->pid(), SIGHUP), 0);
+  bool allowed = false;
+  for (int i = 0; i < 50 && !allowed; ++i) {
+    absl::SleepFor(absl::Milliseconds(100));
+    allowed = Call([&](auto* ctx) { return mallory.keys->GetKey(ctx, get, &key); }).ok();
+  }
+  EXPECT_TRUE(allowed) << (*server)->Log();
+  // ... and a broken policy file is refused, leaving that policy in force.
+  std::ofstream(dir_ + "/policy.conf") << "grant nobody everything\n";
+  ASSERT_EQ(kill((*server)->pid(), SIGHUP), 0);
+  for (int i = 0; i < 50 && !absl::StrContains((*server)->Log(), "policy reload failed"); ++i) {
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  EXPECT_TRUE(absl::StrContains((*server)->Log(), "policy.conf:1:")) << (*server)->Log();
+  EXPECT_TRUE(Call([&](auto* ctx) { return mallory.keys->GetKey(ctx, get, &key); }).ok());
+}
+
+TEST_F(AccessAuditE2eTest, AuthTokenSignedInTheTokenVerifiesWithXmlsec1) {
+  auto server = ServerProcess::Start(config_, dir_ + "/server.log");
+  ASSERT_TRUE(server.ok()) << server.status();
+  Caller cli = Connect((*server)->port(), "client");
+  ActiveKey(cli, "auth-a", kNipA, pb::AUTHENTICATION);
+  pb::SignAuthTokenRequest req = AuthRequest("");
+  req.mutable_subject()->set_type(pb::KsefSubject::NIP);  // the subject's active key
+  req.mutable_subject()->set_value(kNipA);
+  req.mutable_allowed_ips()->add_ip4_addresses("10.0.0.1");
+  pb::SignedAuthToken resp;
+  grpc::Status s = Call([&](auto* ctx) { return cli.auth->SignAuthToken(ctx, req, &resp); });
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(resp.name(), "keys/auth-a");
+  EXPECT_EQ(resp.certificate_serial_number().size(), 16u);
+  std::ofstream(dir_ + "/signed.xml") << resp.xml();
+  pb::GetKeyRequest get;
+  get.set_name("keys/auth-a");
+  pb::Key key;
+  ASSERT_TRUE(Call([&](auto* ctx) { return cli.keys->GetKey(ctx, get, &key); }).ok());
+  std::ofstream(dir_ + "/cert.pem") << cert::CertificateToPem(key.certificate().der());
+  std::string out;
+  EXPECT_EQ(RunCommand(absl::StrCat("xmlsec1 --verify --pubkey-cert-pem ", dir_, "/cert.pem ",
+                                    "--id-attr:Id http://uri.etsi.org/01903/v1.3.2#:SignedProperties ",
+                                    dir_, "/signed.xml"),
+                       &out),
+            0)
+      << out;
+  EXPECT_TRUE(absl::StrContains(out, "OK")) << out;
+}
+
+TEST_F(AccessAuditE2eTest, AuthSigningRefusesOfflineUncertifiedAndExpiredKeys) {
+  auto server = ServerProcess::Start(config_, dir_ + "/server.log");
+  ASSERT_TRUE(server.ok()) << server.status();
+  Caller cli = Connect((*server)->port(), "client");
+  ActiveKey(cli, "off-a", kNipA, pb::OFFLINE);
+  ActiveKey(cli, "short-a", kNipA, pb::AUTHENTICATION, absl::Seconds(2));
+  pb::Key key;
+  ASSERT_TRUE(Call([&](auto* ctx) {
+                return cli.keys->CreateKey(ctx, KeyRequest("pending-a", kNipA, pb::AUTHENTICATION),
+                                           &key);
+              }).ok());
+  absl::SleepFor(absl::Seconds(3));  // short-a's certificate expires
+  for (const char* name : {"keys/off-a", "keys/pending-a", "keys/short-a"}) {
+    pb::SignedAuthToken resp;
+    grpc::Status s =
+        Call([&](auto* ctx) { return cli.auth->SignAuthToken(ctx, AuthRequest(name), &resp); });
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION)
+        << name << ": " << s.error_message();
+  }
+  pb::SignAuthTokenRequest bad = AuthRequest("keys/off-a");
+  bad.mutable_context_identifier()->set_nip("5265877636");  // wrong check digit
+  pb::SignedAuthToken resp;
+  grpc::Status s = Call([&](auto* ctx) { return cli.auth->SignAuthToken(ctx, bad, &resp); });
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_TRUE(absl::StrContains(s.error_message(), "nip")) << s.error_message();
+}
+
+TEST_F(AccessAuditE2eTest, SigkillDuringSigningLosesNoEventOfADeliveredSignature) {
+  auto server = ServerProcess::Start(config_, dir_ + "/server.log");
+  ASSERT_TRUE(server.ok()) << server.status();
+  {
+    Caller cli = Connect((*server)->port(), "client");
+    ActiveKey(cli, "auth-a", kNipA, pb::AUTHENTICATION);
+  }
+  std::mutex mu;
+  std::set<std::string> delivered;  // signed_info_sha256 of every signature received
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> threads;
+  const int port = (*server)->port();
+  for (int t = 0; t < 6; ++t) {
+    threads.emplace_back([&] {
+      Caller c = Connect(port, "client");
+      while (!stop) {
+        pb::SignedAuthToken resp;
+        grpc::Status s = Call(
+            [&](auto* ctx) { return c.auth->SignAuthToken(ctx, AuthRequest("keys/auth-a"), &resp); });
+        if (!s.ok()) break;
+        std::lock_guard<std::mutex> lock(mu);
+        delivered.insert(resp.signed_info_sha256());
+      }
+    });
+  }
+  absl::SleepFor(absl::Seconds(2));
+  (*server)->Stop(SIGKILL);
+  stop = true;
+  for (auto& th : threads) th.join();
+  ASSERT_GT(delivered.size(), 10u);
+
+  auto restarted = ServerProcess::Start(config_, dir_ + "/server2.log");
+  ASSERT_TRUE(restarted.ok()) << restarted.status();
+  Caller cli = Connect((*restarted)->port(), "client");
+  std::set<std::string> recorded;
+  for (const pb::AuditEvent& e : Events(cli, "SignAuthToken")) {
+    if (e.outcome() == pb::SUCCESS) recorded.insert(e.signed_sha256());
+  }
+  for (const std::string& d : delivered) {
+    EXPECT_TRUE(recorded.contains(d)) << "signature " << d << " was delivered without its event";
+  }
+  pb::VerifyAuditLogRequest vreq;
+  pb::VerifyAuditLogResponse vresp;
+  ASSERT_TRUE(Call([&](auto* ctx) { return cli.audit->VerifyAuditLog(ctx, vreq, &vresp); }).ok());
+  EXPECT_TRUE(vresp.ok()) << vresp.problem();
+}
+
+}  // namespace
+}  // namespace ksef
