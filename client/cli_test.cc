@@ -153,6 +153,22 @@ TEST_F(CliTest, CreateKey) {
   EXPECT_THAT(r.err, StartsWith("ksef-hsm: ALREADY_EXISTS: "));
 }
 
+TEST_F(CliTest, SetUsageLimit) {
+  Result r = Cli({"set-usage-limit", "acme-auth-1", "250"});
+  ASSERT_EQ(r.exit_status, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("usage_limit:           250 signatures\n"));
+  r = Cli({"set-usage-limit", "acme-auth-1", "0"});
+  ASSERT_EQ(r.exit_status, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("usage_limit:           none\n"));
+  r = Cli({"set-usage-limit", "acme-auth-1", "many"});
+  EXPECT_EQ(r.exit_status, 2);
+  EXPECT_THAT(r.err, HasSubstr("LIMIT"));
+  r = Cli({"create-key", "--subject-type=nip", "--subject=5265877635", "--purpose=offline",
+           "--usage-limit=ten"});
+  EXPECT_EQ(r.exit_status, 2);
+  EXPECT_THAT(r.err, HasSubstr("--usage-limit"));
+}
+
 TEST_F(CliTest, LifecycleCommands) {
   Result r = Cli({"disable-key", "acme-auth-1"});
   ASSERT_EQ(r.exit_status, 0) << r.err;

@@ -69,6 +69,14 @@ int RunCreateKey(CommandContext& ctx) {
     // Accept "keys/ID" too; the request wants the bare ID.
     request.set_key_id(std::string(absl::StripPrefix(*key_id, "keys/")));
   }
+  if (std::optional<std::string> limit = ctx.args().Get("usage-limit"); limit.has_value()) {
+    int64_t n = 0;
+    if (!absl::SimpleAtoi(*limit, &n) || n < 0) {
+      return ctx.UsageError(absl::StrCat(
+          "--usage-limit: expected a number of signatures (0 = no limit), got \"", *limit, "\""));
+    }
+    request.set_usage_limit(n);
+  }
   v1::Key key;
   if (rc = ctx.CallKeyService(&Stub::CreateKey, request, &key); rc != kExitOk) return rc;
   return ctx.Print(key, FormatKey(key));
@@ -76,6 +84,26 @@ int RunCreateKey(CommandContext& ctx) {
 
 int RunGetKey(CommandContext& ctx) { return RunKeyCall(ctx, &Stub::GetKey); }
 int RunDisableKey(CommandContext& ctx) { return RunKeyCall(ctx, &Stub::DisableKey); }
+
+int RunSetUsageLimit(CommandContext& ctx) {
+  const std::string& limit_text = ctx.args().positional.at(1);
+  int64_t limit = 0;
+  if (!absl::SimpleAtoi(limit_text, &limit) || limit < 0) {
+    return ctx.UsageError(absl::StrCat(
+        "LIMIT: expected a number of signatures (0 = no limit), got \"", limit_text, "\""));
+  }
+  int rc = kExitOk;
+  std::optional<std::string> name = KeyName(ctx, &rc);
+  if (!name.has_value()) return rc;
+  v1::SetKeyUsageLimitRequest request;
+  request.set_name(*name);
+  request.set_usage_limit(limit);
+  v1::Key key;
+  if (int rc = ctx.CallKeyService(&Stub::SetKeyUsageLimit, request, &key); rc != kExitOk) {
+    return rc;
+  }
+  return ctx.Print(key, FormatKey(key));
+}
 int RunEnableKey(CommandContext& ctx) { return RunKeyCall(ctx, &Stub::EnableKey); }
 int RunScheduleDestruction(CommandContext& ctx) {
   return RunKeyCall(ctx, &Stub::ScheduleKeyDestruction);

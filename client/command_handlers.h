@@ -13,6 +13,7 @@ int RunGetKey(CommandContext& ctx);
 int RunListKeys(CommandContext& ctx);
 int RunPublicKey(CommandContext& ctx);
 int RunDisableKey(CommandContext& ctx);
+int RunSetUsageLimit(CommandContext& ctx);
 int RunEnableKey(CommandContext& ctx);
 int RunScheduleDestruction(CommandContext& ctx);
 int RunRestoreKey(CommandContext& ctx);

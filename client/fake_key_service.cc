@@ -180,6 +180,17 @@ grpc::Status FakeKeyService::DisableKey(grpc::ServerContext*, const v1::DisableK
   return Transition(request->name(), {v1::ACTIVE, v1::PENDING_CERTIFICATE}, v1::DISABLED, key);
 }
 
+grpc::Status FakeKeyService::SetKeyUsageLimit(grpc::ServerContext*,
+                                              const v1::SetKeyUsageLimitRequest* request,
+                                              v1::Key* key) {
+  grpc::Status status;
+  v1::Key* found = Find(request->name(), &status);
+  if (found == nullptr) return status;
+  found->set_usage_limit(request->usage_limit());
+  *key = *found;
+  return grpc::Status::OK;
+}
+
 grpc::Status FakeKeyService::EnableKey(grpc::ServerContext*, const v1::EnableKeyRequest* request,
                                        v1::Key* key) {
   return Transition(request->name(), {v1::DISABLED}, v1::ACTIVE, key);

@@ -52,6 +52,8 @@ class FakeKeyService final : public v1::KeyService::Service {
                           v1::Key* key) override;
   grpc::Status EnableKey(grpc::ServerContext*, const v1::EnableKeyRequest* request,
                          v1::Key* key) override;
+  grpc::Status SetKeyUsageLimit(grpc::ServerContext*, const v1::SetKeyUsageLimitRequest* request,
+                                v1::Key* key) override;
   grpc::Status ScheduleKeyDestruction(grpc::ServerContext*,
                                       const v1::ScheduleKeyDestructionRequest* request,
                                       v1::Key* key) override;

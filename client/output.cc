@@ -83,6 +83,9 @@ std::string FormatKey(const v1::Key& key) {
   }
   fields.push_back({"attestation", FormatAttestation(key)});
   fields.push_back({"origin", OriginWord(key.origin())});
+  fields.push_back(
+      {"usage_limit", key.usage_limit() == 0 ? std::string("none")
+                                             : absl::StrCat(key.usage_limit(), " signatures")});
   if (!key.has_certificate()) {
     fields.push_back({"certificate", "none"});
   } else {

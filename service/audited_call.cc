@@ -105,6 +105,12 @@ absl::Status AuditedCall::RequireAuditable() const {
       "retry later");
 }
 
+absl::Status AuditedCall::ReserveUse(const KeyRecord& key) {
+  absl::Status s = guard_.limiter()->Reserve(key);
+  if (s.ok() && key.usage_limit > 0) reserved_key_ = key.name();
+  return s;
+}
+
 void AuditedCall::SetKey(const KeyRecord& key) {
   event_.key_name = key.name();
   event_.key_public_hash = key.public_key_der.empty() ? "" : Sha256Hex(key.public_key_der);
@@ -130,6 +136,7 @@ grpc::Status AuditedCall::Finish(const absl::Status& status) {
   event_.status_code = static_cast<int>(status.code());
   event_.message = std::string(status.message());
   auto recorded = guard_.log()->Record(std::move(event_));
+  if (!reserved_key_.empty()) guard_.limiter()->Release(reserved_key_, status.ok() && recorded.ok());
   if (!recorded.ok()) return ToGrpcStatus(recorded.status());
   return ToGrpcStatus(status);
 }

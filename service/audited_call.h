@@ -30,19 +30,23 @@
 #include "service/caller_identity.h"
 #include "service/key_model.h"
 #include "service/policy.h"
+#include "service/usage_limiter.h"
 
 namespace ksef::service {
 
 class AccessGuard {
  public:
-  // Both must outlive the guard.
-  AccessGuard(PolicyHolder* policy, audit::AuditLog* log) : policy_(policy), log_(log) {}
+  // All must outlive the guard.
+  AccessGuard(PolicyHolder* policy, audit::AuditLog* log, UsageLimiter* limiter)
+      : policy_(policy), log_(log), limiter_(limiter) {}
   PolicyHolder* policy() const { return policy_; }
   audit::AuditLog* log() const { return log_; }
+  UsageLimiter* limiter() const { return limiter_; }
 
  private:
   PolicyHolder* const policy_;
   audit::AuditLog* const log_;
+  UsageLimiter* const limiter_;
 };
 
 // "nip:5265877635", the subject as audit events and policy scopes write it.
@@ -72,6 +76,11 @@ class AuditedCall {
   // state or sign are not started then (fail closed).
   absl::Status RequireAuditable() const;
 
+  // Before a signature: takes one use of the key's usage limit
+  // (FAILED_PRECONDITION when reached). Finish() counts it if the call
+  // succeeded and gives it back otherwise.
+  absl::Status ReserveUse(const KeyRecord& key);
+
   // What the event records besides caller, operation and outcome.
   void SetKey(const KeyRecord& key);
   void SetSubject(SubjectType type, const std::string& value);
@@ -94,6 +103,7 @@ class AuditedCall {
   audit::AuditEvent event_;
   bool denied_ = false;
   bool finished_ = false;
+  std::string reserved_key_;  // key name with a usage reservation, if any
 };
 
 }  // namespace ksef::service

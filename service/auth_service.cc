@@ -155,6 +155,7 @@ grpc::Status AuthServiceImpl::SignAuthToken(grpc::ServerContext* context,
     KSEF_RETURN_IF_ERROR(call.RequireAuditable());
     KSEF_ASSIGN_OR_RETURN(SigningKey signing,
                           keys_->GetSigningKey(key.name(), KeyPurpose::kAuthentication));
+    KSEF_RETURN_IF_ERROR(call.ReserveUse(signing.record));
     KSEF_ASSIGN_OR_RETURN(std::shared_ptr<const CachedCertificate> certificate,
                           CertificateFor(signing.record));
     KSEF_ASSIGN_OR_RETURN(

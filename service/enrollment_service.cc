@@ -46,7 +46,7 @@ grpc::Status EnrollmentServiceImpl::GenerateCsr(grpc::ServerContext* context,
                                                 pb::GenerateCsrResponse* resp) {
   AuditedCall call(*guard_, *context, "GenerateCsr");
   return call.Finish([&]() -> absl::Status {
-    KSEF_RETURN_IF_ERROR(AuthorizeKey(call, req->name()).status());
+    KSEF_ASSIGN_OR_RETURN(KeyRecord key, AuthorizeKey(call, req->name()));
     csr::EnrollmentData data;
     switch (req->enrollment_case()) {
       case pb::GenerateCsrRequest::kEnrollmentData:
@@ -63,6 +63,7 @@ grpc::Status EnrollmentServiceImpl::GenerateCsr(grpc::ServerContext* context,
     }
     std::optional<absl::Time> valid_from;
     if (req->has_valid_from()) valid_from = FromProto(req->valid_from());
+      KSEF_RETURN_IF_ERROR(call.ReserveUse(key));
     KSEF_ASSIGN_OR_RETURN(
         CsrResult result,
         enrollment_->GenerateCsr(req->name(), data, req->certificate_name(), valid_from));
@@ -102,7 +103,7 @@ grpc::Status EnrollmentServiceImpl::IssueSelfSignedCertificate(
     pb::Key* resp) {
   AuditedCall call(*guard_, *context, "IssueSelfSignedCertificate");
   return call.Finish([&]() -> absl::Status {
-    KSEF_RETURN_IF_ERROR(AuthorizeKey(call, req->name()).status());
+    KSEF_ASSIGN_OR_RETURN(KeyRecord key, AuthorizeKey(call, req->name()));
     SelfSignedParams params;
     switch (req->form()) {
       case pb::IssueSelfSignedCertificateRequest::PERSONAL:
@@ -120,6 +121,7 @@ grpc::Status EnrollmentServiceImpl::IssueSelfSignedCertificate(
     params.surname = req->surname();
     params.organization_name = req->organization_name();
     params.validity_days = req->validity_days();
+    KSEF_RETURN_IF_ERROR(call.ReserveUse(key));
     KSEF_ASSIGN_OR_RETURN(KeyRecord record, enrollment_->IssueSelfSigned(req->name(), params));
     // What the key signed: the TBSCertificate.
     KSEF_ASSIGN_OR_RETURN(std::string signed_part, csr::FirstDerElement(record.certificate_der));

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "absl/strings/match.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "common/encoding.h"
 #include "common/log.h"
@@ -38,7 +39,7 @@ struct Validity {
   absl::Time not_after;
 };
 
-std::optional<Validity> CertificateValidity(const std::string& der) {
+std::optional<Validity> ParseValidity(const std::string& der) {
   const auto* p = reinterpret_cast<const unsigned char*>(der.data());
   X509Ptr cert(d2i_X509(nullptr, &p, der.size()));
   if (!cert) return std::nullopt;
@@ -49,6 +50,23 @@ std::optional<Validity> CertificateValidity(const std::string& der) {
   }
   return Validity{absl::FromTM(before, absl::UTCTimeZone()),
                   absl::FromTM(after, absl::UTCTimeZone())};
+}
+
+// Signing checks validity on every call: a certificate is parsed once per
+// process (certificates never change; the cache is bounded).
+std::optional<Validity> CertificateValidity(const std::string& der) {
+  static absl::Mutex mu(absl::kConstInit);
+  static auto* cache = new absl::flat_hash_map<std::string, std::optional<Validity>>();
+  {
+    absl::MutexLock lock(&mu);
+    auto it = cache->find(der);
+    if (it != cache->end()) return it->second;
+  }
+  std::optional<Validity> v = ParseValidity(der);
+  absl::MutexLock lock(&mu);
+  if (cache->size() >= 4096) cache->clear();
+  cache->emplace(der, v);
+  return v;
 }
 
 std::optional<absl::Time> CertificateNotAfter(const std::string& der) {
@@ -121,6 +139,10 @@ absl::StatusOr<KeyRecord> KeyManager::Create(const CreateKeyParams& params) {
   record.key_id = params.key_id.empty() ? GenerateKeyId(params.purpose) : params.key_id;
   record.cka_id = hsm::KeyStore::NewId();
   record.purpose = params.purpose;
+  if (params.usage_limit < 0) {
+    return absl::InvalidArgumentError("usage_limit must be 0 (no limit) or positive");
+  }
+  record.usage_limit = params.usage_limit;
   record.algorithm = params.algorithm;
   record.state = KeyState::kCreating;
   record.create_time = record.update_time = clock_();
@@ -284,6 +306,17 @@ absl::StatusOr<KeyRecord> KeyManager::Disable(absl::string_view name) {
           "PENDING_CERTIFICATE keys can be disabled"));
     }
     r.state = KeyState::kDisabled;
+    return absl::OkStatus();
+  });
+}
+
+absl::StatusOr<KeyRecord> KeyManager::SetUsageLimit(absl::string_view name, int64_t limit) {
+  if (limit < 0) return absl::InvalidArgumentError("usage_limit must be 0 (no limit) or positive");
+  return Transition(name, [limit](KeyRecord& r) {
+    if (r.state == KeyState::kDestroyed) {
+      return absl::FailedPreconditionError(absl::StrCat("key ", r.name(), " is DESTROYED"));
+    }
+    r.usage_limit = limit;
     return absl::OkStatus();
   });
 }

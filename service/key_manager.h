@@ -32,6 +32,7 @@ struct CreateKeyParams {
   std::string subject_value;
   KeyPurpose purpose = KeyPurpose::kAuthentication;
   hsm::KeyAlgorithm algorithm = hsm::KeyAlgorithm::kEcP256;
+  int64_t usage_limit = 0;  // 0 = no limit
 };
 
 // A key that may sign now: ACTIVE, of the requested purpose, with a
@@ -77,6 +78,8 @@ class KeyManager {
                                               const std::string& page_token, int page_size,
                                               std::string* next_page_token, int* total);
   absl::StatusOr<KeyRecord> Disable(absl::string_view name);
+  // INVALID_ARGUMENT for a negative limit; any non-destroyed key.
+  absl::StatusOr<KeyRecord> SetUsageLimit(absl::string_view name, int64_t limit);
   absl::StatusOr<KeyRecord> Enable(absl::string_view name);
   absl::StatusOr<KeyRecord> ScheduleDestruction(absl::string_view name);
   absl::StatusOr<KeyRecord> Restore(absl::string_view name);

@@ -42,6 +42,9 @@ struct KeyRecord {
   std::string public_key_der;
   std::string pkcs11_uri;
   std::string certificate_der;  // empty until a certificate is imported
+  // Successful signatures allowed with this key (CSR and self-signed
+  // certificates included); 0 = no limit. Counted from the audit log.
+  int64_t usage_limit = 0;
 
   std::string name() const { return "keys/" + key_id; }
 };

@@ -25,14 +25,15 @@ CREATE TABLE IF NOT EXISTS keys (
   attestation INTEGER NOT NULL,
   public_key BLOB NOT NULL,
   pkcs11_uri TEXT NOT NULL,
-  certificate BLOB NOT NULL
+  certificate BLOB NOT NULL,
+  usage_limit INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS keys_subject ON keys (subject_type, subject_value);
 )sql";
 
 constexpr char kColumns[] =
     "key_id, cka_id, subject_type, subject_value, purpose, algorithm, state, create_us, "
-    "update_us, destroy_us, attestation, public_key, pkcs11_uri, certificate";
+    "update_us, destroy_us, attestation, public_key, pkcs11_uri, certificate, usage_limit";
 
 int PackAttestation(const hsm::KeyAttestation& a) {
   return (a.local ? 1 : 0) | (a.sensitive ? 2 : 0) | (a.extractable ? 4 : 0) |
@@ -68,6 +69,7 @@ void BindRecord(Statement& st, const KeyRecord& r) {
   st.BindBlob(12, r.public_key_der);
   st.BindText(13, r.pkcs11_uri);
   st.BindBlob(14, r.certificate_der);
+  st.Bind(15, r.usage_limit);
 }
 
 KeyRecord ReadRecord(const Statement& st) {
@@ -86,6 +88,7 @@ KeyRecord ReadRecord(const Statement& st) {
   r.public_key_der = st.Blob(11);
   r.pkcs11_uri = st.Text(12);
   r.certificate_der = st.Blob(13);
+  r.usage_limit = st.Int(14);
   return r;
 }
 
@@ -114,6 +117,17 @@ const char* KeyStateName(KeyState state) {
 absl::StatusOr<std::unique_ptr<KeyRegistry>> KeyRegistry::Open(const std::string& path) {
   KSEF_ASSIGN_OR_RETURN(std::unique_ptr<SqliteDb> db, SqliteDb::Open(path, "key registry"));
   KSEF_RETURN_IF_ERROR(db->Exec(kSchema));
+  // Registries from before usage limits: add the column (0 = no limit).
+  {
+    Statement st(*db, "SELECT 1 FROM pragma_table_info('keys') WHERE name='usage_limit'");
+    KSEF_RETURN_IF_ERROR(st.prepared());
+    const int rc = st.Step();
+    KSEF_RETURN_IF_ERROR(st.Check(rc, "schema check"));
+    if (rc == SQLITE_DONE) {
+      KSEF_RETURN_IF_ERROR(
+          db->Exec("ALTER TABLE keys ADD COLUMN usage_limit INTEGER NOT NULL DEFAULT 0"));
+    }
+  }
   return std::unique_ptr<KeyRegistry>(new KeyRegistry(std::move(db)));
 }
 
@@ -122,7 +136,7 @@ KeyRegistry::~KeyRegistry() = default;
 absl::Status KeyRegistry::Insert(const KeyRecord& record) {
   absl::MutexLock lock(&mu_);
   std::string sql = absl::StrCat("INSERT INTO keys (", kColumns,
-                                 ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+                                 ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
   Statement st(*db_, sql.c_str());
   if (auto s = st.prepared(); !s.ok()) return s;
   BindRecord(st, record);
@@ -138,7 +152,7 @@ absl::Status KeyRegistry::Update(const KeyRecord& record) {
   Statement st(*db_,
                "UPDATE keys SET key_id=?1, cka_id=?2, subject_type=?3, subject_value=?4, "
                "purpose=?5, algorithm=?6, state=?7, create_us=?8, update_us=?9, destroy_us=?10, "
-               "attestation=?11, public_key=?12, pkcs11_uri=?13, certificate=?14 "
+               "attestation=?11, public_key=?12, pkcs11_uri=?13, certificate=?14, usage_limit=?15 "
                "WHERE key_id=?1");
   if (auto s = st.prepared(); !s.ok()) return s;
   BindRecord(st, record);

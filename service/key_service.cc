@@ -116,6 +116,7 @@ void ToProto(const KeyRecord& r, pb::Key* key) {
   a->set_always_sensitive(r.attestation.always_sensitive);
   a->set_never_extractable(r.attestation.never_extractable);
   key->set_origin(r.attestation.local ? pb::GENERATED : pb::IMPORTED);
+  key->set_usage_limit(r.usage_limit);
   if (!r.certificate_der.empty()) {
     auto* c = key->mutable_certificate();
     c->set_der(r.certificate_der);
@@ -153,6 +154,7 @@ grpc::Status KeyServiceImpl::CreateKey(grpc::ServerContext* context,
       default:
         return absl::InvalidArgumentError("algorithm must be EC_P256 or RSA_2048");
     }
+    params.usage_limit = req->usage_limit();
     call.SetSubject(params.subject_type, params.subject_value);
     KSEF_RETURN_IF_ERROR(call.Authorize(
         Role::kKeyAdmin, Resource::Subject(params.subject_type, params.subject_value)));
@@ -285,6 +287,15 @@ grpc::Status KeyServiceImpl::RestoreKey(grpc::ServerContext* context,
                                         const pb::RestoreKeyRequest* req, pb::Key* resp) {
   return Mutate(context, "RestoreKey", req->name(),
                 [this](absl::string_view n) { return keys_->Restore(n); }, resp);
+}
+
+grpc::Status KeyServiceImpl::SetKeyUsageLimit(grpc::ServerContext* context,
+                                              const pb::SetKeyUsageLimitRequest* req,
+                                              pb::Key* resp) {
+  const int64_t limit = req->usage_limit();
+  return Mutate(context, "SetKeyUsageLimit", req->name(),
+                [this, limit](absl::string_view n) { return keys_->SetUsageLimit(n, limit); },
+                resp);
 }
 
 grpc::Status KeyServiceImpl::CheckConsistency(grpc::ServerContext* context,

@@ -32,6 +32,9 @@ class KeyServiceImpl final : public ksef::hsm::v1::KeyService::Service {
                                       ksef::hsm::v1::Key*) override;
   grpc::Status RestoreKey(grpc::ServerContext*, const ksef::hsm::v1::RestoreKeyRequest*,
                           ksef::hsm::v1::Key*) override;
+  grpc::Status SetKeyUsageLimit(grpc::ServerContext*,
+                                const ksef::hsm::v1::SetKeyUsageLimitRequest*,
+                                ksef::hsm::v1::Key*) override;
   grpc::Status CheckConsistency(grpc::ServerContext*,
                                 const ksef::hsm::v1::CheckConsistencyRequest*,
                                 ksef::hsm::v1::ConsistencyReport*) override;

@@ -21,6 +21,7 @@
 #include "service/audited_call.h"
 #include "service/key_manager.h"
 #include "service/policy.h"
+#include "service/usage_limiter.h"
 #include "service/key_registry.h"
 #include "service/key_service.h"
 #include "service/enrollment.h"
@@ -127,7 +128,8 @@ absl::Status Server::StartAudit() {
   auto log = audit::AuditLog::Start(audit_store_.get(), std::move(*signer), options);
   if (!log.ok()) return log.status();
   audit_log_ = std::move(*log);
-  guard_ = std::make_unique<AccessGuard>(policy_.get(), audit_log_.get());
+  limiter_ = std::make_unique<UsageLimiter>(audit_store_.get());
+  guard_ = std::make_unique<AccessGuard>(policy_.get(), audit_log_.get(), limiter_.get());
   LogInfo("audit log ", path, " (node ", options.node, ")");
   return absl::OkStatus();
 }
@@ -270,6 +272,7 @@ void Server::Shutdown() {
     keys_.reset();
     registry_.reset();
     guard_.reset();
+    limiter_.reset();
     audit_log_.reset();
     audit_store_.reset();
     hsm_.reset();  // closes sessions, then C_Finalize

@@ -43,6 +43,7 @@ class EnrollmentServiceImpl;
 class AuditServiceImpl;
 class AuthServiceImpl;
 class AccessGuard;
+class UsageLimiter;
 class PolicyHolder;
 
 class Server {
@@ -77,6 +78,7 @@ class Server {
   std::unique_ptr<hsm::TokenKey> audit_key_;
   std::unique_ptr<audit::AuditStore> audit_store_;
   std::unique_ptr<audit::AuditLog> audit_log_;
+  std::unique_ptr<UsageLimiter> limiter_;
   std::unique_ptr<AccessGuard> guard_;
   std::unique_ptr<AuditServiceImpl> audit_service_;
   std::unique_ptr<AuthServiceImpl> auth_service_;

@@ -122,11 +122,11 @@ class AccessAuditE2eTest : public ::testing::Test {
 
   // Creates an Authentication (or Offline) key with a test-CA certificate.
   void ActiveKey(Caller& c, const std::string& id, const std::string& nip, pb::KeyPurpose purpose,
-                 absl::Duration validity = absl::Hours(24)) {
+                 absl::Duration validity = absl::Hours(24), int64_t usage_limit = 0) {
     pb::Key key;
-    ASSERT_TRUE(Call([&](auto* ctx) {
-                  return c.keys->CreateKey(ctx, KeyRequest(id, nip, purpose), &key);
-                }).ok());
+    pb::CreateKeyRequest create = KeyRequest(id, nip, purpose);
+    create.set_usage_limit(usage_limit);
+    ASSERT_TRUE(Call([&](auto* ctx) { return c.keys->CreateKey(ctx, create, &key); }).ok());
     pb::GenerateCsrRequest csr_req;
     csr_req.set_name(key.name());
     csr_req.mutable_enrollment_data()->set_common_name("Beta");
@@ -212,6 +212,11 @@ TEST_F(AccessAuditE2eTest, EveryRpcLeavesExactlyOneEventAllowedOrDenied) {
   pb::RestoreKeyRequest restore;
   restore.set_name("keys/off-a");
   count(Call([&](auto* ctx) { return cli.keys->RestoreKey(ctx, restore, &key); }));
+  pb::SetKeyUsageLimitRequest limit_req;
+  limit_req.set_name("keys/off-a");
+  limit_req.set_usage_limit(100);
+  count(Call([&](auto* ctx) { return cli.keys->SetKeyUsageLimit(ctx, limit_req, &key); }));
+  EXPECT_EQ(key.usage_limit(), 100);
   pb::CheckConsistencyRequest cc;
   pb::ConsistencyReport report;
   count(Call([&](auto* ctx) { return cli.keys->CheckConsistency(ctx, cc, &report); }));
@@ -254,7 +259,7 @@ TEST_F(AccessAuditE2eTest, EveryRpcLeavesExactlyOneEventAllowedOrDenied) {
   std::set<std::string> operations;
   // From the first Events() call's own ListAuditEvents event on.
   for (size_t i = before; i < after.size(); ++i) operations.insert(after[i].operation());
-  EXPECT_EQ(operations.size(), 18u) << "every RPC of the four services appears";
+  EXPECT_EQ(operations.size(), 19u) << "every RPC of the four services appears";
   EXPECT_EQ(after.back().outcome(), pb::DENIED);
   EXPECT_EQ(after.back().caller().subject(), "CN=mallory");
   const pb::AuditEvent& signing = after[after.size() - 2];
@@ -395,6 +400,41 @@ TEST_F(AccessAuditE2eTest, AuthSigningRefusesOfflineUncertifiedAndExpiredKeys) {
   grpc::Status s = Call([&](auto* ctx) { return cli.auth->SignAuthToken(ctx, bad, &resp); });
   EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_TRUE(absl::StrContains(s.error_message(), "nip")) << s.error_message();
+}
+
+TEST_F(AccessAuditE2eTest, UsageLimitStopsSigningAndSurvivesRestart) {
+  auto server = ServerProcess::Start(config_, dir_ + "/server.log");
+  ASSERT_TRUE(server.ok()) << server.status();
+  auto sign = [&](Caller& c) {
+    pb::SignedAuthToken resp;
+    return Call(
+        [&](auto* ctx) { return c.auth->SignAuthToken(ctx, AuthRequest("keys/ltd"), &resp); });
+  };
+  {
+    Caller cli = Connect((*server)->port(), "client");
+    // The CSR of the enrollment is the first use of three.
+    ActiveKey(cli, "ltd", kNipA, pb::AUTHENTICATION, absl::Hours(24), /*usage_limit=*/3);
+    EXPECT_TRUE(sign(cli).ok());
+    EXPECT_TRUE(sign(cli).ok());
+    grpc::Status refused = sign(cli);
+    EXPECT_EQ(refused.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+    EXPECT_TRUE(absl::StrContains(refused.error_message(), "usage limit"))
+        << refused.error_message();
+    pb::SetKeyUsageLimitRequest raise;
+    raise.set_name("keys/ltd");
+    raise.set_usage_limit(5);
+    pb::Key key;
+    ASSERT_TRUE(
+        Call([&](auto* ctx) { return cli.keys->SetKeyUsageLimit(ctx, raise, &key); }).ok());
+    EXPECT_TRUE(sign(cli).ok());  // use 4
+  }
+  ASSERT_EQ((*server)->Stop(SIGTERM), 0);
+  // After a restart the count comes back from the audit log.
+  auto again = ServerProcess::Start(config_, dir_ + "/server2.log");
+  ASSERT_TRUE(again.ok()) << again.status();
+  Caller cli = Connect((*again)->port(), "client");
+  EXPECT_TRUE(sign(cli).ok());  // use 5
+  EXPECT_EQ(sign(cli).error_code(), grpc::StatusCode::FAILED_PRECONDITION);
 }
 
 TEST_F(AccessAuditE2eTest, SigkillDuringSigningLosesNoEventOfADeliveredSignature) {
