@@ -44,6 +44,32 @@ absl::StatusOr<AuditEvent> AuditLog::Record(AuditEvent event) {
   return std::move(pending.event);
 }
 
+absl::StatusOr<std::vector<AuditEvent>> AuditLog::RecordAll(std::vector<AuditEvent> events) {
+  std::vector<Pending> pending(events.size());
+  for (size_t i = 0; i < events.size(); ++i) pending[i].event = std::move(events[i]);
+  {
+    absl::MutexLock lock(&mu_);
+    if (stopping_) {
+      return absl::UnavailableError("audit log is shutting down; the operation was not performed");
+    }
+    for (Pending& p : pending) queue_.push_back(&p);
+    auto all_done = [&pending]() {
+      for (const Pending& p : pending) {
+        if (!p.done) return false;
+      }
+      return true;
+    };
+    mu_.Await(absl::Condition(&all_done));
+  }
+  std::vector<AuditEvent> out;
+  out.reserve(pending.size());
+  for (Pending& p : pending) {
+    if (!p.status.ok()) return p.status;
+    out.push_back(std::move(p.event));
+  }
+  return out;
+}
+
 void AuditLog::WriterLoop() {
   absl::Time next_checkpoint = options_.clock() + options_.checkpoint_interval;
   absl::Time next_probe = absl::InfiniteFuture();

@@ -18,6 +18,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
@@ -55,6 +56,11 @@ class AuditLog {
   // until it is durable. UNAVAILABLE if the store cannot write or the log is
   // shut down. On success `event` is returned with its seq and hash.
   absl::StatusOr<AuditEvent> Record(AuditEvent event);
+
+  // Several events of one call (a streaming batch): written in one commit
+  // if possible, in order, and this returns when all are durable. On error
+  // none of them is assumed written; the status is UNAVAILABLE as for Record.
+  absl::StatusOr<std::vector<AuditEvent>> RecordAll(std::vector<AuditEvent> events);
 
   // True unless the last write (or probe) failed.
   bool healthy() const { return healthy_.load(); }

@@ -171,13 +171,40 @@ absl::Status SetLogFormat(absl::string_view value, absl::string_view, ServerConf
   return absl::OkStatus();
 }
 
+absl::Status SetAuditStore(absl::string_view value, absl::string_view, ServerConfig& config) {
+  if (value != "sqlite" && value != "postgres") {
+    return absl::InvalidArgumentError(absl::StrCat("expected sqlite or postgres, got '", value, "'"));
+  }
+  config.audit_store = std::string(value);
+  return absl::OkStatus();
+}
+
+absl::Status SetQrEnvironment(absl::string_view value, absl::string_view, ServerConfig& config) {
+  if (value != "test" && value != "demo" && value != "production") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("expected test, demo or production, got '", value, "'"));
+  }
+  config.qr_environment = std::string(value);
+  return absl::OkStatus();
+}
+
+absl::Status SetQrBaseUrl(absl::string_view value, absl::string_view, ServerConfig& config) {
+  if (!absl::StartsWith(value, "https://") || absl::EndsWith(value, "/") ||
+      value.size() <= 8) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "expected https://host[/path] without a trailing slash, got '", value, "'"));
+  }
+  config.qr_base_url = std::string(value);
+  return absl::OkStatus();
+}
+
 struct Option {
   absl::string_view name;
   Setter set;
 };
 
 using C = ServerConfig;
-constexpr std::array<Option, 28> kOptions = {{
+constexpr std::array<Option, 32> kOptions = {{
     {"listen_address", &SetListenAddress},
     {"plaintext", &SetBool<&C::plaintext>},
     {"tls_cert_file", &SetPath<&C::tls_cert_file>},
@@ -200,8 +227,12 @@ constexpr std::array<Option, 28> kOptions = {{
     {"certificate_expiry_warning", &SetDuration<&C::certificate_expiry_warning, true>},
     {"certificate_check_interval", &SetDuration<&C::certificate_check_interval, false>},
     {"policy_file", &SetPath<&C::policy_file>},
+    {"audit_store", &SetAuditStore},
     {"audit_db", &SetPath<&C::audit_db>},
+    {"audit_postgres", &SetString<&C::audit_postgres>},
     {"audit_checkpoint_interval", &SetDuration<&C::audit_checkpoint_interval, false>},
+    {"qr_environment", &SetQrEnvironment},
+    {"qr_base_url", &SetQrBaseUrl},
     {"node_id", &SetString<&C::node_id>},
     {"log_level", &SetLogLevel},
     {"log_format", &SetLogFormat},
@@ -303,6 +334,11 @@ std::vector<std::string> CrossFieldProblems(const ServerConfig& config) {
   }
   if (config.token_label.empty() && config.token_serial.empty()) {
     problems.push_back("set token_label or token_serial so the service can find its token");
+  }
+  if (config.audit_store == "postgres" && config.audit_postgres.empty()) {
+    problems.push_back(
+        "audit_store = postgres needs audit_postgres, the libpq connection string "
+        "(e.g. host=db.internal dbname=ksef_audit user=ksef_hsm sslmode=verify-full)");
   }
   return problems;
 }

@@ -61,9 +61,22 @@ struct ServerConfig {
   // every call is denied. Reloaded on SIGHUP; a bad new file is refused and
   // the old policy stays.
   std::string policy_file;
+  // sqlite (embedded default, audit_db) or postgres (shared by replicas,
+  // audit_postgres: a libpq conninfo such as "host=db port=5432
+  // dbname=ksef_audit user=ksef_hsm sslmode=verify-full"; keep the password
+  // in PGPASSFILE, not here).
+  std::string audit_store = "sqlite";
   std::string audit_db;  // SQLite audit store; default <state_dir>/audit.db
+  std::string audit_postgres;
   // The chain head is signed by the audit key this often (and at shutdown).
   absl::Duration audit_checkpoint_interval = absl::Minutes(1);
+
+  // --- offline invoices (KOD I / KOD II) ---
+  // Which KSeF environment's verification links calls get by default:
+  // test | demo | production. qr_base_url (https://..., no trailing slash)
+  // overrides it for every call.
+  std::string qr_environment = "test";
+  std::string qr_base_url;
 
   // --- operations ---
   std::string node_id;  // audit chain id; defaults to the host name when empty

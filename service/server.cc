@@ -14,7 +14,7 @@
 #include "hsm/hsm.h"
 #include "ksef/cert/certificate_info.h"
 #include "audit/audit_log.h"
-#include "audit/sqlite_audit_store.h"
+#include "audit/audit_store_factory.h"
 #include "service/audit_key.h"
 #include "service/audit_service.h"
 #include "service/auth_service.h"
@@ -115,11 +115,16 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerConfig& config
 }
 
 absl::Status Server::StartAudit() {
-  const std::string path =
+  audit::AuditStoreConfig store_config;
+  store_config.kind = config_.audit_store;
+  store_config.sqlite_path =
       config_.audit_db.empty() ? config_.state_dir + "/audit.db" : config_.audit_db;
-  auto store = audit::SqliteAuditStore::Open(path);
+  store_config.postgres_conninfo = config_.audit_postgres;
+  auto store = audit::OpenAuditStore(store_config);
   if (!store.ok()) return store.status();
   audit_store_ = std::move(*store);
+  const std::string where =
+      config_.audit_store == "postgres" ? "PostgreSQL" : store_config.sqlite_path;
   auto signer = AuditCheckpointSigner(hsm_->keys(), *audit_key_);
   if (!signer.ok()) return signer.status();
   audit::AuditLogOptions options;
@@ -130,7 +135,7 @@ absl::Status Server::StartAudit() {
   audit_log_ = std::move(*log);
   limiter_ = std::make_unique<UsageLimiter>(audit_store_.get());
   guard_ = std::make_unique<AccessGuard>(policy_.get(), audit_log_.get(), limiter_.get());
-  LogInfo("audit log ", path, " (node ", options.node, ")");
+  LogInfo("audit log in ", where, " (node ", options.node, ")");
   return absl::OkStatus();
 }
 

@@ -20,6 +20,7 @@
 #include "ksef/hsm/v1/auth_service.grpc.pb.h"
 #include "ksef/hsm/v1/enrollment_service.grpc.pb.h"
 #include "ksef/hsm/v1/key_service.grpc.pb.h"
+#include "tests/support/postgres_test_db.h"
 #include "tests/support/server_process.h"
 #include "tests/support/softhsm_token.h"
 
@@ -435,6 +436,43 @@ TEST_F(AccessAuditE2eTest, UsageLimitStopsSigningAndSurvivesRestart) {
   Caller cli = Connect((*again)->port(), "client");
   EXPECT_TRUE(sign(cli).ok());  // use 5
   EXPECT_EQ(sign(cli).error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+}
+
+TEST_F(AccessAuditE2eTest, PostgresAuditStoreRecordsAndVerifiesAcrossRestarts) {
+  auto db = ksef::testing::TestPostgresDb::Create("ksef_e2e");
+  ASSERT_TRUE(db.ok()) << db.status();
+  std::ofstream(config_, std::ios::app) << "audit_store = postgres\n"
+                                        << "audit_postgres = \"" << (*db)->conninfo() << "\"\n";
+  int64_t events_before_restart = 0;
+  {
+    auto server = ServerProcess::Start(config_, dir_ + "/server.log");
+    ASSERT_TRUE(server.ok()) << server.status();
+    Caller cli = Connect((*server)->port(), "client");
+    ActiveKey(cli, "auth-a", kNipA, pb::AUTHENTICATION);
+    pb::SignedAuthToken resp;
+    ASSERT_TRUE(Call([&](auto* ctx) {
+                  return cli.auth->SignAuthToken(ctx, AuthRequest("keys/auth-a"), &resp);
+                }).ok());
+    events_before_restart = static_cast<int64_t>(Events(cli, "SignAuthToken").size());
+    EXPECT_EQ(events_before_restart, 1);
+    ASSERT_EQ((*server)->Stop(SIGTERM), 0) << (*server)->Log();
+    EXPECT_TRUE(absl::StrContains((*server)->Log(), "audit log in PostgreSQL"));
+  }
+  auto server = ServerProcess::Start(config_, dir_ + "/server2.log");
+  ASSERT_TRUE(server.ok()) << server.status();
+  Caller cli = Connect((*server)->port(), "client");
+  pb::SignedAuthToken resp;
+  ASSERT_TRUE(Call([&](auto* ctx) {
+                return cli.auth->SignAuthToken(ctx, AuthRequest("keys/auth-a"), &resp);
+              }).ok());
+  EXPECT_EQ(Events(cli, "SignAuthToken").size(), 2u);
+  pb::VerifyAuditLogRequest vreq;
+  pb::VerifyAuditLogResponse vresp;
+  ASSERT_TRUE(Call([&](auto* ctx) { return cli.audit->VerifyAuditLog(ctx, vreq, &vresp); }).ok());
+  EXPECT_TRUE(vresp.ok()) << vresp.problem();
+  ASSERT_EQ(vresp.chains_size(), 1);
+  EXPECT_EQ(vresp.chains(0).node(), "e2e-node");
+  EXPECT_GE(vresp.chains(0).last_checkpoint_seq(), 1);  // the shutdown checkpoint
 }
 
 TEST_F(AccessAuditE2eTest, SigkillDuringSigningLosesNoEventOfADeliveredSignature) {
