@@ -18,7 +18,7 @@ readonly PACKAGES=(
   # PKCS#11: headers, the SoftHSM2 software token, pkcs11-tool for inspection
   libp11-kit-dev softhsm2 opensc
   # KSeF formats: XML (XAdES), QR codes
-  libxml2-dev libxml2-utils libqrencode-dev
+  libxml2-dev libxml2-utils libqrencode-dev libpng-dev
   # key registry and audit stores
   libsqlite3-dev sqlite3 libpq-dev postgresql
   # tests and benchmarks, and the independent verifiers the tests call
