@@ -125,18 +125,28 @@ void AuditedCall::SetSignedBytes(absl::string_view bytes) {
   event_.signed_sha256 = Sha256Hex(bytes);
 }
 
-grpc::Status AuditedCall::Finish(const absl::Status& status) {
-  if (finished_) {
-    LogError("internal: ", event_.operation, " finished twice; the second result is dropped");
-    return ToGrpcStatus(absl::InternalError("internal error"));
-  }
+audit::AuditEvent AuditedCall::EndEvent(const absl::Status& status) {
   finished_ = true;
   event_.outcome = status.ok() ? audit::Outcome::kSuccess
                                : (denied_ ? audit::Outcome::kDenied : audit::Outcome::kFailure);
   event_.status_code = static_cast<int>(status.code());
   event_.message = std::string(status.message());
-  auto recorded = guard_.log()->Record(std::move(event_));
-  if (!reserved_key_.empty()) guard_.limiter()->Release(reserved_key_, status.ok() && recorded.ok());
+  return std::move(event_);
+}
+
+void AuditedCall::Settle(bool succeeded_and_recorded) {
+  if (reserved_key_.empty()) return;
+  guard_.limiter()->Release(reserved_key_, succeeded_and_recorded);
+  reserved_key_.clear();
+}
+
+grpc::Status AuditedCall::Finish(const absl::Status& status) {
+  if (finished_) {
+    LogError("internal: ", event_.operation, " finished twice; the second result is dropped");
+    return ToGrpcStatus(absl::InternalError("internal error"));
+  }
+  auto recorded = guard_.log()->Record(EndEvent(status));
+  Settle(status.ok() && recorded.ok());
   if (!recorded.ok()) return ToGrpcStatus(recorded.status());
   return ToGrpcStatus(status);
 }

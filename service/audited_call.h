@@ -58,6 +58,10 @@ Resource ResourceOf(const KeyRecord& key);
 class AuditedCall {
  public:
   AuditedCall(const AccessGuard& guard, const grpc::ServerContext& context, std::string operation);
+  // Gives back a usage reservation that was never settled.
+  ~AuditedCall() { Settle(false); }
+  AuditedCall(const AuditedCall&) = delete;
+  AuditedCall& operator=(const AuditedCall&) = delete;
 
   // OK if the caller holds `role` for `resource` under the policy in force.
   // UNAUTHENTICATED without a client certificate; PERMISSION_DENIED (saying
@@ -92,6 +96,13 @@ class AuditedCall {
 
   // Writes the event and converts `status` for gRPC; see the file comment.
   grpc::Status Finish(const absl::Status& status);
+
+  // Finish in two steps, for streams that write many events in one commit
+  // (AuditLog::RecordAll): EndEvent() closes the call with `status` and
+  // returns its event; Settle() then says whether it was recorded (a usage
+  // reservation is counted only if the call succeeded and was recorded).
+  audit::AuditEvent EndEvent(const absl::Status& status);
+  void Settle(bool succeeded_and_recorded);
 
   // The caller's certificate, if any (for handlers that filter by it).
   const std::optional<CallerCertificate>& caller() const { return caller_; }

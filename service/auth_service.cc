@@ -13,8 +13,6 @@ namespace {
 
 namespace pb = ::ksef::hsm::v1;
 
-constexpr size_t kMaxCachedCertificates = 4096;
-
 absl::StatusOr<xades::AuthTokenRequest> FromProto(const pb::SignAuthTokenRequest& req) {
   xades::AuthTokenRequest out;
   out.challenge = req.challenge();
@@ -95,49 +93,8 @@ absl::StatusOr<KeyRecord> AuthServiceImpl::ResolveKey(const pb::SignAuthTokenReq
     return absl::InvalidArgumentError(
         "name: give the key (keys/{id}), or a subject to use its active Authentication key");
   }
-  KeyFilter filter;
   KSEF_ASSIGN_OR_RETURN(SubjectType type, SubjectTypeFromProto(req.subject().type()));
-  filter.subject_type = type;
-  filter.subject_value = req.subject().value();
-  filter.purpose = KeyPurpose::kAuthentication;
-  filter.state = KeyState::kActive;
-  std::string next;
-  KSEF_ASSIGN_OR_RETURN(std::vector<KeyRecord> keys,
-                        keys_->List(filter, "", 1000, &next, nullptr));
-  // During rotation two keys are active: take the newest valid certificate.
-  const KeyRecord* best = nullptr;
-  absl::Time best_start = absl::InfinitePast();
-  const absl::Time now = absl::Now();
-  for (const KeyRecord& k : keys) {
-    auto info = cert::ParseCertificateDer(k.certificate_der);
-    if (!info.ok() || info->not_before > now || info->not_after <= now) continue;
-    if (best == nullptr || info->not_before > best_start) {
-      best = &k;
-      best_start = info->not_before;
-    }
-  }
-  if (best == nullptr) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "subject ", SubjectString(type, req.subject().value()),
-        " has no ACTIVE Authentication key with a valid certificate; enroll one first"));
-  }
-  return *best;
-}
-
-absl::StatusOr<std::shared_ptr<const AuthServiceImpl::CachedCertificate>>
-AuthServiceImpl::CertificateFor(const KeyRecord& key) {
-  {
-    absl::MutexLock lock(&mu_);
-    auto it = certs_.find(key.certificate_der);
-    if (it != certs_.end()) return it->second;
-  }
-  KSEF_ASSIGN_OR_RETURN(cert::CertificateInfo info, cert::ParseCertificateDer(key.certificate_der));
-  auto shared = std::make_shared<const CachedCertificate>(CachedCertificate{
-      xades::XadesCertificate::FromCertificate(info), info.serial_hex, info.sha256_fingerprint});
-  absl::MutexLock lock(&mu_);
-  if (certs_.size() >= kMaxCachedCertificates) certs_.clear();
-  certs_.emplace(key.certificate_der, shared);
-  return shared;
+  return keys_->CurrentKeyFor(type, req.subject().value(), KeyPurpose::kAuthentication);
 }
 
 grpc::Status AuthServiceImpl::SignAuthToken(grpc::ServerContext* context,
@@ -157,7 +114,7 @@ grpc::Status AuthServiceImpl::SignAuthToken(grpc::ServerContext* context,
                           keys_->GetSigningKey(key.name(), KeyPurpose::kAuthentication));
     KSEF_RETURN_IF_ERROR(call.ReserveUse(signing.record));
     KSEF_ASSIGN_OR_RETURN(std::shared_ptr<const CachedCertificate> certificate,
-                          CertificateFor(signing.record));
+                          certificates_->Get(signing.record.certificate_der));
     KSEF_ASSIGN_OR_RETURN(
         xades::SignedAuthTokenRequest signed_doc,
         xades::SignAuthTokenRequest(document, certificate->xades, *signing.signer));

@@ -9,18 +9,18 @@
 #include <memory>
 #include <string>
 
-#include "absl/container/flat_hash_map.h"
-#include "absl/synchronization/mutex.h"
 #include "ksef/hsm/v1/auth_service.grpc.pb.h"
-#include "ksef/xades/xades_certificate.h"
 #include "service/audited_call.h"
+#include "service/certificate_cache.h"
 #include "service/key_manager.h"
 
 namespace ksef::service {
 
 class AuthServiceImpl final : public ksef::hsm::v1::AuthService::Service {
  public:
-  AuthServiceImpl(KeyManager* keys, const AccessGuard* guard) : keys_(keys), guard_(guard) {}
+  // All must outlive the service.
+  AuthServiceImpl(KeyManager* keys, const AccessGuard* guard, CertificateCache* certificates)
+      : keys_(keys), guard_(guard), certificates_(certificates) {}
 
   grpc::Status SignAuthToken(grpc::ServerContext* context,
                              const ksef::hsm::v1::SignAuthTokenRequest* request,
@@ -29,19 +29,9 @@ class AuthServiceImpl final : public ksef::hsm::v1::AuthService::Service {
  private:
   // The key a request names, or the subject's current Authentication key.
   absl::StatusOr<KeyRecord> ResolveKey(const ksef::hsm::v1::SignAuthTokenRequest& request);
-  struct CachedCertificate {
-    xades::XadesCertificate xades;
-    std::string serial_hex;
-    std::string sha256_fingerprint;
-  };
-  absl::StatusOr<std::shared_ptr<const CachedCertificate>> CertificateFor(const KeyRecord& key);
-
   KeyManager* const keys_;
   const AccessGuard* const guard_;
-  absl::Mutex mu_;
-  // By certificate DER; a certificate never changes, so entries never go stale.
-  absl::flat_hash_map<std::string, std::shared_ptr<const CachedCertificate>> certs_
-      ABSL_GUARDED_BY(mu_);
+  CertificateCache* const certificates_;
 };
 
 }  // namespace ksef::service

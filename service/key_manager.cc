@@ -437,6 +437,34 @@ absl::StatusOr<KeyRecord> KeyManager::ImportKey(const ImportKeyParams& params,
   return record;
 }
 
+absl::StatusOr<KeyRecord> KeyManager::CurrentKeyFor(SubjectType type, const std::string& value,
+                                                    KeyPurpose purpose) {
+  KeyFilter filter;
+  filter.subject_type = type;
+  filter.subject_value = value;
+  filter.purpose = purpose;
+  filter.state = KeyState::kActive;
+  std::string next;
+  KSEF_ASSIGN_OR_RETURN(std::vector<KeyRecord> keys, List(filter, "", 1000, &next, nullptr));
+  const KeyRecord* best = nullptr;
+  absl::Time best_start = absl::InfinitePast();
+  const absl::Time now = clock_();
+  for (const KeyRecord& k : keys) {
+    auto validity = CertificateValidity(k.certificate_der);
+    if (!validity || validity->not_before > now || validity->not_after <= now) continue;
+    if (best == nullptr || validity->not_before > best_start) {
+      best = &k;
+      best_start = validity->not_before;
+    }
+  }
+  if (best == nullptr) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "subject ", value, " has no ACTIVE ", PurposeName(purpose),
+        " key with a valid certificate; enroll one first"));
+  }
+  return *best;
+}
+
 absl::StatusOr<SigningKey> KeyManager::GetSigningKey(absl::string_view name,
                                                      KeyPurpose purpose) {
   KSEF_ASSIGN_OR_RETURN(KeyRecord record, Get(name));

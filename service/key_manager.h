@@ -110,6 +110,12 @@ class KeyManager {
   // as Get.
   absl::StatusOr<SigningKey> GetSigningKey(absl::string_view name, KeyPurpose purpose);
 
+  // The subject's key for `purpose` to sign with now: ACTIVE, certificate
+  // valid now; during a rotation, the one whose certificate is newest.
+  // FAILED_PRECONDITION (saying what to do) when there is none.
+  absl::StatusOr<KeyRecord> CurrentKeyFor(SubjectType type, const std::string& value,
+                                          KeyPurpose purpose);
+
   // The key and its signer for enrollment (CSR, self-signed certificate):
   // PENDING_CERTIFICATE, ACTIVE or EXPIRED keys; FAILED_PRECONDITION for
   // disabled or scheduled keys.

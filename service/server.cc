@@ -18,6 +18,9 @@
 #include "service/audit_key.h"
 #include "service/audit_service.h"
 #include "service/auth_service.h"
+#include "service/certificate_cache.h"
+#include "service/offline_service.h"
+#include "ksef/qr/links.h"
 #include "service/audited_call.h"
 #include "service/key_manager.h"
 #include "service/policy.h"
@@ -34,6 +37,14 @@ constexpr char kKeyServiceName[] = "ksef.hsm.v1.KeyService";
 constexpr char kEnrollmentServiceName[] = "ksef.hsm.v1.EnrollmentService";
 constexpr char kAuditServiceName[] = "ksef.hsm.v1.AuditService";
 constexpr char kAuthServiceName[] = "ksef.hsm.v1.AuthService";
+constexpr char kOfflineServiceName[] = "ksef.hsm.v1.OfflineInvoiceService";
+
+std::string DefaultQrBase(const ServerConfig& config) {
+  if (!config.qr_base_url.empty()) return config.qr_base_url;
+  if (config.qr_environment == "production") return qr::QrBaseUrl(qr::Environment::kProd);
+  if (config.qr_environment == "demo") return qr::QrBaseUrl(qr::Environment::kDemo);
+  return qr::QrBaseUrl(qr::Environment::kTest);
+}
 
 std::string HostName() {
   char name[256] = {};
@@ -105,7 +116,12 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerConfig& config
   server->enrollment_service_ = std::make_unique<EnrollmentServiceImpl>(
       server->enrollment_.get(), server->keys_.get(), guard);
   server->audit_service_ = std::make_unique<AuditServiceImpl>(server->audit_store_.get(), guard);
-  server->auth_service_ = std::make_unique<AuthServiceImpl>(server->keys_.get(), guard);
+  server->certificates_ = std::make_unique<CertificateCache>();
+  server->auth_service_ = std::make_unique<AuthServiceImpl>(server->keys_.get(), guard,
+                                                            server->certificates_.get());
+  server->offline_service_ = std::make_unique<OfflineServiceImpl>(
+      server->keys_.get(), guard, server->certificates_.get(), DefaultQrBase(config),
+      !config.qr_base_url.empty());
   absl::Status started = server->StartGrpc();
   if (!started.ok()) return started;
   server->SetServing(true);
@@ -175,6 +191,7 @@ absl::Status Server::StartGrpc() {
   builder.RegisterService(enrollment_service_.get());
   builder.RegisterService(audit_service_.get());
   builder.RegisterService(auth_service_.get());
+  builder.RegisterService(offline_service_.get());
   grpc_ = builder.BuildAndStart();
   if (grpc_ == nullptr || port_ == 0) {
     return absl::UnavailableError(absl::StrCat(
@@ -195,6 +212,7 @@ void Server::SetServing(bool serving) {
   health->SetServingStatus(kEnrollmentServiceName, serving);
   health->SetServingStatus(kAuditServiceName, serving);
   health->SetServingStatus(kAuthServiceName, serving);
+  health->SetServingStatus(kOfflineServiceName, serving);
   if (serving != serving_) {
     LogInfo("health: ", serving ? "SERVING" : "NOT_SERVING");
     serving_ = serving;
@@ -271,6 +289,7 @@ void Server::Shutdown() {
     if (audit_log_ != nullptr) audit_log_->Shutdown();  // final signed checkpoint
     audit_service_.reset();
     auth_service_.reset();
+    offline_service_.reset();
     key_service_.reset();
     enrollment_service_.reset();
     enrollment_.reset();

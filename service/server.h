@@ -42,6 +42,8 @@ class Enrollment;
 class EnrollmentServiceImpl;
 class AuditServiceImpl;
 class AuthServiceImpl;
+class OfflineServiceImpl;
+class CertificateCache;
 class AccessGuard;
 class UsageLimiter;
 class PolicyHolder;
@@ -81,7 +83,9 @@ class Server {
   std::unique_ptr<UsageLimiter> limiter_;
   std::unique_ptr<AccessGuard> guard_;
   std::unique_ptr<AuditServiceImpl> audit_service_;
+  std::unique_ptr<CertificateCache> certificates_;
   std::unique_ptr<AuthServiceImpl> auth_service_;
+  std::unique_ptr<OfflineServiceImpl> offline_service_;
   std::unique_ptr<KeyServiceImpl> key_service_;
   std::unique_ptr<Enrollment> enrollment_;
   std::unique_ptr<EnrollmentServiceImpl> enrollment_service_;

@@ -1,0 +1,235 @@
+#include "service/offline_service.h"
+
+#include <deque>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "common/encoding.h"
+#include "common/status_macros.h"
+#include "ksef/qr/fields.h"
+#include "ksef/qr/invoice_xml.h"
+#include "ksef/qr/links.h"
+#include "ksef/qr/qr_image.h"
+#include "service/grpc_status.h"
+#include "service/key_service.h"
+
+namespace ksef::service {
+namespace {
+
+namespace pb = ::ksef::hsm::v1;
+
+// Invoices signed per audit commit in a stream (at most; fewer when the
+// client sends slowly, so a client waiting for each answer is never stalled).
+constexpr size_t kStreamChunk = 256;
+
+absl::StatusOr<std::pair<qr::ContextType, std::string>> ContextOf(
+    const pb::ContextIdentifier& ctx) {
+  switch (ctx.value_case()) {
+    case pb::ContextIdentifier::kNip:
+      return std::make_pair(qr::ContextType::kNip, ctx.nip());
+    case pb::ContextIdentifier::kInternalId:
+      return std::make_pair(qr::ContextType::kInternalId, ctx.internal_id());
+    case pb::ContextIdentifier::kNipVatUe:
+      return std::make_pair(qr::ContextType::kNipVatUe, ctx.nip_vat_ue());
+    case pb::ContextIdentifier::kPeppolId:
+      return std::make_pair(qr::ContextType::kPeppolId, ctx.peppol_id());
+    default:
+      return absl::InvalidArgumentError(
+          "context_identifier: give exactly one of nip, internal_id, nip_vat_ue, peppol_id (the "
+          "context the invoice is issued in)");
+  }
+}
+
+absl::StatusOr<qr::InvoiceRef> InvoiceOf(const pb::SignOfflineInvoiceRequest& req) {
+  switch (req.invoice_case()) {
+    case pb::SignOfflineInvoiceRequest::kInvoiceXml:
+      return qr::InvoiceRefFromXml(req.invoice_xml());
+    case pb::SignOfflineInvoiceRequest::kInvoiceData: {
+      qr::InvoiceRef ref;
+      ref.seller_nip = req.invoice_data().seller_nip();
+      KSEF_ASSIGN_OR_RETURN(ref.issue_date,
+                            qr::ParseIssueDate(req.invoice_data().issue_date(), "invoice.issue_date"));
+      ref.invoice_sha256 = req.invoice_data().invoice_sha256();
+      KSEF_RETURN_IF_ERROR(qr::ValidateInvoiceRef(ref));
+      return ref;
+    }
+    default:
+      return absl::InvalidArgumentError(
+          "invoice: give invoice_xml (the file as sent to KSeF) or invoice_data (seller NIP, "
+          "issue date, SHA-256 of the file)");
+  }
+}
+
+absl::Status RenderImages(const std::string& kod_i, const std::string& kod_i_label,
+                          const std::string& kod_ii, pb::OfflineInvoiceCodes* codes) {
+  qr::QrImageOptions options;
+  options.label = kod_i_label;
+  KSEF_ASSIGN_OR_RETURN(*codes->mutable_kod_i_png(), qr::RenderPng(kod_i, options));
+  KSEF_ASSIGN_OR_RETURN(*codes->mutable_kod_i_svg(), qr::RenderSvg(kod_i, options));
+  options.label = qr::kLabelCertificate;
+  KSEF_ASSIGN_OR_RETURN(*codes->mutable_kod_ii_png(), qr::RenderPng(kod_ii, options));
+  KSEF_ASSIGN_OR_RETURN(*codes->mutable_kod_ii_svg(), qr::RenderSvg(kod_ii, options));
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+std::string OfflineServiceImpl::BaseUrlFor(pb::QrEnvironment environment) const {
+  if (base_url_fixed_) return default_base_url_;
+  switch (environment) {
+    case pb::QR_TEST:
+      return qr::QrBaseUrl(qr::Environment::kTest);
+    case pb::QR_DEMO:
+      return qr::QrBaseUrl(qr::Environment::kDemo);
+    case pb::QR_PRODUCTION:
+      return qr::QrBaseUrl(qr::Environment::kProd);
+    default:
+      return default_base_url_;
+  }
+}
+
+absl::Status OfflineServiceImpl::SignOne(AuditedCall& call,
+                                         const pb::SignOfflineInvoiceRequest& req,
+                                         pb::OfflineInvoiceCodes* codes) {
+  absl::StatusOr<KeyRecord> found;
+  if (!req.name().empty()) {
+    found = keys_->Get(req.name());
+  } else if (!req.subject().value().empty()) {
+    KSEF_ASSIGN_OR_RETURN(SubjectType type, SubjectTypeFromProto(req.subject().type()));
+    found = keys_->CurrentKeyFor(type, req.subject().value(), KeyPurpose::kOffline);
+  } else {
+    found = absl::InvalidArgumentError(
+        "name: give the Offline key (keys/{id}), or a subject to use its active Offline key");
+  }
+  if (!found.ok()) return call.LookupFailed(found.status(), {Role::kOfflineSigning});
+  call.SetKey(*found);
+  KSEF_RETURN_IF_ERROR(call.Authorize(Role::kOfflineSigning, ResourceOf(*found)));
+
+  KSEF_ASSIGN_OR_RETURN(auto context, ContextOf(req.context_identifier()));
+  call.SetContext(absl::StrCat(qr::ContextTypeName(context.first), ":", context.second));
+  KSEF_RETURN_IF_ERROR(qr::ValidateContextValue(context.first, context.second,
+                                                "context_identifier"));
+  KSEF_ASSIGN_OR_RETURN(qr::InvoiceRef invoice, InvoiceOf(req));
+  const std::string base = BaseUrlFor(req.environment());
+  KSEF_RETURN_IF_ERROR(call.RequireAuditable());
+  KSEF_ASSIGN_OR_RETURN(SigningKey signing, keys_->GetSigningKey(found->name(), KeyPurpose::kOffline));
+  KSEF_ASSIGN_OR_RETURN(std::shared_ptr<const CachedCertificate> certificate,
+                        certificates_->Get(signing.record.certificate_der));
+  KSEF_RETURN_IF_ERROR(call.ReserveUse(signing.record));
+  KSEF_ASSIGN_OR_RETURN(qr::KodII kod_ii,
+                        qr::SignKodII(base, context.first, context.second, invoice,
+                                      certificate->serial_hex, *signing.signer));
+  call.SetSignedBytes(kod_ii.signed_string);
+  KSEF_ASSIGN_OR_RETURN(std::string kod_i, qr::BuildKodI(base, invoice));
+
+  codes->set_name(signing.record.name());
+  codes->set_kod_i_link(kod_i);
+  codes->set_kod_ii_link(kod_ii.link);
+  codes->set_seller_nip(invoice.seller_nip);
+  codes->set_issue_date(absl::FormatCivilTime(invoice.issue_date));
+  codes->set_invoice_hash(Base64UrlEncode(invoice.invoice_sha256));
+  codes->set_certificate_serial_number(certificate->serial_hex);
+  const std::string label = req.ksef_number().empty() ? std::string(qr::kLabelOffline)
+                                                      : req.ksef_number();
+  codes->set_kod_i_label(label);
+  if (req.images()) KSEF_RETURN_IF_ERROR(RenderImages(kod_i, label, kod_ii.link, codes));
+  return absl::OkStatus();
+}
+
+grpc::Status OfflineServiceImpl::SignOfflineInvoice(grpc::ServerContext* context,
+                                                    const pb::SignOfflineInvoiceRequest* req,
+                                                    pb::OfflineInvoiceCodes* resp) {
+  AuditedCall call(*guard_, *context, "SignOfflineInvoice");
+  absl::Status status = SignOne(call, *req, resp);
+  if (!status.ok()) resp->Clear();
+  return call.Finish(status);
+}
+
+grpc::Status OfflineServiceImpl::SignOfflineInvoices(
+    grpc::ServerContext* context,
+    grpc::ServerReaderWriter<pb::OfflineInvoiceResult, pb::SignOfflineInvoiceRequest>* stream) {
+  // A reader thread queues requests; this thread signs whatever is queued
+  // (up to kStreamChunk), records those events in one commit, then answers.
+  absl::Mutex mu;
+  std::deque<pb::SignOfflineInvoiceRequest> queue;
+  bool reading_done = false;
+  std::thread reader([&] {
+    pb::SignOfflineInvoiceRequest request;
+    while (stream->Read(&request)) {
+      absl::MutexLock lock(&mu);
+      queue.push_back(std::move(request));
+      request = pb::SignOfflineInvoiceRequest();
+      // Back-pressure: do not buffer more than a few chunks.
+      auto has_room = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+        return queue.size() < 4 * kStreamChunk || context->IsCancelled();
+      };
+      mu.Await(absl::Condition(&has_room));
+    }
+    absl::MutexLock lock(&mu);
+    reading_done = true;
+  });
+
+  int64_t index = 0;
+  grpc::Status final_status = grpc::Status::OK;
+  while (true) {
+    std::vector<pb::SignOfflineInvoiceRequest> chunk;
+    {
+      absl::MutexLock lock(&mu);
+      auto ready = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+        return !queue.empty() || reading_done;
+      };
+      mu.Await(absl::Condition(&ready));
+      while (!queue.empty() && chunk.size() < kStreamChunk) {
+        chunk.push_back(std::move(queue.front()));
+        queue.pop_front();
+      }
+      if (chunk.empty() && reading_done) break;
+    }
+    std::vector<std::unique_ptr<AuditedCall>> calls;
+    std::vector<pb::OfflineInvoiceResult> results(chunk.size());
+    std::vector<absl::Status> statuses;
+    std::vector<audit::AuditEvent> events;
+    for (size_t i = 0; i < chunk.size(); ++i) {
+      calls.push_back(std::make_unique<AuditedCall>(*guard_, *context, "SignOfflineInvoices"));
+      absl::Status s = SignOne(*calls.back(), chunk[i], results[i].mutable_codes());
+      statuses.push_back(s);
+      events.push_back(calls.back()->EndEvent(s));
+    }
+    auto recorded = guard_->log()->RecordAll(std::move(events));
+    for (size_t i = 0; i < chunk.size(); ++i) {
+      calls[i]->Settle(recorded.ok() && statuses[i].ok());
+      pb::OfflineInvoiceResult& r = results[i];
+      r.set_index(index++);
+      r.set_request_id(chunk[i].request_id());
+      absl::Status s = recorded.ok() ? statuses[i] : recorded.status();
+      if (!s.ok()) {
+        r.clear_codes();
+        r.set_error_code(static_cast<int>(s.code()));
+        r.set_error_message(std::string(s.message()));
+      }
+    }
+    bool write_failed = false;
+    for (size_t i = 0; i < results.size() && !write_failed; ++i) {
+      write_failed = !stream->Write(results[i]);
+    }
+    if (!recorded.ok()) {
+      final_status = ToGrpcStatus(recorded.status());  // fail closed: end the stream
+      break;
+    }
+    if (write_failed) {
+      final_status = grpc::Status(grpc::StatusCode::CANCELLED, "the client went away");
+      break;
+    }
+  }
+  {
+    absl::MutexLock lock(&mu);
+    // Stopped early: cancel the call so the reader's Read() returns.
+    if (!reading_done) context->TryCancel();
+    queue.clear();
+  }
+  reader.join();
+  return final_status;
+}
+
+}  // namespace ksef::service
