@@ -24,15 +24,6 @@ namespace {
 namespace v1 = ::ksef::hsm::v1;
 using Stub = v1::AuthService::Stub;
 
-// The context identifier options; exactly one must be given.
-constexpr absl::string_view kContextFlags[] = {"nip", "internal-id", "nip-vat-ue", "peppol-id"};
-
-std::string ContextFlagList() {
-  std::vector<std::string> names;
-  for (absl::string_view flag : kContextFlags) names.push_back(absl::StrCat("--", flag));
-  return absl::StrJoin(names, ", ");
-}
-
 absl::StatusOr<v1::SubjectIdentifierType> ParseSubjectIdentifierTypeFlag(absl::string_view word,
                                                                          absl::string_view) {
   std::string lower = absl::AsciiStrToLower(absl::StripAsciiWhitespace(word));
@@ -103,16 +94,8 @@ int RunAuthSign(CommandContext& ctx) {
     std::optional<std::string> name = KeyName(ctx, &rc);
     if (!name.has_value()) return rc;
     request.set_name(*name);
-  } else {
-    if (std::string missing = MissingFlags(ctx, {"subject-type", "subject"}); !missing.empty()) {
-      return ctx.UsageError(missing);
-    }
-    v1::KsefSubject::IdentifierType type = v1::KsefSubject::IDENTIFIER_TYPE_UNSPECIFIED;
-    if (!ParseEnumFlag(ctx, "subject-type", &ParseSubjectType, &type, &rc)) return rc;
-    std::string subject(absl::StripAsciiWhitespace(*ctx.args().Get("subject")));
-    if (subject.empty()) return ctx.UsageError("--subject is empty");
-    request.mutable_subject()->set_type(type);
-    request.mutable_subject()->set_value(subject);
+  } else if (!ParseSubjectFlags(ctx, request.mutable_subject(), &rc)) {
+    return rc;
   }
 
   if (std::string missing = MissingFlags(ctx, {"challenge"}); !missing.empty()) {
@@ -122,30 +105,7 @@ int RunAuthSign(CommandContext& ctx) {
   if (challenge.empty()) return ctx.UsageError("--challenge is empty");
   request.set_challenge(challenge);
 
-  std::vector<absl::string_view> contexts;
-  for (absl::string_view flag : kContextFlags) {
-    if (ctx.args().Has(flag)) contexts.push_back(flag);
-  }
-  if (contexts.empty()) {
-    return ctx.UsageError(
-        absl::StrCat("missing the context identifier: give one of ", ContextFlagList()));
-  }
-  if (contexts.size() > 1 || ctx.args().GetAll(contexts[0]).size() > 1) {
-    return ctx.UsageError(
-        absl::StrCat("give exactly one context identifier (one of ", ContextFlagList(), ")"));
-  }
-  std::string context_value(absl::StripAsciiWhitespace(*ctx.args().Get(contexts[0])));
-  if (context_value.empty()) return ctx.UsageError(absl::StrCat("--", contexts[0], " is empty"));
-  v1::ContextIdentifier* context = request.mutable_context_identifier();
-  if (contexts[0] == "nip") {
-    context->set_nip(context_value);
-  } else if (contexts[0] == "internal-id") {
-    context->set_internal_id(context_value);
-  } else if (contexts[0] == "nip-vat-ue") {
-    context->set_nip_vat_ue(context_value);
-  } else {
-    context->set_peppol_id(context_value);
-  }
+  if (!ParseContextFlags(ctx, request.mutable_context_identifier(), &rc)) return rc;
 
   v1::SubjectIdentifierType identifier_type = v1::SUBJECT_IDENTIFIER_TYPE_UNSPECIFIED;
   v1::AuthSchemaVersion schema = v1::AUTH_SCHEMA_VERSION_UNSPECIFIED;

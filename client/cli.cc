@@ -117,7 +117,9 @@ int RunCliWithInput(std::span<const std::string> args, std::istream* in, std::os
                                            command->positionals.begin() + required);
     return CommandUsageError(err, *command, absl::StrCat("missing ", absl::StrJoin(missing, " ")));
   }
-  if (parsed->positional.size() > wanted) {
+  // A last positional "PATH..." takes any number; its handler checks them.
+  const bool variadic = wanted > 0 && absl::EndsWith(command->positionals.back(), "...");
+  if (!variadic && parsed->positional.size() > wanted) {
     return CommandUsageError(
         err, *command, absl::StrCat("unexpected argument \"", parsed->positional[wanted], "\""));
   }

@@ -1,9 +1,11 @@
 // RunCli without a server: help, usage errors, configuration errors and an
 // unreachable server.
 #include <netinet/in.h>
+#include <stdlib.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <map>
 #include <sstream>
 #include <string>
@@ -12,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "client/cli.h"
 #include "client/commands.h"
+#include "client/file_util.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -172,6 +175,43 @@ TEST(CliUsageTest, AuditAndAuthSignUsageErrorsNeedNoServer) {
   EXPECT_EQ(r.exit_status, 0);
   EXPECT_THAT(r.out, HasSubstr("NAME is keys/ID"));
   EXPECT_THAT(r.out, HasSubstr("--allow-ip A"));
+}
+
+TEST(CliUsageTest, QrUsageErrorsNeedNoServer) {
+  // Nothing listens there: exit 2 (not 1, UNAVAILABLE) shows that no call was tried.
+  std::map<std::string, std::string> env = {
+      {"KSEF_HSM_SERVER", absl::StrCat("127.0.0.1:", ClosedPort())}, {"KSEF_HSM_PLAINTEXT", "1"}};
+  std::string dir = ::testing::TempDir() + "/cli_usage_qr_XXXXXX";
+  ASSERT_NE(::mkdtemp(dir.data()), nullptr);
+  std::string invoice = dir + "/fa.xml";
+  ASSERT_TRUE(WriteWholeFile(invoice, "<Faktura/>", "test file").ok());
+  std::string empty_dir = dir + "/empty";
+  std::filesystem::create_directory(empty_dir);
+  for (const auto& [args, message] : std::vector<std::pair<std::vector<std::string>, std::string>>{
+           {{"qr", "k", "--nip", "5260250274"}, "missing PATH"},
+           {{"qr", "--nip", "5260250274"}, "missing the key"},
+           {{"qr", "k", invoice}, "missing the context identifier"},
+           {{"qr", "k", "--nip", "5260250274", "--nip-vat-ue", "DE123", invoice},
+            "give exactly one context identifier"},
+           {{"qr", "k", "--nip", "5260250274", "/nonexistent/fa.xml"},
+            "cannot read invoice file /nonexistent/fa.xml"},
+           {{"qr", "k", "--nip", "5260250274", empty_dir}, "no *.xml invoice files"},
+       }) {
+    Result r = Cli(args, env);
+    EXPECT_EQ(r.exit_status, 2) << message << "\n" << r.err;
+    EXPECT_THAT(r.err, HasSubstr(message));
+  }
+  // Valid, so it does try the (closed) server: exit 1.
+  Result r = Cli({"qr", "k", "--nip", "5260250274", "--no-images", invoice}, env);
+  EXPECT_EQ(r.exit_status, 1) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("UNAVAILABLE"));
+  std::filesystem::remove_all(dir);
+
+  r = Cli({"qr", "--help"});
+  EXPECT_EQ(r.exit_status, 0);
+  EXPECT_THAT(r.out, HasSubstr("NAME is keys/ID"));
+  EXPECT_THAT(r.out, HasSubstr("OFFLINE/CERTYFIKAT"));
+  EXPECT_THAT(r.out, HasSubstr("--no-images"));
 }
 
 TEST(CliUsageTest, BadValues) {

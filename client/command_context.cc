@@ -1,5 +1,8 @@
 #include "client/command_context.h"
 
+#include <algorithm>
+#include <chrono>
+#include <thread>
 #include <utility>
 
 #include "absl/status/statusor.h"
@@ -66,6 +69,35 @@ int CommandContext::CheckHealth(const grpc::health::v1::HealthCheckRequest& requ
   return status.ok() ? kExitOk : RpcError(status);
 }
 
+int CommandContext::StreamOfflineService(
+    const std::vector<hsm::v1::SignOfflineInvoiceRequest>& requests,
+    const std::function<void(const hsm::v1::OfflineInvoiceResult&)>& on_result) {
+  if (int rc = EnsureConnected(); rc != kExitOk) return rc;
+  grpc::ClientContext context;
+  if (connection_.timeout != absl::InfiniteDuration()) {
+    // Capped, so that the deadline stays a representable time.
+    absl::Duration total =
+        std::min(connection_.timeout * static_cast<int64_t>(std::max<size_t>(1, requests.size())),
+                 absl::Hours(24 * 366));
+    context.set_deadline(std::chrono::system_clock::now() + absl::ToChronoMicroseconds(total));
+  }
+  std::unique_ptr<
+      grpc::ClientReaderWriter<hsm::v1::SignOfflineInvoiceRequest, hsm::v1::OfflineInvoiceResult>>
+      stream = offline_service_->SignOfflineInvoices(&context);
+  // One writer thread, this thread the only reader: allowed by gRPC's sync API.
+  std::thread writer([&stream, &requests] {
+    for (const hsm::v1::SignOfflineInvoiceRequest& request : requests) {
+      if (!stream->Write(request)) break;  // the stream is broken; Finish tells why
+    }
+    stream->WritesDone();
+  });
+  hsm::v1::OfflineInvoiceResult result;
+  while (stream->Read(&result)) on_result(result);
+  writer.join();
+  grpc::Status status = stream->Finish();
+  return status.ok() ? kExitOk : RpcError(status);
+}
+
 int CommandContext::EnsureConnected() {
   if (channel_ != nullptr) return kExitOk;
   absl::StatusOr<std::shared_ptr<grpc::Channel>> channel = Connect(connection_);
@@ -76,6 +108,7 @@ int CommandContext::EnsureConnected() {
   health_ = grpc::health::v1::Health::NewStub(channel_);
   audit_service_ = hsm::v1::AuditService::NewStub(channel_);
   auth_service_ = hsm::v1::AuthService::NewStub(channel_);
+  offline_service_ = hsm::v1::OfflineInvoiceService::NewStub(channel_);
   return kExitOk;
 }
 

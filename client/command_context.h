@@ -13,9 +13,11 @@
 #include <google/protobuf/message.h>
 #include <grpcpp/grpcpp.h>
 
+#include <functional>
 #include <istream>
 #include <memory>
 #include <ostream>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
@@ -27,6 +29,7 @@
 #include "ksef/hsm/v1/auth_service.grpc.pb.h"
 #include "ksef/hsm/v1/enrollment_service.grpc.pb.h"
 #include "ksef/hsm/v1/key_service.grpc.pb.h"
+#include "ksef/hsm/v1/offline_service.grpc.pb.h"
 
 namespace ksef::client {
 
@@ -112,6 +115,28 @@ class CommandContext {
     return status.ok() ? kExitOk : RpcError(status);
   }
 
+  // One OfflineInvoiceService call, like CallKeyService.
+  template <typename Request, typename Response>
+  int CallOfflineService(grpc::Status (hsm::v1::OfflineInvoiceService::Stub::*method)(
+                             grpc::ClientContext*, const Request&, Response*),
+                         const Request& request, Response* response) {
+    if (int rc = EnsureConnected(); rc != kExitOk) return rc;
+    grpc::ClientContext context;
+    SetDeadline(connection_, &context);
+    grpc::Status status = (offline_service_.get()->*method)(&context, request, response);
+    return status.ok() ? kExitOk : RpcError(status);
+  }
+
+  // OfflineInvoiceService.SignOfflineInvoices: sends `requests` from a second
+  // thread while this one reads, so that neither side waits for the other,
+  // and calls `on_result` for each result as it arrives. The deadline is the
+  // timeout once per request. Returns kExitOk if the stream ended OK, else
+  // prints the error (after the results that did arrive) and returns the exit
+  // status.
+  int StreamOfflineService(
+      const std::vector<hsm::v1::SignOfflineInvoiceRequest>& requests,
+      const std::function<void(const hsm::v1::OfflineInvoiceResult&)>& on_result);
+
   // grpc.health.v1.Health/Check, like CallKeyService.
   int CheckHealth(const grpc::health::v1::HealthCheckRequest& request,
                   grpc::health::v1::HealthCheckResponse* response);
@@ -133,6 +158,7 @@ class CommandContext {
   std::unique_ptr<grpc::health::v1::Health::Stub> health_;
   std::unique_ptr<hsm::v1::AuditService::Stub> audit_service_;
   std::unique_ptr<hsm::v1::AuthService::Stub> auth_service_;
+  std::unique_ptr<hsm::v1::OfflineInvoiceService::Stub> offline_service_;
 };
 
 }  // namespace ksef::client

@@ -4,6 +4,7 @@
 #include "client/auth_handlers.h"
 #include "client/command_handlers.h"
 #include "client/enrollment_handlers.h"
+#include "client/offline_handlers.h"
 #include "client/test_ca_handlers.h"
 
 namespace ksef::client {
@@ -314,6 +315,54 @@ const std::vector<CommandSpec>& Table() {
         {"out", "FILE", "write the signed XML to FILE instead of standard output"}},
        {"[NAME]"},
        &RunAuthSign},
+      {"qr",
+       "builds the KOD I and signed KOD II links (and QR images with their labels "
+       "OFFLINE/CERTYFIKAT) of offline invoices, signed with an Offline key; the service reads "
+       "the seller NIP and issue date from the invoice and hashes the file as is",
+       "(NAME | --subject-type TYPE --subject VALUE)\n"
+       "(--nip N | --internal-id I | --nip-vat-ue V | --peppol-id P)\n"
+       "[--environment test|demo|production] [--ksef-number NUMBER]\n"
+       "[--out-dir DIR | --no-images] PATH...",
+       "An invoice issued offline carries two QR codes: KOD I, the link that verifies\n"
+       "the invoice (labelled OFFLINE until KSeF has given it a number), and KOD II,\n"
+       "the link that verifies the issuer's certificate, signed with the issuer's\n"
+       "Offline key (label CERTYFIKAT). The service reads the seller NIP (Podmiot1) and\n"
+       "the issue date (P_1) from each FA(3) invoice file and hashes the file exactly\n"
+       "as it is: send that very file to KSeF later, without re-saving it.\n"
+       "\n"
+       "The key is NAME, or, with --subject-type and --subject, that subject's active\n"
+       "Offline key with the newest valid certificate; every argument is then a PATH.\n"
+       "Exactly one of --nip, --internal-id, --nip-vat-ue and --peppol-id names the\n"
+       "KSeF context the invoices are issued in (the one you log in with). A PATH is an\n"
+       "invoice XML file, or a directory whose *.xml files (directly inside) are taken\n"
+       "in name order. One file is one call; more files go in one stream, and an\n"
+       "invoice that fails does not stop the others.\n"
+       "\n"
+       "For each invoice it prints the file, the KOD I link with its label, the KOD II\n"
+       "link and the images written: DIR/STEM.kod-i.png, .kod-i.svg, .kod-ii.png and\n"
+       ".kod-ii.svg, where STEM is the file name without .xml and DIR is --out-dir\n"
+       "(default: the current directory; created if missing). --no-images writes none.\n"
+       "An invoice that fails is reported as \"FILE: error: CODE: message\" on standard\n"
+       "error, and the exit status is then 1. --environment picks the QR host (default:\n"
+       "the server's setting). --ksef-number labels KOD I with the KSeF number once the\n"
+       "invoice has one (one file only). With --json each result is printed as one\n"
+       "line of protobuf JSON (the images are still written).",
+       {"ksef-hsm qr acme-offline-1 --nip 5260250274 --environment test --out-dir qr \\\n"
+        "      FA-2025-0001.xml",
+        "ksef-hsm qr --subject-type nip --subject 5260250274 --nip 5260250274 \\\n"
+        "      --out-dir qr invoices/"},
+       {kSubjectTypeFlag,
+        {"subject", "VALUE", "the NIP, PESEL or fingerprint (instead of NAME)"},
+        {"nip", "N", "context: a NIP (10 digits)"},
+        {"internal-id", "I", "context: an internal identifier (NIP-5 digits)"},
+        {"nip-vat-ue", "V", "context: a NIP-VAT UE number"},
+        {"peppol-id", "P", "context: a Peppol identifier (PPL...)"},
+        {"environment", "ENV", "QR host: test, demo or production (default: the server's)"},
+        {"ksef-number", "NUMBER", "label KOD I with this KSeF number (one file only)"},
+        {"out-dir", "DIR", "where to write the images (default: the current directory)"},
+        {"no-images", "", "only the links; write no images"}},
+       {"[NAME]", "PATH..."},
+       &RunQr},
       {"audit",
        "read and verify the audit log: list, usage, verify, public-key",
        "list [--since TIME] [--until TIME] [--caller X] [--key NAME]\n"

@@ -26,7 +26,9 @@ struct CommandSpec {
   std::vector<absl::string_view> examples;  // full command lines
   std::vector<FlagSpec> flags;              // options of this command only
   // Positional arguments, in order. Required ones first; an optional one is
-  // written in brackets ("[NAME]") and may only be followed by optional ones.
+  // written in brackets ("[NAME]") and may only be followed by optional ones,
+  // or by a last one ending in "..." ("PATH..."), which takes any number of
+  // arguments (none included): the handler checks what it got.
   std::vector<absl::string_view> positionals;
   int (*run)(CommandContext& context);
 };

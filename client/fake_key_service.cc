@@ -241,6 +241,7 @@ FakeServer::FakeServer(std::shared_ptr<grpc::ServerCredentials> credentials) {
   builder.RegisterService(&enrollment_);
   builder.RegisterService(&audit_);
   builder.RegisterService(&auth_);
+  builder.RegisterService(&offline_);
   builder.RegisterService(&health_);
   server_ = builder.BuildAndStart();
   address_ = "127.0.0.1:" + std::to_string(port);

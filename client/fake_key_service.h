@@ -18,6 +18,7 @@
 #include "client/fake_audit_service.h"
 #include "client/fake_auth_service.h"
 #include "client/fake_enrollment_service.h"
+#include "client/fake_offline_service.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "ksef/hsm/v1/key_service.grpc.pb.h"
 
@@ -89,7 +90,8 @@ class FakeHealthService final : public grpc::health::v1::Health::Service {
       grpc::health::v1::HealthCheckResponse::SERVING;
 };
 
-// The fakes (keys, enrollment, audit, auth, health) behind a server on 127.0.0.1:<free port>.
+// The fakes (keys, enrollment, audit, auth, offline invoices, health) behind a
+// server on 127.0.0.1:<free port>.
 class FakeServer {
  public:
   // Plaintext unless `credentials` is given.
@@ -101,6 +103,7 @@ class FakeServer {
   FakeEnrollmentService& enrollment() { return enrollment_; }
   FakeAuditService& audit() { return audit_; }
   FakeAuthService& auth() { return auth_; }
+  FakeOfflineService& offline() { return offline_; }
   FakeHealthService& health() { return health_; }
 
  private:
@@ -108,6 +111,7 @@ class FakeServer {
   FakeEnrollmentService enrollment_;
   FakeAuditService audit_;
   FakeAuthService auth_;
+  FakeOfflineService offline_;
   FakeHealthService health_;
   std::unique_ptr<grpc::Server> server_;
   std::string address_;

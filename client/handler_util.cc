@@ -6,9 +6,22 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
+#include "client/enum_names.h"
 #include "client/key_names.h"
 
 namespace ksef::client {
+namespace {
+
+// The context identifier options; exactly one must be given.
+constexpr absl::string_view kContextFlags[] = {"nip", "internal-id", "nip-vat-ue", "peppol-id"};
+
+std::string ContextFlagList() {
+  std::vector<std::string> names;
+  for (absl::string_view flag : kContextFlags) names.push_back(absl::StrCat("--", flag));
+  return absl::StrJoin(names, ", ");
+}
+
+}  // namespace
 
 std::optional<std::string> KeyName(CommandContext& ctx, int* exit_status) {
   std::string name = NormalizeKeyName(ctx.args().positional.at(0));
@@ -79,6 +92,55 @@ bool ParseTimestampFlag(CommandContext& ctx, absl::string_view flag,
   out->set_seconds(seconds);
   out->set_nanos(static_cast<int32_t>(absl::ToInt64Nanoseconds(rest)));
   if (given != nullptr) *given = true;
+  return true;
+}
+
+bool ParseSubjectFlags(CommandContext& ctx, hsm::v1::KsefSubject* out, int* rc) {
+  if (std::string missing = MissingFlags(ctx, {"subject-type", "subject"}); !missing.empty()) {
+    *rc = ctx.UsageError(missing);
+    return false;
+  }
+  hsm::v1::KsefSubject::IdentifierType type = hsm::v1::KsefSubject::IDENTIFIER_TYPE_UNSPECIFIED;
+  if (!ParseEnumFlag(ctx, "subject-type", &ParseSubjectType, &type, rc)) return false;
+  std::string subject(absl::StripAsciiWhitespace(*ctx.args().Get("subject")));
+  if (subject.empty()) {
+    *rc = ctx.UsageError("--subject is empty");
+    return false;
+  }
+  out->set_type(type);
+  out->set_value(subject);
+  return true;
+}
+
+bool ParseContextFlags(CommandContext& ctx, hsm::v1::ContextIdentifier* out, int* rc) {
+  std::vector<absl::string_view> given;
+  for (absl::string_view flag : kContextFlags) {
+    if (ctx.args().Has(flag)) given.push_back(flag);
+  }
+  if (given.empty()) {
+    *rc = ctx.UsageError(
+        absl::StrCat("missing the context identifier: give one of ", ContextFlagList()));
+    return false;
+  }
+  if (given.size() > 1 || ctx.args().GetAll(given[0]).size() > 1) {
+    *rc = ctx.UsageError(
+        absl::StrCat("give exactly one context identifier (one of ", ContextFlagList(), ")"));
+    return false;
+  }
+  std::string value(absl::StripAsciiWhitespace(*ctx.args().Get(given[0])));
+  if (value.empty()) {
+    *rc = ctx.UsageError(absl::StrCat("--", given[0], " is empty"));
+    return false;
+  }
+  if (given[0] == "nip") {
+    out->set_nip(value);
+  } else if (given[0] == "internal-id") {
+    out->set_internal_id(value);
+  } else if (given[0] == "nip-vat-ue") {
+    out->set_nip_vat_ue(value);
+  } else {
+    out->set_peppol_id(value);
+  }
   return true;
 }
 

@@ -1,6 +1,6 @@
 // Helpers shared by the command handlers (command_handlers.cc,
 // enrollment_handlers.cc, test_ca_handlers.cc, audit_handlers.cc,
-// auth_handlers.cc).
+// auth_handlers.cc, offline_handlers.cc).
 #ifndef KSEF_CLIENT_HANDLER_UTIL_H_
 #define KSEF_CLIENT_HANDLER_UTIL_H_
 
@@ -56,6 +56,14 @@ bool CheckSubcommandFlags(CommandContext& ctx, std::initializer_list<absl::strin
 // tells whether the option was there.
 bool ParseTimestampFlag(CommandContext& ctx, absl::string_view flag,
                         google::protobuf::Timestamp* out, bool* given, int* rc);
+
+// --subject-type TYPE --subject VALUE (both required, VALUE not empty) into
+// `out`; false after a usage error.
+bool ParseSubjectFlags(CommandContext& ctx, hsm::v1::KsefSubject* out, int* rc);
+
+// The login context: exactly one of --nip, --internal-id, --nip-vat-ue and
+// --peppol-id (given once, not empty) into `out`; false after a usage error.
+bool ParseContextFlags(CommandContext& ctx, hsm::v1::ContextIdentifier* out, int* rc);
 
 }  // namespace ksef::client
 

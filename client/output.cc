@@ -153,9 +153,12 @@ std::string PemFromDer(absl::string_view der) {
   return out;
 }
 
-absl::StatusOr<std::string> ToJson(const google::protobuf::Message& message) {
+namespace {
+
+absl::StatusOr<std::string> MessageToJson(const google::protobuf::Message& message,
+                                          bool add_whitespace) {
   google::protobuf::util::JsonPrintOptions options;
-  options.add_whitespace = true;
+  options.add_whitespace = add_whitespace;
   options.preserve_proto_field_names = true;
   options.always_print_primitive_fields = true;
   std::string json;
@@ -166,6 +169,16 @@ absl::StatusOr<std::string> ToJson(const google::protobuf::Message& message) {
   }
   if (json.empty() || json.back() != '\n') json.push_back('\n');
   return json;
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> ToJson(const google::protobuf::Message& message) {
+  return MessageToJson(message, /*add_whitespace=*/true);
+}
+
+absl::StatusOr<std::string> ToJsonLine(const google::protobuf::Message& message) {
+  return MessageToJson(message, /*add_whitespace=*/false);
 }
 
 }  // namespace ksef::client

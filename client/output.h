@@ -40,6 +40,10 @@ std::string PemFromDer(absl::string_view der);
 // Protobuf JSON: proto field names, primitives always printed, indented.
 absl::StatusOr<std::string> ToJson(const google::protobuf::Message& message);
 
+// The same on one line (JSON Lines: one message per line, for streams of
+// results).
+absl::StatusOr<std::string> ToJsonLine(const google::protobuf::Message& message);
+
 }  // namespace ksef::client
 
 #endif  // KSEF_CLIENT_OUTPUT_H_

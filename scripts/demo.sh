@@ -3,7 +3,8 @@
 # the embedded default (SoftHSM2 token + local mTLS PKI), start ksef-hsmd,
 # create and inspect a KSeF authentication key with the CLI, enroll it (CSR ->
 # local test CA -> import -> ACTIVE), sign a KSeF log-in (XAdES, checked with
-# xmlsec1), show and verify the audit log, stop the server.
+# xmlsec1), make the QR codes of an offline invoice with an Offline key
+# (KOD II checked with zbarimg), show and verify the audit log, stop the server.
 #
 # Usage: scripts/demo.sh
 # Environment:
@@ -195,8 +196,29 @@ xmlsec1 --verify --pubkey-cert-pem "${ENROLL_DIR}/certificate.pem" \
 log "xmlsec1 --verify: the XAdES signature made in the token verifies"
 log "$(show_path "${ENROLL_DIR}/auth-token-request.xml") is the body for POST /auth/xades-signature"
 
+step "Demo: an offline invoice's QR codes (KOD I + KOD II signed in the token)"
+OFFLINE_ID="demo-offline-$(date -u +%Y%m%d-%H%M%S)"
+OFFLINE_DIR="${STATE_DIR}/offline/${OFFLINE_ID}"
+mkdir -p "${OFFLINE_DIR}"
+run_cli create-key --key-id "${OFFLINE_ID}" --subject-type nip --subject "${DEMO_NIP}" \
+  --purpose offline
+run_cli csr "${OFFLINE_ID}" --enrollment-data "${ROOT}/examples/enrollment-data.json" \
+  --certificate-name "ksef-hsm demo offline" --format pem --out "${OFFLINE_DIR}/request.csr"
+run_cli test-ca issue --ca-dir "${STATE_DIR}/test-ca" --csr "${OFFLINE_DIR}/request.csr" \
+  --type offline --out "${OFFLINE_DIR}/certificate.pem"
+run_cli import-cert "${OFFLINE_ID}" --cert "${OFFLINE_DIR}/certificate.pem"
+log "examples/invoice-fa3.xml is a sample FA(3) invoice issued offline"
+run_cli qr "${OFFLINE_ID}" --nip "${DEMO_NIP}" --out-dir "${OFFLINE_DIR}" \
+  "${ROOT}/examples/invoice-fa3.xml"
+kod_ii_link="$(zbarimg --raw -q "${OFFLINE_DIR}/invoice-fa3.kod-ii.png" 2>/dev/null || true)"
+[[ "${kod_ii_link}" == https://qr-test.ksef.mf.gov.pl/certificate/Nip/* ]] \
+  || fail_with_log "the KOD II image does not decode to a KOD II link (zbarimg)"
+log "zbarimg reads the KOD II image back: ${kod_ii_link}"
+log "images: $(show_path "${OFFLINE_DIR}")/invoice-fa3.kod-i.png (label OFFLINE), .kod-ii.png (label CERTYFIKAT), and .svg"
+
 step "Demo: the audit log of everything above"
 run_cli audit list --key "${KEY_ID}"
+run_cli audit list --key "${OFFLINE_ID}"
 run_cli audit verify
 
 step "Stopping ksef-hsmd"
