@@ -24,6 +24,15 @@ absl::Status CheckDigits(absl::string_view value, size_t length, absl::string_vi
 
 }  // namespace
 
+std::string QuoteForMessage(absl::string_view value) {
+  std::string out;
+  for (char c : value.substr(0, 64)) {
+    out.push_back(absl::ascii_isprint(static_cast<unsigned char>(c)) ? c : '?');
+  }
+  if (value.size() > 64) out += "...";
+  return absl::StrCat("'", out, "'");
+}
+
 absl::Status ValidateNip(absl::string_view nip, absl::string_view field) {
   absl::Status s = CheckDigits(nip, 10, "NIP", field);
   if (!s.ok()) return s;

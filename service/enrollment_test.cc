@@ -17,6 +17,7 @@
 #include "ksef/cert/certificate_info.h"
 #include "ksef/cert/test_ca.h"
 #include "tests/support/softhsm_token.h"
+#include "tests/support/test_hsm.h"
 
 namespace ksef::service {
 namespace {
@@ -38,12 +39,7 @@ class EnrollmentTest : public ::testing::Test {
     auto token = ksef::testing::TestToken::Create("enroll-test");
     ASSERT_TRUE(token.ok()) << token.status();
     token_ = token->release();
-    hsm::HsmOptions o;
-    o.module_path = ksef::testing::TestToken::ModulePath();
-    o.token_label = token_->label();
-    o.pin = SecureString(token_->pin());
-    o.token_store_dir = token_->token_dir();
-    auto h = hsm::Hsm::Open(std::move(o));
+    auto h = ksef::testing::OpenTestHsm(*token_);
     ASSERT_TRUE(h.ok()) << h.status();
     hsm_ = h->release();
     auto ca = cert::TestCa::CreateInMemory();

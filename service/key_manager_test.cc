@@ -7,6 +7,7 @@
 
 #include "hsm/hsm.h"
 #include "tests/support/softhsm_token.h"
+#include "tests/support/test_hsm.h"
 
 namespace ksef::service {
 namespace {
@@ -17,12 +18,7 @@ class KeyManagerTest : public ::testing::Test {
     auto token = ksef::testing::TestToken::Create("km-test");
     ASSERT_TRUE(token.ok()) << token.status();
     token_ = token->release();
-    hsm::HsmOptions o;
-    o.module_path = ksef::testing::TestToken::ModulePath();
-    o.token_label = token_->label();
-    o.pin = SecureString(token_->pin());
-    o.token_store_dir = token_->token_dir();
-    auto h = hsm::Hsm::Open(std::move(o));
+    auto h = ksef::testing::OpenTestHsm(*token_);
     ASSERT_TRUE(h.ok()) << h.status();
     hsm_ = h->release();
   }

@@ -7,20 +7,11 @@
 #include "absl/strings/str_cat.h"
 #include "common/encoding.h"
 #include "ksef/xades/auth_fields.h"
+#include "ksef/identifiers.h"
 
 namespace ksef::qr {
 namespace {
 
-// Quotes a caller value for an error message, cut short so a huge or binary
-// value cannot flood a log line.
-std::string Shown(absl::string_view value) {
-  std::string out;
-  for (char c : value.substr(0, 64)) {
-    out.push_back(absl::ascii_isprint(static_cast<unsigned char>(c)) ? c : '?');
-  }
-  if (value.size() > 64) out += "...";
-  return absl::StrCat("'", out, "'");
-}
 
 bool AllDigits(absl::string_view s) {
   for (char c : s) {
@@ -47,7 +38,7 @@ bool IsUnreserved(char c) {
 
 absl::Status BadBaseUrl(absl::string_view field, absl::string_view url, absl::string_view why) {
   return absl::InvalidArgumentError(absl::StrCat(
-      field, ": ", Shown(url), " is not a QR base URL (https://host[:port][/path]): ", why));
+      field, ": ", QuoteForMessage(url), " is not a QR base URL (https://host[:port][/path]): ", why));
 }
 
 }  // namespace
@@ -72,7 +63,7 @@ absl::StatusOr<ContextType> ParseContextType(absl::string_view name, absl::strin
     if (name == ContextTypeName(t)) return t;
   }
   return absl::InvalidArgumentError(absl::StrCat(
-      field, ": ", Shown(name), " is not a context type (Nip, InternalId, NipVatUe, PeppolId)"));
+      field, ": ", QuoteForMessage(name), " is not a context type (Nip, InternalId, NipVatUe, PeppolId)"));
 }
 
 absl::Status ValidateBaseUrl(absl::string_view base_url, absl::string_view field) {
@@ -144,14 +135,14 @@ absl::StatusOr<absl::CivilDay> ParseIssueDate(absl::string_view text, absl::stri
   }
   if (!y || !m || !d) {
     return absl::InvalidArgumentError(
-        absl::StrCat(field, ": ", Shown(text), " is not a date in the form YYYY-MM-DD"));
+        absl::StrCat(field, ": ", QuoteForMessage(text), " is not a date in the form YYYY-MM-DD"));
   }
   // CivilDay normalizes (2026-02-30 becomes 2026-03-02): a date exists only
   // if it survives the round trip unchanged.
   absl::CivilDay day(*y, *m, *d);
   if (day.year() != *y || day.month() != *m || day.day() != *d) {
     return absl::InvalidArgumentError(
-        absl::StrCat(field, ": ", Shown(text), " is not a calendar date"));
+        absl::StrCat(field, ": ", QuoteForMessage(text), " is not a calendar date"));
   }
   absl::Status s = ValidateIssueDate(day, field);
   if (!s.ok()) return s;
@@ -177,7 +168,7 @@ absl::StatusOr<std::string> ParseInvoiceSha256(absl::string_view text, absl::str
   }
   if (!bytes || bytes->size() != 32) {
     return absl::InvalidArgumentError(absl::StrCat(
-        field, ": ", Shown(text),
+        field, ": ", QuoteForMessage(text),
         " is not a SHA-256 hash as 64 hex digits, 44-char Base64 or 43-char Base64URL"));
   }
   return *std::move(bytes);
@@ -190,7 +181,7 @@ absl::Status ValidateCertificateSerial(absl::string_view serial, absl::string_vi
   }
   if (!ok) {
     return absl::InvalidArgumentError(absl::StrCat(
-        field, ": ", Shown(serial),
+        field, ": ", QuoteForMessage(serial),
         " is not a KSeF certificate serial (16 uppercase hex digits, ^[0-9A-F]{16}$)"));
   }
   return absl::OkStatus();

@@ -8,6 +8,7 @@
 #include "common/utf8.h"
 #include "ksef/qr/label_font.h"
 #include "ksef/qr/png_writer.h"
+#include "ksef/xades/xml_text.h"
 
 namespace ksef::qr {
 namespace {
@@ -77,33 +78,6 @@ void FillRect(GrayImage& img, int x, int y, int w, int h) {
   for (int yy = y; yy < y + h; ++yy) {
     std::fill_n(img.pixels.begin() + static_cast<size_t>(yy) * img.width + x, w, uint8_t{0});
   }
-}
-
-// SVG character data and attribute values: & < > " ' escaped.
-std::string EscapeSvg(absl::string_view text) {
-  std::string out;
-  for (char c : text) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&apos;";
-        break;
-      default:
-        out.push_back(c);
-    }
-  }
-  return out;
 }
 
 // Printable UTF-8 only: XML 1.0 forbids most control characters outright.
@@ -199,7 +173,7 @@ absl::StatusOr<std::string> RenderSvg(absl::string_view text, const QrImageOptio
                           "<text x=\"%d\" y=\"%d\" font-family=\"DejaVu Sans Mono, monospace\" "
                           "font-size=\"%d\" text-anchor=\"middle\" fill=\"#000000\">%s</text>\n",
                           l.width / 2, l.code_px + (kLabelTopUnits + kGlyphHeight) * s, 9 * s,
-                          EscapeSvg(options.label));
+                          xades::EscapeXmlAttribute(options.label));
   }
   svg += "</svg>\n";
   return svg;

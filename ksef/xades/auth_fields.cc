@@ -23,16 +23,6 @@ bool IsDigit(unsigned char c) { return absl::ascii_isdigit(c); }
 bool IsUpperHex(unsigned char c) { return absl::ascii_isdigit(c) || (c >= 'A' && c <= 'F'); }
 bool IsUpper(unsigned char c) { return c >= 'A' && c <= 'Z'; }
 
-// Quotes a caller value for an error message, cut short so a huge or
-// binary value cannot flood a log line.
-std::string Shown(absl::string_view value) {
-  std::string out;
-  for (char c : value.substr(0, 64)) {
-    out.push_back(absl::ascii_isprint(static_cast<unsigned char>(c)) ? c : '?');
-  }
-  if (value.size() > 64) out += "...";
-  return absl::StrCat("'", out, "'");
-}
 
 // TNIP: besides the check digit, the XSD forbids a leading 0 and "x00...".
 absl::Status ValidateNipPart(absl::string_view nip, absl::string_view field) {
@@ -93,7 +83,7 @@ absl::Status ValidateChallenge(absl::string_view challenge, absl::string_view fi
             challenge[33] == '-' && AllOf(challenge.substr(34, 2), IsUpperHex);
   if (!ok) {
     return absl::InvalidArgumentError(
-        absl::StrCat(field, ": ", Shown(challenge),
+        absl::StrCat(field, ": ", QuoteForMessage(challenge),
                      " is not a KSeF challenge (\\d{8}-CR-[A-F0-9]{10}-[A-F0-9]{10}-[A-F0-9]{2})"));
   }
   return absl::OkStatus();
@@ -107,7 +97,7 @@ absl::Status ValidateInternalId(absl::string_view internal_id, absl::string_view
   if (internal_id.size() != 16 || internal_id[10] != '-' ||
       !AllOf(internal_id.substr(11), IsDigit)) {
     return absl::InvalidArgumentError(
-        absl::StrCat(field, ": ", Shown(internal_id),
+        absl::StrCat(field, ": ", QuoteForMessage(internal_id),
                      " is not an internal id (NIP-5 digits, e.g. 5265877635-12345)"));
   }
   return ValidateNipPart(internal_id.substr(0, 10), field);
@@ -116,14 +106,14 @@ absl::Status ValidateInternalId(absl::string_view internal_id, absl::string_view
 absl::Status ValidateNipVatUe(absl::string_view nip_vat_ue, absl::string_view field) {
   if (nip_vat_ue.size() < 12 || nip_vat_ue[10] != '-') {
     return absl::InvalidArgumentError(absl::StrCat(
-        field, ": ", Shown(nip_vat_ue), " is not NIP-EU VAT number (e.g. 5265877635-ATU12345678)"));
+        field, ": ", QuoteForMessage(nip_vat_ue), " is not NIP-EU VAT number (e.g. 5265877635-ATU12345678)"));
   }
   absl::Status s = ValidateNipPart(nip_vat_ue.substr(0, 10), field);
   if (!s.ok()) return s;
   absl::string_view vat = nip_vat_ue.substr(11);
   if (!std::regex_match(vat.begin(), vat.end(), EuVatRegex())) {
     return absl::InvalidArgumentError(
-        absl::StrCat(field, ": ", Shown(vat),
+        absl::StrCat(field, ": ", QuoteForMessage(vat),
                      " is not an EU VAT number in the form the XSD allows for its country"));
   }
   return absl::OkStatus();
@@ -133,7 +123,7 @@ absl::Status ValidatePeppolId(absl::string_view peppol_id, absl::string_view fie
   if (peppol_id.size() != 9 || peppol_id[0] != 'P' || !AllOf(peppol_id.substr(1, 2), IsUpper) ||
       !AllOf(peppol_id.substr(3), IsDigit)) {
     return absl::InvalidArgumentError(absl::StrCat(
-        field, ": ", Shown(peppol_id), " is not a Peppol id (P[A-Z]{2}[0-9]{6}, e.g. PPL123456)"));
+        field, ": ", QuoteForMessage(peppol_id), " is not a Peppol id (P[A-Z]{2}[0-9]{6}, e.g. PPL123456)"));
   }
   return absl::OkStatus();
 }
@@ -141,7 +131,7 @@ absl::Status ValidatePeppolId(absl::string_view peppol_id, absl::string_view fie
 absl::Status ValidateIp4Address(absl::string_view address, absl::string_view field) {
   if (!ParseIp4(address)) {
     return absl::InvalidArgumentError(
-        absl::StrCat(field, ": ", Shown(address),
+        absl::StrCat(field, ": ", QuoteForMessage(address),
                      " is not an IPv4 address (a.b.c.d, 0..255, no leading zeros)"));
   }
   return absl::OkStatus();
@@ -156,11 +146,11 @@ absl::Status ValidateIp4Range(absl::string_view range, absl::string_view field) 
   }
   if (!first || !last) {
     return absl::InvalidArgumentError(
-        absl::StrCat(field, ": ", Shown(range), " is not an IPv4 range (a.b.c.d-e.f.g.h)"));
+        absl::StrCat(field, ": ", QuoteForMessage(range), " is not an IPv4 range (a.b.c.d-e.f.g.h)"));
   }
   if (*first > *last) {
     return absl::InvalidArgumentError(
-        absl::StrCat(field, ": ", Shown(range), " starts above its end"));
+        absl::StrCat(field, ": ", QuoteForMessage(range), " starts above its end"));
   }
   return absl::OkStatus();
 }
@@ -175,7 +165,7 @@ absl::Status ValidateIp4Mask(absl::string_view mask, absl::string_view field) {
   }
   if (!ok) {
     return absl::InvalidArgumentError(
-        absl::StrCat(field, ": ", Shown(mask), " is not an IPv4 network (a.b.c.d/n, n in 0..32)"));
+        absl::StrCat(field, ": ", QuoteForMessage(mask), " is not an IPv4 network (a.b.c.d/n, n in 0..32)"));
   }
   return absl::OkStatus();
 }

@@ -2,10 +2,20 @@
 
 namespace ksef::xades {
 
-std::string EscapeXmlText(absl::string_view text) {
+namespace {
+
+std::string Escape(absl::string_view text, bool attribute) {
   std::string out;
   out.reserve(text.size());
   for (char c : text) {
+    if (attribute && c == '"') {
+      out += "&quot;";
+      continue;
+    }
+    if (attribute && c == '\'') {
+      out += "&apos;";
+      continue;
+    }
     switch (c) {
       case '&':
         out += "&amp;";
@@ -25,5 +35,11 @@ std::string EscapeXmlText(absl::string_view text) {
   }
   return out;
 }
+
+}  // namespace
+
+std::string EscapeXmlText(absl::string_view text) { return Escape(text, false); }
+
+std::string EscapeXmlAttribute(absl::string_view text) { return Escape(text, true); }
 
 }  // namespace ksef::xades

@@ -1,5 +1,5 @@
-// Escaping for XML we write ourselves (the AuthTokenRequest and the
-// Signature element). Pure functions; thread-safe.
+// Escaping for XML we write ourselves (the AuthTokenRequest, the Signature
+// element, SVG QR images). Pure functions; thread-safe.
 #ifndef KSEF_KSEF_XADES_XML_TEXT_H_
 #define KSEF_KSEF_XADES_XML_TEXT_H_
 
@@ -12,6 +12,9 @@ namespace ksef::xades {
 // Character data: & < > escaped, CR as &#xD; (a literal CR would be
 // normalized away by the parser and change what gets signed).
 std::string EscapeXmlText(absl::string_view text);
+
+// Attribute values and SVG text: additionally " and ' escaped.
+std::string EscapeXmlAttribute(absl::string_view text);
 
 }  // namespace ksef::xades
 

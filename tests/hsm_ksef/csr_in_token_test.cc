@@ -7,6 +7,7 @@
 #include "hsm/hsm.h"
 #include "ksef/csr/csr_builder.h"
 #include "tests/support/softhsm_token.h"
+#include "tests/support/test_hsm.h"
 
 namespace ksef {
 namespace {
@@ -26,11 +27,7 @@ absl::Status VerifyCsr(const std::string& der) {
 TEST(CsrInTokenTest, TenThousandTokenSignedCsrsAllVerify) {
   auto token = testing::TestToken::Create("csr-token");
   ASSERT_TRUE(token.ok()) << token.status();
-  hsm::HsmOptions o;
-  o.module_path = testing::TestToken::ModulePath();
-  o.token_label = (*token)->label();
-  o.pin = SecureString((*token)->pin());
-  auto h = hsm::Hsm::Open(std::move(o));
+  auto h = ksef::testing::OpenTestHsm(**token);
   ASSERT_TRUE(h.ok()) << h.status();
   auto key = (*h)->keys().Generate(hsm::KeyAlgorithm::kEcP256, "csr");
   ASSERT_TRUE(key.ok()) << key.status();

@@ -17,6 +17,7 @@
 #include "ksef/qr/qr_image.h"
 #include "ksef/xades/digest.h"
 #include "tests/support/softhsm_token.h"
+#include "tests/support/test_hsm.h"
 
 namespace ksef {
 namespace {
@@ -39,11 +40,7 @@ class QrInTokenTest : public ::testing::Test {
     auto token = testing::TestToken::Create("qr-token");
     ASSERT_TRUE(token.ok()) << token.status();
     token_ = std::move(*token);
-    hsm::HsmOptions o;
-    o.module_path = testing::TestToken::ModulePath();
-    o.token_label = token_->label();
-    o.pin = SecureString(token_->pin());
-    auto h = hsm::Hsm::Open(std::move(o));
+    auto h = ksef::testing::OpenTestHsm(*token_);
     ASSERT_TRUE(h.ok()) << h.status();
     hsm_ = std::move(*h);
     auto key = hsm_->keys().Generate(hsm::KeyAlgorithm::kEcP256, "offline-qr");

@@ -21,6 +21,7 @@
 #include "ksef/xades/xades_signer.h"
 #include "ksef/xades/xades_verifier.h"
 #include "tests/support/softhsm_token.h"
+#include "tests/support/test_hsm.h"
 
 namespace ksef {
 namespace {
@@ -58,11 +59,7 @@ class XadesInTokenTest : public ::testing::Test {
     auto token = testing::TestToken::Create("xades-token");
     ASSERT_TRUE(token.ok()) << token.status();
     token_ = std::move(*token);
-    hsm::HsmOptions o;
-    o.module_path = testing::TestToken::ModulePath();
-    o.token_label = token_->label();
-    o.pin = SecureString(token_->pin());
-    auto h = hsm::Hsm::Open(std::move(o));
+    auto h = ksef::testing::OpenTestHsm(*token_);
     ASSERT_TRUE(h.ok()) << h.status();
     hsm_ = std::move(*h);
     auto ca = cert::TestCa::CreateInMemory();
