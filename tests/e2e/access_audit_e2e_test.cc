@@ -20,6 +20,7 @@
 #include "ksef/hsm/v1/auth_service.grpc.pb.h"
 #include "ksef/hsm/v1/enrollment_service.grpc.pb.h"
 #include "ksef/hsm/v1/key_service.grpc.pb.h"
+#include "grpc/health/v1/health.grpc.pb.h"
 #include "tests/support/postgres_test_db.h"
 #include "tests/support/server_process.h"
 #include "tests/support/softhsm_token.h"
@@ -352,6 +353,89 @@ TEST_F(AccessAuditE2eTest, PostgresAuditStoreRecordsAndVerifiesAcrossRestarts) {
   ASSERT_EQ(vresp.chains_size(), 1);
   EXPECT_EQ(vresp.chains(0).node(), "e2e-node");
   EXPECT_GE(vresp.chains(0).last_checkpoint_seq(), 1);  // the shutdown checkpoint
+}
+
+// A PostgreSQL server of this test alone, so it can be stopped.
+class PrivatePostgres {
+ public:
+  explicit PrivatePostgres(std::string dir) : dir_(std::move(dir)) {}
+  ~PrivatePostgres() { Stop(); }
+  // The conninfo of the running cluster, or "" on failure (output in `log`).
+  std::string Start(std::string* log) {
+    const char* src = std::getenv("KSEF_SOURCE_DIR");
+    std::string out;
+    int rc = RunCommand(absl::StrCat("KSEF_PG_PORT=54339 bash ", src,
+                                     "/scripts/pg-test-server.sh start ", dir_),
+                        &out);
+    *log = out;
+    if (rc != 0) return "";
+    // The script prints: export KSEF_TEST_PG='<conninfo>'
+    const size_t a = out.find("KSEF_TEST_PG='");
+    if (a == std::string::npos) return "";
+    const size_t b = out.find('\'', a + 14);
+    return out.substr(a + 14, b - a - 14);
+  }
+  void Stop() {
+    const char* src = std::getenv("KSEF_SOURCE_DIR");
+    RunCommand(absl::StrCat("KSEF_PG_PORT=54339 bash ", src, "/scripts/pg-test-server.sh stop ",
+                            dir_));
+  }
+
+ private:
+  std::string dir_;
+};
+
+TEST_F(AccessAuditE2eTest, AuditStoreOutageStopsSigningAndHealthUntilItIsBack) {
+  PrivatePostgres pg(dir_ + "/pg");
+  std::string log;
+  const std::string conninfo = pg.Start(&log);
+  ASSERT_FALSE(conninfo.empty()) << log;
+  std::ofstream(config_, std::ios::app) << "audit_store = postgres\n"
+                                        << "audit_postgres = \"" << conninfo << "\"\n"
+                                        << "token_check_interval = 200ms\n";
+  auto server = ServerProcess::Start(config_, dir_ + "/server.log");
+  ASSERT_TRUE(server.ok()) << server.status();
+  Caller cli = Connect((*server)->port(), "client");
+  ActiveKey(cli, "auth-a", kNipA, pb::AUTHENTICATION);
+  auto health = grpc::health::v1::Health::NewStub(cli.channel);
+  auto serving = [&] {
+    grpc::health::v1::HealthCheckResponse resp;
+    grpc::Status s = Call([&](auto* ctx) { return health->Check(ctx, {}, &resp); });
+    return s.ok() && resp.status() == grpc::health::v1::HealthCheckResponse::SERVING;
+  };
+  auto sign = [&] {
+    pb::SignedAuthToken resp;
+    return Call(
+        [&](auto* ctx) { return cli.auth->SignAuthToken(ctx, AuthRequest("keys/auth-a"), &resp); });
+  };
+  ASSERT_TRUE(sign().ok());
+  EXPECT_TRUE(serving());
+
+  pg.Stop();
+  grpc::Status refused = sign();
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::UNAVAILABLE) << refused.error_message();
+  EXPECT_TRUE(absl::StrContains(refused.error_message(), "audit")) << refused.error_message();
+  bool down = false;
+  for (int i = 0; i < 50 && !down; ++i) {
+    absl::SleepFor(absl::Milliseconds(100));
+    down = !serving();
+  }
+  EXPECT_TRUE(down) << "health must report NOT_SERVING while the audit store cannot write";
+  // Still refused while down, whatever the call.
+  EXPECT_EQ(sign().error_code(), grpc::StatusCode::UNAVAILABLE);
+
+  ASSERT_FALSE(pg.Start(&log).empty()) << log;
+  bool up = false;
+  for (int i = 0; i < 150 && !up; ++i) {  // the audit log probes every 5 s
+    absl::SleepFor(absl::Milliseconds(100));
+    up = serving();
+  }
+  EXPECT_TRUE(up) << (*server)->Log();
+  EXPECT_TRUE(sign().ok());
+  pb::VerifyAuditLogRequest vreq;
+  pb::VerifyAuditLogResponse vresp;
+  ASSERT_TRUE(Call([&](auto* ctx) { return cli.audit->VerifyAuditLog(ctx, vreq, &vresp); }).ok());
+  EXPECT_TRUE(vresp.ok()) << vresp.problem();
 }
 
 TEST_F(AccessAuditE2eTest, SigkillDuringSigningLosesNoEventOfADeliveredSignature) {
