@@ -56,6 +56,11 @@ bool RunLibpng(png_structp png, png_infop info, const GrayImage& image, png_uint
                static_cast<png_uint_32>(image.height), 8, PNG_COLOR_TYPE_GRAY, PNG_INTERLACE_NONE,
                PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
   png_set_pHYs(png, info, ppm, ppm, PNG_RESOLUTION_METER);
+  // A QR image is two colours in long runs: no row filter and fast deflate
+  // give files as small as the defaults at a fraction of the cost (adaptive
+  // filtering tries five filters per row).
+  png_set_filter(png, PNG_FILTER_TYPE_BASE, PNG_FILTER_NONE);
+  png_set_compression_level(png, 1);
   png_write_info(png, info);
   for (int y = 0; y < image.height; ++y) {
     png_write_row(png, image.pixels.data() + static_cast<size_t>(y) * image.width);
