@@ -6,6 +6,7 @@
 #include <signal.h>
 
 #include <atomic>
+#include <cstdio>
 #include <fstream>
 #include <mutex>
 #include <set>
@@ -436,6 +437,73 @@ TEST_F(AccessAuditE2eTest, AuditStoreOutageStopsSigningAndHealthUntilItIsBack) {
   pb::VerifyAuditLogResponse vresp;
   ASSERT_TRUE(Call([&](auto* ctx) { return cli.audit->VerifyAuditLog(ctx, vreq, &vresp); }).ok());
   EXPECT_TRUE(vresp.ok()) << vresp.problem();
+}
+
+TEST_F(AccessAuditE2eTest, TokenOutageMakesSigningUnavailableAndHealthNotServingUntilBack) {
+  // The server talks to SoftHSM2 through a module that fails while a file exists.
+  const char* build = std::getenv("KSEF_BUILD_DIR");
+  ASSERT_NE(build, nullptr) << "run through ctest (KSEF_BUILD_DIR)";
+  const std::string outage = dir_ + "/token-outage";
+  setenv("KSEF_FAULT_PKCS11_MODULE", ksef::testing::TestToken::ModulePath().c_str(), 1);
+  setenv("KSEF_FAULT_PKCS11_FILE", outage.c_str(), 1);
+  std::string conf;
+  {
+    std::ifstream in(config_);
+    std::string line;
+    while (std::getline(in, line)) {
+      if (absl::StartsWith(line, "pkcs11_module")) {
+        line = absl::StrCat("pkcs11_module = ", build, "/tests/libksef_fault_pkcs11.so");
+      }
+      absl::StrAppend(&conf, line, "\n");
+    }
+  }
+  const std::string fault_config = dir_ + "/fault.conf";
+  std::ofstream(fault_config) << conf << "token_check_interval = 200ms\n";
+  auto server = ServerProcess::Start(fault_config, dir_ + "/server.log");
+  ASSERT_TRUE(server.ok()) << server.status();
+  Caller cli = Connect((*server)->port(), "client");
+  ActiveKey(cli, "auth-a", kNipA, pb::AUTHENTICATION);
+  auto health = grpc::health::v1::Health::NewStub(cli.channel);
+  auto serving = [&] {
+    grpc::health::v1::HealthCheckResponse resp;
+    grpc::Status s = Call([&](auto* ctx) { return health->Check(ctx, {}, &resp); });
+    return s.ok() && resp.status() == grpc::health::v1::HealthCheckResponse::SERVING;
+  };
+  auto sign = [&] {
+    pb::SignedAuthToken resp;
+    return Call(
+        [&](auto* ctx) { return cli.auth->SignAuthToken(ctx, AuthRequest("keys/auth-a"), &resp); });
+  };
+  ASSERT_TRUE(sign().ok());
+  ASSERT_TRUE(serving());
+
+  std::ofstream(outage) << "down\n";
+  grpc::Status refused = sign();
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::UNAVAILABLE) << refused.error_message();
+  bool down = false;
+  for (int i = 0; i < 50 && !down; ++i) {
+    absl::SleepFor(absl::Milliseconds(100));
+    down = !serving();
+  }
+  EXPECT_TRUE(down) << "health must report NOT_SERVING while the token is unusable";
+  EXPECT_EQ(sign().error_code(), grpc::StatusCode::UNAVAILABLE);
+
+  std::remove(outage.c_str());
+  bool up = false;
+  for (int i = 0; i < 200 && !up; ++i) {  // reconnects back off up to a few seconds
+    absl::SleepFor(absl::Milliseconds(100));
+    up = serving();
+  }
+  EXPECT_TRUE(up) << (*server)->Log();
+  grpc::Status again = sign();
+  EXPECT_TRUE(again.ok()) << again.error_message();
+  EXPECT_TRUE(absl::StrContains((*server)->Log(), "reconnected and logged in")) << (*server)->Log();
+  // The refused signature is on record as a failure, not as a signature.
+  std::vector<pb::AuditEvent> events = Events(cli, "SignAuthToken");
+  ASSERT_GE(events.size(), 4u);
+  EXPECT_EQ(events[1].outcome(), pb::FAILURE);
+  EXPECT_EQ(events[1].status_code(), static_cast<int>(grpc::StatusCode::UNAVAILABLE));
+  EXPECT_TRUE(events[1].signed_sha256().empty());
 }
 
 TEST_F(AccessAuditE2eTest, SigkillDuringSigningLosesNoEventOfADeliveredSignature) {
