@@ -4,7 +4,9 @@
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "common/encoding.h"
 #include "common/openssl_ptr.h"
 #include "ksef/cert/certificate_info.h"
@@ -80,8 +82,20 @@ std::optional<CallerCertificate> CallerOf(const grpc::ServerContext& context) {
   if (!auth || !auth->IsPeerAuthenticated()) return std::nullopt;
   std::vector<grpc::string_ref> pems = auth->FindPropertyValues("x509_pem_cert");
   if (pems.empty()) return std::nullopt;
-  auto caller = CallerFromPem(absl::string_view(pems.front().data(), pems.front().size()));
+  std::string pem(pems.front().data(), pems.front().size());
+  // A handful of callers make every call: parse each certificate once.
+  static absl::Mutex mu(absl::kConstInit);
+  static auto* cache = new absl::flat_hash_map<std::string, CallerCertificate>();
+  {
+    absl::MutexLock lock(&mu);
+    auto it = cache->find(pem);
+    if (it != cache->end()) return it->second;
+  }
+  auto caller = CallerFromPem(pem);
   if (!caller.ok()) return std::nullopt;
+  absl::MutexLock lock(&mu);
+  if (cache->size() >= 1024) cache->clear();
+  cache->emplace(std::move(pem), *caller);
   return *caller;
 }
 
