@@ -18,6 +18,7 @@
 #include "audit/sqlite_audit_store.h"
 #include "client/cli.h"
 #include "client/fake_key_service.h"
+#include "client/cli_test_util.h"
 #include "client/file_util.h"
 #include "common/ecdsa.h"
 #include "common/openssl_ptr.h"
@@ -37,11 +38,7 @@ using ::testing::Not;
 using ::testing::StartsWith;
 using FakeAuth = testing::FakeAuthService;
 
-struct Result {
-  int exit_status;
-  std::string out;
-  std::string err;
-};
+using Result = testing::CliResult;
 
 // A software EC P-256 key: the audit key's stand-in for checkpoints.
 class EcKey {
@@ -98,17 +95,7 @@ class CliAuditAuthTest : public ::testing::Test {
   void TearDown() override { std::filesystem::remove_all(dir_); }
 
   Result Cli(std::vector<std::string> args) {
-    std::map<std::string, std::string> env = {{"KSEF_HSM_SERVER", server_.address()},
-                                              {"KSEF_HSM_PLAINTEXT", "true"},
-                                              {"KSEF_HSM_TIMEOUT", "10s"}};
-    std::ostringstream out, err;
-    EnvLookup lookup = [&env](const char* name) -> std::optional<std::string> {
-      auto it = env.find(name);
-      if (it == env.end()) return std::nullopt;
-      return it->second;
-    };
-    int rc = RunCli(args, out, err, lookup);
-    return {rc, out.str(), err.str()};
+    return testing::RunCliWithEnv(args, testing::PlaintextEnv(server_.address()));
   }
 
   std::string Path(const std::string& name) const { return dir_ + "/" + name; }

@@ -15,6 +15,7 @@
 
 #include "client/cli.h"
 #include "client/fake_key_service.h"
+#include "client/cli_test_util.h"
 #include "client/file_util.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -31,29 +32,14 @@ using ::testing::Not;
 using ::testing::StartsWith;
 using Fake = testing::FakeEnrollmentService;
 
-struct Result {
-  int exit_status;
-  std::string out;
-  std::string err;
-};
+using Result = testing::CliResult;
 
 class CliEnrollmentTest : public ::testing::Test {
  protected:
   void SetUp() override { server_.keys().AddKey(testing::FakeKeyService::MakeKey("acme-auth-1")); }
 
   Result Cli(std::vector<std::string> args, const std::string& stdin_text = "") {
-    std::map<std::string, std::string> env = {{"KSEF_HSM_SERVER", server_.address()},
-                                              {"KSEF_HSM_PLAINTEXT", "true"},
-                                              {"KSEF_HSM_TIMEOUT", "10s"}};
-    std::istringstream in(stdin_text);
-    std::ostringstream out, err;
-    EnvLookup lookup = [&env](const char* name) -> std::optional<std::string> {
-      auto it = env.find(name);
-      if (it == env.end()) return std::nullopt;
-      return it->second;
-    };
-    int rc = RunCli(args, in, out, err, lookup);
-    return {rc, out.str(), err.str()};
+    return testing::RunCliWithEnv(args, testing::PlaintextEnv(server_.address()), stdin_text);
   }
 
   // Writes `content` to a file in the test's temporary directory.

@@ -14,6 +14,7 @@
 #include "client/cli.h"
 #include "client/fake_key_service.h"
 #include "client/file_util.h"
+#include "client/cli_test_util.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -28,11 +29,7 @@ using ::testing::IsEmpty;
 using ::testing::Not;
 using FakeOffline = testing::FakeOfflineService;
 
-struct Result {
-  int exit_status;
-  std::string out;
-  std::string err;
-};
+using Result = testing::CliResult;
 
 // An FA(3)-like invoice whose bytes show any re-encoding: a BOM, CRLF, Polish
 // characters and no final newline. `extra` makes each one different.
@@ -58,16 +55,7 @@ class CliQrTest : public ::testing::Test {
   Result Cli(std::vector<std::string> args) { return CliAt(server_.address(), std::move(args)); }
 
   static Result CliAt(const std::string& server, std::vector<std::string> args) {
-    std::map<std::string, std::string> env = {
-        {"KSEF_HSM_SERVER", server}, {"KSEF_HSM_PLAINTEXT", "true"}, {"KSEF_HSM_TIMEOUT", "10s"}};
-    std::ostringstream out, err;
-    EnvLookup lookup = [&env](const char* name) -> std::optional<std::string> {
-      auto it = env.find(name);
-      if (it == env.end()) return std::nullopt;
-      return it->second;
-    };
-    int rc = RunCli(args, out, err, lookup);
-    return {rc, out.str(), err.str()};
+    return testing::RunCliWithEnv(args, testing::PlaintextEnv(server));
   }
 
   std::string Path(const std::string& name) const { return dir_ + "/" + name; }

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "client/fake_key_service.h"
+#include "client/cli_test_util.h"
 #include "client/file_util.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -27,11 +28,7 @@ using ::testing::IsEmpty;
 using ::testing::Not;
 using ::testing::StartsWith;
 
-struct Result {
-  int exit_status;
-  std::string out;
-  std::string err;
-};
+using Result = testing::CliResult;
 
 class CliTest : public ::testing::Test {
  protected:
@@ -40,17 +37,7 @@ class CliTest : public ::testing::Test {
   // Runs ksef-hsm with the server address and --plaintext from the environment,
   // as a user with KSEF_HSM_* variables set would.
   Result Cli(std::vector<std::string> args) {
-    std::map<std::string, std::string> env = {{"KSEF_HSM_SERVER", server_.address()},
-                                              {"KSEF_HSM_PLAINTEXT", "true"},
-                                              {"KSEF_HSM_TIMEOUT", "10s"}};
-    std::ostringstream out, err;
-    EnvLookup lookup = [&env](const char* name) -> std::optional<std::string> {
-      auto it = env.find(name);
-      if (it == env.end()) return std::nullopt;
-      return it->second;
-    };
-    int rc = RunCli(args, out, err, lookup);
-    return {rc, out.str(), err.str()};
+    return testing::RunCliWithEnv(args, testing::PlaintextEnv(server_.address()));
   }
 
   testing::FakeServer server_;

@@ -15,6 +15,7 @@
 #include "client/cli.h"
 #include "client/commands.h"
 #include "client/file_util.h"
+#include "client/cli_test_util.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -25,21 +26,10 @@ using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::StartsWith;
 
-struct Result {
-  int exit_status;
-  std::string out;
-  std::string err;
-};
+using Result = testing::CliResult;
 
 Result Cli(std::vector<std::string> args, std::map<std::string, std::string> env = {}) {
-  std::ostringstream out, err;
-  EnvLookup lookup = [&env](const char* name) -> std::optional<std::string> {
-    auto it = env.find(name);
-    if (it == env.end()) return std::nullopt;
-    return it->second;
-  };
-  int rc = RunCli(args, out, err, lookup);
-  return {rc, out.str(), err.str()};
+  return testing::RunCliWithEnv(args, env);
 }
 
 // A local TCP port with nothing listening on it.

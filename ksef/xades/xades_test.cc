@@ -19,6 +19,7 @@
 #include "ksef/xades/xades_signer.h"
 #include "ksef/xades/xades_verifier.h"
 #include "tests/support/softhsm_token.h"
+#include "tests/support/xmlsec.h"
 
 namespace ksef::xades {
 namespace {
@@ -64,19 +65,6 @@ class XadesTest : public ::testing::Test {
   std::string unsigned_;
 };
 
-// xmlsec1 --verify with the certificate as the trusted key; returns its
-// exit status and puts its output in *output.
-int VerifyWithXmlsec(const std::string& xml, const std::string& cert_der, std::string* output) {
-  std::string dir = testing::MakeTempDir("xades-xmlsec");
-  std::ofstream(dir + "/cert.pem") << cert::CertificateToPem(cert_der);
-  std::ofstream(dir + "/signed.xml", std::ios::binary) << xml;
-  int rc = testing::RunCommand(
-      "xmlsec1 --verify --pubkey-cert-pem " + dir + "/cert.pem --id-attr:Id " +
-          "http://uri.etsi.org/01903/v1.3.2#:SignedProperties " + dir + "/signed.xml",
-      output);
-  testing::RunCommand("rm -rf " + dir);
-  return rc;
-}
 
 TEST_F(XadesTest, CertificatePartsMatchV4) {
   EXPECT_EQ(cert_.digest_base64, "Et0SAunZPVEw8HlwB0gMXRA4Xk9APwGxNvq8EKUFqtc=");
@@ -139,12 +127,12 @@ TEST_F(XadesTest, ExclusiveC14nIsTheDefaultAndVerifiesWithXmlsec1) {
   EXPECT_LT(age, absl::Seconds(120));
 
   std::string output;
-  EXPECT_EQ(VerifyWithXmlsec(signed_doc->xml, cert_der_, &output), 0) << output;
+  EXPECT_EQ(testing::XmlsecVerify(signed_doc->xml, cert_der_, &output), 0) << output;
   EXPECT_THAT(output, HasSubstr("OK"));
   auto verified = VerifySignedAuthTokenRequest(signed_doc->xml);
   EXPECT_TRUE(verified.ok()) << verified.status();
   // The xmlsec1 check is not vacuous: a changed challenge fails it.
-  EXPECT_NE(VerifyWithXmlsec(absl::StrReplaceAll(signed_doc->xml, {{"226FB7B000", "226FB7B001"}}),
+  EXPECT_NE(testing::XmlsecVerify(absl::StrReplaceAll(signed_doc->xml, {{"226FB7B000", "226FB7B001"}}),
                              cert_der_, &output),
             0)
       << output;
@@ -154,7 +142,7 @@ TEST_F(XadesTest, ExclusiveC14nIsTheDefaultAndVerifiesWithXmlsec1) {
   inclusive.canonicalization = SignedInfoCanonicalization::kInclusive;
   signed_doc = SignAuthTokenRequestXml(unsigned_, cert_, *signer_, inclusive);
   ASSERT_TRUE(signed_doc.ok()) << signed_doc.status();
-  EXPECT_EQ(VerifyWithXmlsec(signed_doc->xml, cert_der_, &output), 0) << output;
+  EXPECT_EQ(testing::XmlsecVerify(signed_doc->xml, cert_der_, &output), 0) << output;
 }
 
 TEST_F(XadesTest, SignsBuiltRequestsWithPolicyAndV21) {
@@ -166,7 +154,7 @@ TEST_F(XadesTest, SignsBuiltRequestsWithPolicyAndV21) {
   auto signed_doc = SignAuthTokenRequest(r, cert_, *signer_);
   ASSERT_TRUE(signed_doc.ok()) << signed_doc.status();
   std::string output;
-  EXPECT_EQ(VerifyWithXmlsec(signed_doc->xml, cert_der_, &output), 0) << output;
+  EXPECT_EQ(testing::XmlsecVerify(signed_doc->xml, cert_der_, &output), 0) << output;
   EXPECT_TRUE(VerifySignedAuthTokenRequest(signed_doc->xml).ok());
 
   r.challenge = "bad";
@@ -196,7 +184,7 @@ TEST_F(XadesTest, RsaKeyVerifiesWithXmlsec1) {
   EXPECT_THAT(signed_doc->xml, HasSubstr("xmldsig-more#rsa-sha256"));
   EXPECT_EQ(signed_doc->signature_value.size(), 256u);
   std::string output;
-  EXPECT_EQ(VerifyWithXmlsec(signed_doc->xml, *der, &output), 0) << output;
+  EXPECT_EQ(testing::XmlsecVerify(signed_doc->xml, *der, &output), 0) << output;
   auto verified = VerifySignedAuthTokenRequest(signed_doc->xml);
   EXPECT_TRUE(verified.ok()) << verified.status();
 }

@@ -23,6 +23,7 @@
 #include "ksef/hsm/v1/key_service.grpc.pb.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "tests/support/postgres_test_db.h"
+#include "tests/support/xmlsec.h"
 #include "tests/support/server_process.h"
 #include "tests/support/softhsm_token.h"
 #include "tests/e2e/e2e_fixture.h"
@@ -241,19 +242,12 @@ TEST_F(AccessAuditE2eTest, AuthTokenSignedInTheTokenVerifiesWithXmlsec1) {
   ASSERT_TRUE(s.ok()) << s.error_message();
   EXPECT_EQ(resp.name(), "keys/auth-a");
   EXPECT_EQ(resp.certificate_serial_number().size(), 16u);
-  std::ofstream(dir_ + "/signed.xml") << resp.xml();
   pb::GetKeyRequest get;
   get.set_name("keys/auth-a");
   pb::Key key;
   ASSERT_TRUE(Call([&](auto* ctx) { return cli.keys->GetKey(ctx, get, &key); }).ok());
-  std::ofstream(dir_ + "/cert.pem") << cert::CertificateToPem(key.certificate().der());
   std::string out;
-  EXPECT_EQ(RunCommand(absl::StrCat("xmlsec1 --verify --pubkey-cert-pem ", dir_, "/cert.pem ",
-                                    "--id-attr:Id http://uri.etsi.org/01903/v1.3.2#:SignedProperties ",
-                                    dir_, "/signed.xml"),
-                       &out),
-            0)
-      << out;
+  EXPECT_EQ(ksef::testing::XmlsecVerify(resp.xml(), key.certificate().der(), &out), 0) << out;
   EXPECT_TRUE(absl::StrContains(out, "OK")) << out;
 }
 
@@ -287,11 +281,7 @@ TEST_F(AccessAuditE2eTest, AuthSigningRefusesOfflineUncertifiedAndExpiredKeys) {
 TEST_F(AccessAuditE2eTest, UsageLimitStopsSigningAndSurvivesRestart) {
   auto server = ServerProcess::Start(config_, dir_ + "/server.log");
   ASSERT_TRUE(server.ok()) << server.status();
-  auto sign = [&](Caller& c) {
-    pb::SignedAuthToken resp;
-    return Call(
-        [&](auto* ctx) { return c.auth->SignAuthToken(ctx, AuthRequest("keys/ltd"), &resp); });
-  };
+  auto sign = [&](Caller& c) { return SignAuth(c, "keys/ltd"); };
   {
     Caller cli = Connect((*server)->port(), "client");
     // The CSR of the enrollment is the first use of three.
@@ -398,17 +388,8 @@ TEST_F(AccessAuditE2eTest, AuditStoreOutageStopsSigningAndHealthUntilItIsBack) {
   ASSERT_TRUE(server.ok()) << server.status();
   Caller cli = Connect((*server)->port(), "client");
   ActiveKey(cli, "auth-a", kNipA, pb::AUTHENTICATION);
-  auto health = grpc::health::v1::Health::NewStub(cli.channel);
-  auto serving = [&] {
-    grpc::health::v1::HealthCheckResponse resp;
-    grpc::Status s = Call([&](auto* ctx) { return health->Check(ctx, {}, &resp); });
-    return s.ok() && resp.status() == grpc::health::v1::HealthCheckResponse::SERVING;
-  };
-  auto sign = [&] {
-    pb::SignedAuthToken resp;
-    return Call(
-        [&](auto* ctx) { return cli.auth->SignAuthToken(ctx, AuthRequest("keys/auth-a"), &resp); });
-  };
+  auto serving = [&] { return Serving(cli); };
+  auto sign = [&] { return SignAuth(cli, "keys/auth-a"); };
   ASSERT_TRUE(sign().ok());
   EXPECT_TRUE(serving());
 
@@ -416,21 +397,13 @@ TEST_F(AccessAuditE2eTest, AuditStoreOutageStopsSigningAndHealthUntilItIsBack) {
   grpc::Status refused = sign();
   EXPECT_EQ(refused.error_code(), grpc::StatusCode::UNAVAILABLE) << refused.error_message();
   EXPECT_TRUE(absl::StrContains(refused.error_message(), "audit")) << refused.error_message();
-  bool down = false;
-  for (int i = 0; i < 50 && !down; ++i) {
-    absl::SleepFor(absl::Milliseconds(100));
-    down = !serving();
-  }
+  const bool down = WaitForServing(cli, false, 50);
   EXPECT_TRUE(down) << "health must report NOT_SERVING while the audit store cannot write";
   // Still refused while down, whatever the call.
   EXPECT_EQ(sign().error_code(), grpc::StatusCode::UNAVAILABLE);
 
   ASSERT_FALSE(pg.Start(&log).empty()) << log;
-  bool up = false;
-  for (int i = 0; i < 150 && !up; ++i) {  // the audit log probes every 5 s
-    absl::SleepFor(absl::Milliseconds(100));
-    up = serving();
-  }
+  const bool up = WaitForServing(cli, true, 150);  // the audit log probes every 5 s
   EXPECT_TRUE(up) << (*server)->Log();
   EXPECT_TRUE(sign().ok());
   pb::VerifyAuditLogRequest vreq;
@@ -463,37 +436,20 @@ TEST_F(AccessAuditE2eTest, TokenOutageMakesSigningUnavailableAndHealthNotServing
   ASSERT_TRUE(server.ok()) << server.status();
   Caller cli = Connect((*server)->port(), "client");
   ActiveKey(cli, "auth-a", kNipA, pb::AUTHENTICATION);
-  auto health = grpc::health::v1::Health::NewStub(cli.channel);
-  auto serving = [&] {
-    grpc::health::v1::HealthCheckResponse resp;
-    grpc::Status s = Call([&](auto* ctx) { return health->Check(ctx, {}, &resp); });
-    return s.ok() && resp.status() == grpc::health::v1::HealthCheckResponse::SERVING;
-  };
-  auto sign = [&] {
-    pb::SignedAuthToken resp;
-    return Call(
-        [&](auto* ctx) { return cli.auth->SignAuthToken(ctx, AuthRequest("keys/auth-a"), &resp); });
-  };
+  auto serving = [&] { return Serving(cli); };
+  auto sign = [&] { return SignAuth(cli, "keys/auth-a"); };
   ASSERT_TRUE(sign().ok());
   ASSERT_TRUE(serving());
 
   std::ofstream(outage) << "down\n";
   grpc::Status refused = sign();
   EXPECT_EQ(refused.error_code(), grpc::StatusCode::UNAVAILABLE) << refused.error_message();
-  bool down = false;
-  for (int i = 0; i < 50 && !down; ++i) {
-    absl::SleepFor(absl::Milliseconds(100));
-    down = !serving();
-  }
+  const bool down = WaitForServing(cli, false, 50);
   EXPECT_TRUE(down) << "health must report NOT_SERVING while the token is unusable";
   EXPECT_EQ(sign().error_code(), grpc::StatusCode::UNAVAILABLE);
 
   std::remove(outage.c_str());
-  bool up = false;
-  for (int i = 0; i < 200 && !up; ++i) {  // reconnects back off up to a few seconds
-    absl::SleepFor(absl::Milliseconds(100));
-    up = serving();
-  }
+  const bool up = WaitForServing(cli, true, 200);  // reconnects back off up to a few seconds
   EXPECT_TRUE(up) << (*server)->Log();
   grpc::Status again = sign();
   EXPECT_TRUE(again.ok()) << again.error_message();

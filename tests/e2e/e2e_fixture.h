@@ -23,6 +23,7 @@
 #include "ksef/hsm/v1/enrollment_service.grpc.pb.h"
 #include "ksef/hsm/v1/key_service.grpc.pb.h"
 #include "ksef/hsm/v1/offline_service.grpc.pb.h"
+#include "grpc/health/v1/health.grpc.pb.h"
 #include "tests/support/server_process.h"
 #include "tests/support/softhsm_token.h"
 
@@ -154,6 +155,29 @@ class E2eFixture : public ::testing::Test {
     req.set_challenge(kChallenge);
     req.mutable_context_identifier()->set_nip(kNipA);
     return req;
+  }
+
+  // One SignAuthToken call for the key `name`.
+  static grpc::Status SignAuth(Caller& c, const std::string& name) {
+    pb::SignedAuthToken resp;
+    return Call([&](auto* ctx) { return c.auth->SignAuthToken(ctx, AuthRequest(name), &resp); });
+  }
+
+  // Whether grpc.health.v1 reports SERVING.
+  static bool Serving(Caller& c) {
+    auto health = grpc::health::v1::Health::NewStub(c.channel);
+    grpc::health::v1::HealthCheckResponse resp;
+    grpc::Status s = Call([&](auto* ctx) { return health->Check(ctx, {}, &resp); });
+    return s.ok() && resp.status() == grpc::health::v1::HealthCheckResponse::SERVING;
+  }
+
+  // Polls health every 100 ms, at most `tries` times, until it is `serving`.
+  static bool WaitForServing(Caller& c, bool serving, int tries) {
+    for (int i = 0; i < tries; ++i) {
+      absl::SleepFor(absl::Milliseconds(100));
+      if (Serving(c) == serving) return true;
+    }
+    return false;
   }
 
   // All events, oldest first.

@@ -22,6 +22,7 @@
 #include "ksef/xades/xades_verifier.h"
 #include "tests/support/softhsm_token.h"
 #include "tests/support/test_hsm.h"
+#include "tests/support/xmlsec.h"
 
 namespace ksef {
 namespace {
@@ -40,18 +41,6 @@ xades::AuthTokenRequest Request(int i) {
   return r;
 }
 
-// xmlsec1 --verify with the certificate as the trusted key.
-int VerifyWithXmlsec(const std::string& xml, const std::string& cert_der, std::string* output) {
-  std::string dir = testing::MakeTempDir("xades-token-xmlsec");
-  std::ofstream(dir + "/cert.pem") << cert::CertificateToPem(cert_der);
-  std::ofstream(dir + "/signed.xml", std::ios::binary) << xml;
-  int rc = testing::RunCommand(
-      "xmlsec1 --verify --pubkey-cert-pem " + dir + "/cert.pem --id-attr:Id " +
-          "http://uri.etsi.org/01903/v1.3.2#:SignedProperties " + dir + "/signed.xml",
-      output);
-  testing::RunCommand("rm -rf " + dir);
-  return rc;
-}
 
 class XadesInTokenTest : public ::testing::Test {
  protected:
@@ -136,7 +125,7 @@ TEST_F(XadesInTokenTest, ThousandConcurrentSignaturesAllVerify) {
   ASSERT_EQ(sample.size(), static_cast<size_t>(kXmlsecSample));
   for (const std::string& xml : sample) {
     std::string output;
-    EXPECT_EQ(VerifyWithXmlsec(xml, cert_der, &output), 0) << output;
+    EXPECT_EQ(testing::XmlsecVerify(xml, cert_der, &output), 0) << output;
     EXPECT_THAT(output, HasSubstr("OK"));
   }
 }
@@ -151,7 +140,7 @@ TEST_F(XadesInTokenTest, Rsa2048TokenKeyVerifiesWithXmlsec1) {
   ASSERT_TRUE(signed_doc.ok()) << signed_doc.status();
   EXPECT_THAT(signed_doc->xml, HasSubstr("http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"));
   std::string output;
-  EXPECT_EQ(VerifyWithXmlsec(signed_doc->xml, cert_der, &output), 0) << output;
+  EXPECT_EQ(testing::XmlsecVerify(signed_doc->xml, cert_der, &output), 0) << output;
   EXPECT_THAT(output, HasSubstr("OK"));
   EXPECT_TRUE(xades::VerifySignedAuthTokenRequest(signed_doc->xml).ok());
 }
