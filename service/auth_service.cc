@@ -111,7 +111,7 @@ grpc::Status AuthServiceImpl::SignAuthToken(grpc::ServerContext* context,
     KSEF_ASSIGN_OR_RETURN(xades::AuthTokenRequest document, FromProto(*req));
     KSEF_RETURN_IF_ERROR(call.RequireAuditable());
     KSEF_ASSIGN_OR_RETURN(SigningKey signing,
-                          keys_->GetSigningKey(key.name(), KeyPurpose::kAuthentication));
+                          keys_->SigningKeyFrom(key, KeyPurpose::kAuthentication));
     KSEF_RETURN_IF_ERROR(call.ReserveUse(signing.record));
     KSEF_ASSIGN_OR_RETURN(std::shared_ptr<const CachedCertificate> certificate,
                           certificates_->Get(signing.record.certificate_der));

@@ -468,6 +468,10 @@ absl::StatusOr<KeyRecord> KeyManager::CurrentKeyFor(SubjectType type, const std:
 absl::StatusOr<SigningKey> KeyManager::GetSigningKey(absl::string_view name,
                                                      KeyPurpose purpose) {
   KSEF_ASSIGN_OR_RETURN(KeyRecord record, Get(name));
+  return SigningKeyFrom(std::move(record), purpose);
+}
+
+absl::StatusOr<SigningKey> KeyManager::SigningKeyFrom(KeyRecord record, KeyPurpose purpose) {
   if (record.purpose != purpose) {
     return absl::FailedPreconditionError(absl::StrCat(
         "key ", record.name(), " is an ", PurposeName(record.purpose), " key; this operation needs an ",

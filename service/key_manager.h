@@ -109,6 +109,9 @@ class KeyManager {
   // certificate that has expired or is not valid yet; NOT_FOUND/INVALID_ARGUMENT
   // as Get.
   absl::StatusOr<SigningKey> GetSigningKey(absl::string_view name, KeyPurpose purpose);
+  // The same checks on a record the caller has just read with Get (or
+  // CurrentKeyFor), without reading the registry again.
+  absl::StatusOr<SigningKey> SigningKeyFrom(KeyRecord record, KeyPurpose purpose);
 
   // The subject's key for `purpose` to sign with now: ACTIVE, certificate
   // valid now; during a rotation, the one whose certificate is newest.

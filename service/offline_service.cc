@@ -113,7 +113,7 @@ absl::Status OfflineServiceImpl::SignOne(AuditedCall& call,
   KSEF_ASSIGN_OR_RETURN(qr::InvoiceRef invoice, InvoiceOf(req));
   const std::string base = BaseUrlFor(req.environment());
   KSEF_RETURN_IF_ERROR(call.RequireAuditable());
-  KSEF_ASSIGN_OR_RETURN(SigningKey signing, keys_->GetSigningKey(found->name(), KeyPurpose::kOffline));
+  KSEF_ASSIGN_OR_RETURN(SigningKey signing, keys_->SigningKeyFrom(*found, KeyPurpose::kOffline));
   KSEF_ASSIGN_OR_RETURN(std::shared_ptr<const CachedCertificate> certificate,
                         certificates_->Get(signing.record.certificate_der));
   KSEF_RETURN_IF_ERROR(call.ReserveUse(signing.record));
