@@ -2,10 +2,15 @@
 
 #include <openssl/evp.h>
 
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/string_view.h"
+#include "common/utf8.h"
 
 namespace ksef::audit {
 namespace {
+
+void BoundField(std::string& field, size_t max_bytes) { field = BoundedText(field, max_bytes); }
 
 // Length-prefixed (4-byte big-endian) field; unambiguous concatenation.
 void Field(EVP_MD_CTX* ctx, absl::string_view value) {
@@ -65,6 +70,47 @@ bool OutcomeFromName(const std::string& name, Outcome* out) {
   return false;
 }
 
+std::string BoundedText(absl::string_view text, size_t max_bytes) {
+  std::string out;
+  size_t i = 0;
+  while (i < text.size()) {
+    uint32_t cp = 0;
+    const size_t n = DecodeUtf8At(text, i, &cp);
+    std::string piece;
+    if (n == 0) {
+      piece = absl::StrFormat("\\x%02x", static_cast<unsigned char>(text[i]));
+    } else if (cp < 0x20 || cp == 0x7F) {
+      piece = absl::StrFormat("\\x%02x", cp);
+    } else if (cp >= 0x80 && cp <= 0x9F) {
+      piece = absl::StrFormat("\\u%04x", cp);
+    } else {
+      piece = std::string(text.substr(i, n));
+    }
+    if (out.size() + piece.size() > max_bytes) {
+      absl::StrAppend(&out, "...(", text.size(), " bytes)");
+      return out;
+    }
+    out += piece;
+    i += n == 0 ? 1 : n;
+  }
+  return out;
+}
+
+void BoundEventFields(AuditEvent& e) {
+  BoundField(e.caller.subject, kMaxEventNameBytes);
+  BoundField(e.caller.issuer, kMaxEventNameBytes);
+  BoundField(e.caller.serial, kMaxEventFieldBytes);
+  BoundField(e.caller.name, kMaxEventFieldBytes);
+  BoundField(e.operation, kMaxEventFieldBytes);
+  BoundField(e.key_name, kMaxEventFieldBytes);
+  BoundField(e.key_public_hash, kMaxEventFieldBytes);
+  BoundField(e.subject, kMaxEventFieldBytes);
+  BoundField(e.context, kMaxEventFieldBytes);
+  BoundField(e.signed_sha256, kMaxEventFieldBytes);
+  BoundField(e.message, kMaxEventMessageBytes);
+  BoundField(e.peer, kMaxEventFieldBytes);
+}
+
 std::string EventHash(const AuditEvent& e) {
   EVP_MD_CTX* ctx = Start("ksef-hsm audit event v1");
   Int(ctx, e.seq);
@@ -84,6 +130,10 @@ std::string EventHash(const AuditEvent& e) {
   Field(ctx, OutcomeName(e.outcome));
   Int(ctx, e.status_code);
   Field(ctx, e.message);
+  if (!e.peer.empty() || e.count != 1) {
+    Field(ctx, e.peer);
+    Int(ctx, e.count);
+  }
   return Finish(ctx);
 }
 

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <string>
 
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 
 namespace ksef::audit {
@@ -48,11 +49,35 @@ struct AuditEvent {
   Outcome outcome = Outcome::kSuccess;
   int status_code = 0;  // google.rpc.Code
   std::string message;  // the status message (no secrets by construction)
+  // The network peer ("ipv4:10.0.0.7:51234"), as gRPC reports it. Empty in
+  // events written before it was recorded.
+  std::string peer;
+  // How many calls this event stands for: 1, except for refused calls that
+  // service/RefusalLog aggregated ("N more like this from this peer").
+  int64_t count = 1;
 };
+
+// Upper bounds, in bytes, of an event's text fields as stored (see
+// BoundEventFields). What a caller sends can never make an event bigger.
+inline constexpr size_t kMaxEventNameBytes = 1024;    // caller subject, issuer
+inline constexpr size_t kMaxEventFieldBytes = 256;    // key name, subject, context, peer...
+inline constexpr size_t kMaxEventMessageBytes = 1024;  // status message
+
+// Makes every text field storable and bounded: invalid UTF-8 bytes and
+// control characters (C0, DEL, C1; a PostgreSQL TEXT cannot hold NUL) become
+// visible escapes ("\x0a"), and a field over its bound is cut at a character
+// boundary and ends in "...(N bytes)". AuditLog applies it to every event
+// before hashing, so the stored, hashed and verified bytes are the same.
+void BoundEventFields(AuditEvent& event);
+
+// `text` made storable as above, at most about `max_bytes` long.
+std::string BoundedText(absl::string_view text, size_t max_bytes);
 
 // The chain hash: SHA-256 over a versioned, length-prefixed encoding of
 // every field above except `hash` (time in microseconds since the epoch).
-// Changing any field, or the predecessor, changes the hash.
+// Changing any field, or the predecessor, changes the hash. `peer` and
+// `count` were added later: they are appended to the encoding only when set
+// (peer not empty or count != 1), so events written before keep their hash.
 std::string EventHash(const AuditEvent& event);
 
 // The bytes a checkpoint signature covers: SHA-256 over a versioned encoding

@@ -32,6 +32,7 @@ AuditLog::~AuditLog() { Shutdown(); }
 absl::StatusOr<AuditEvent> AuditLog::Record(AuditEvent event) {
   Pending pending;
   pending.event = std::move(event);
+  BoundEventFields(pending.event);
   {
     absl::MutexLock lock(&mu_);
     if (stopping_) {
@@ -46,7 +47,10 @@ absl::StatusOr<AuditEvent> AuditLog::Record(AuditEvent event) {
 
 absl::StatusOr<std::vector<AuditEvent>> AuditLog::RecordAll(std::vector<AuditEvent> events) {
   std::vector<Pending> pending(events.size());
-  for (size_t i = 0; i < events.size(); ++i) pending[i].event = std::move(events[i]);
+  for (size_t i = 0; i < events.size(); ++i) {
+    pending[i].event = std::move(events[i]);
+    BoundEventFields(pending[i].event);
+  }
   {
     absl::MutexLock lock(&mu_);
     if (stopping_) {

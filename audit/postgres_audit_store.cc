@@ -30,7 +30,7 @@ constexpr int kSchemaLock = 1;
 constexpr int kAppendLock = 2;
 
 // A PostgreSQL statement may have at most 65535 parameters.
-constexpr int kEventColumns = 18;
+constexpr int kEventColumns = 20;
 constexpr size_t kRowsPerInsert = 1000;
 
 constexpr char kSchema[] = R"sql(
@@ -56,6 +56,8 @@ CREATE TABLE IF NOT EXISTS audit_events (
   message TEXT NOT NULL,
   prev_hash BYTEA NOT NULL,
   hash BYTEA NOT NULL,
+  peer TEXT NOT NULL DEFAULT '',
+  count BIGINT NOT NULL DEFAULT 1,
   UNIQUE (node, seq));
 CREATE INDEX IF NOT EXISTS audit_events_by_key ON audit_events (key_name, time_us);
 CREATE INDEX IF NOT EXISTS audit_events_by_time ON audit_events (time_us);
@@ -71,10 +73,20 @@ COMMIT;
 )sql";
 static_assert(kLockClass == 1802724710 && kSchemaLock == 1, "kSchema names the schema lock");
 
+// Stores created before peer and count existed. Old rows read as '' and 1,
+// which EventHash treats as "not set", so their hashes still verify.
+constexpr char kAddPeerAndCount[] = R"sql(
+BEGIN;
+SELECT pg_advisory_xact_lock(1802724710, 1);
+ALTER TABLE audit_events ADD COLUMN IF NOT EXISTS peer TEXT NOT NULL DEFAULT '',
+                         ADD COLUMN IF NOT EXISTS count BIGINT NOT NULL DEFAULT 1;
+COMMIT;
+)sql";
+
 constexpr char kColumns[] =
     "id, node, seq, time_us, caller_subject, caller_issuer, caller_serial, caller_name, "
     "operation, key_name, key_public_hash, subject, context, signed_sha256, outcome, "
-    "status_code, message, prev_hash, hash";
+    "status_code, message, prev_hash, hash, peer, count";
 
 constexpr char kCheckHint[] =
     "; check that the PostgreSQL server is running and reachable, and the audit store's "
@@ -117,6 +129,8 @@ AuditEvent ReadEvent(const PGresult* r, int row) {
   e.message = Bytes(r, row, 16);
   e.prev_hash = Bytes(r, row, 17);
   e.hash = Bytes(r, row, 18);
+  e.peer = Bytes(r, row, 19);
+  e.count = Int(r, row, 20);
   return e;
 }
 
@@ -260,6 +274,19 @@ absl::StatusOr<std::unique_ptr<PostgresAuditStore>> PostgresAuditStore::Open(
       PgResultPtr result(PQexec(store->conn_.get(), kSchema));
       if (PQresultStatus(result.get()) != PGRES_COMMAND_OK) {
         return store->Error(result.get(), "create the schema");
+      }
+    }
+    PgResultPtr has_peer;
+    KSEF_RETURN_IF_ERROR(store->Exec(
+        "SELECT COUNT(*) FROM information_schema.columns WHERE table_name = 'audit_events' "
+        "AND column_name = 'count' AND table_schema = current_schema()",
+        nullptr, "look for the peer and count columns", &has_peer));
+    if (PQntuples(has_peer.get()) != 1 || Int(has_peer.get(), 0, 0) != 1) {
+      PgResultPtr result(PQexec(store->conn_.get(), kAddPeerAndCount));
+      if (PQresultStatus(result.get()) != PGRES_COMMAND_OK) {
+        return store->Error(result.get(),
+                            "add the peer and count columns (run docs/operations.md's "
+                            "migration as the owner of audit_events)");
       }
     }
   }
@@ -413,13 +440,16 @@ absl::Status PostgresAuditStore::Append(const std::vector<AuditEvent>& events) {
             p.Text(e.message),
             p.Bytea(e.prev_hash),
             p.Bytea(e.hash),
+            p.Text(e.peer),
+            p.Int(e.count),
         };
         rows.push_back(absl::StrCat("(", absl::StrJoin(row, ","), ")"));
       }
       const std::string sql = absl::StrCat(
           "INSERT INTO audit_events (node, seq, time_us, caller_subject, caller_issuer, "
           "caller_serial, caller_name, operation, key_name, key_public_hash, subject, "
-          "context, signed_sha256, outcome, status_code, message, prev_hash, hash) VALUES ",
+          "context, signed_sha256, outcome, status_code, message, prev_hash, hash, peer, count) "
+          "VALUES ",
           absl::StrJoin(rows, ","));
       s = Exec(sql, &p, "append");
       if (!s.ok()) return rollback(s);

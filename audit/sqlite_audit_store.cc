@@ -30,6 +30,8 @@ CREATE TABLE IF NOT EXISTS audit_events (
   message TEXT NOT NULL,
   prev_hash BLOB NOT NULL,
   hash BLOB NOT NULL,
+  peer TEXT NOT NULL DEFAULT '',
+  count INTEGER NOT NULL DEFAULT 1,
   UNIQUE (node, seq));
 CREATE INDEX IF NOT EXISTS audit_events_by_key ON audit_events (key_name, time_us);
 CREATE INDEX IF NOT EXISTS audit_events_by_time ON audit_events (time_us);
@@ -46,7 +48,21 @@ CREATE TABLE IF NOT EXISTS audit_checkpoints (
 constexpr char kColumns[] =
     "id, node, seq, time_us, caller_subject, caller_issuer, caller_serial, caller_name, "
     "operation, key_name, key_public_hash, subject, context, signed_sha256, outcome, "
-    "status_code, message, prev_hash, hash";
+    "status_code, message, prev_hash, hash, peer, count";
+// A read-only copy of a store written before peer and count existed.
+constexpr char kColumnsV1[] =
+    "id, node, seq, time_us, caller_subject, caller_issuer, caller_serial, caller_name, "
+    "operation, key_name, key_public_hash, subject, context, signed_sha256, outcome, "
+    "status_code, message, prev_hash, hash, '', 1";
+
+// Stores created before peer and count: add them (old rows read as '' and 1,
+// which EventHash treats as "not set", so their hashes still verify).
+absl::StatusOr<bool> HasPeerColumn(SqliteDb& db) {
+  Statement st(db, "SELECT COUNT(*) FROM pragma_table_info('audit_events') WHERE name='peer'");
+  KSEF_RETURN_IF_ERROR(st.prepared());
+  KSEF_RETURN_IF_ERROR(st.Check(st.Step(), "read schema"));
+  return st.Int(0) > 0;
+}
 
 AuditEvent ReadEvent(const Statement& st) {
   AuditEvent e;
@@ -69,6 +85,8 @@ AuditEvent ReadEvent(const Statement& st) {
   e.message = st.Text(16);
   e.prev_hash = st.Blob(17);
   e.hash = st.Blob(18);
+  e.peer = st.Text(19);
+  e.count = st.Int(20);
   return e;
 }
 
@@ -79,7 +97,15 @@ absl::StatusOr<std::unique_ptr<SqliteAuditStore>> SqliteAuditStore::Open(const s
   KSEF_ASSIGN_OR_RETURN(std::unique_ptr<SqliteDb> db,
                         SqliteDb::Open(path, "audit store", read_only));
   if (!read_only) KSEF_RETURN_IF_ERROR(db->Exec(kSchema));
-  return std::unique_ptr<SqliteAuditStore>(new SqliteAuditStore(std::move(db)));
+  KSEF_ASSIGN_OR_RETURN(bool has_peer, HasPeerColumn(*db));
+  if (!has_peer && !read_only) {
+    KSEF_RETURN_IF_ERROR(
+        db->Exec("ALTER TABLE audit_events ADD COLUMN peer TEXT NOT NULL DEFAULT '';"
+                 "ALTER TABLE audit_events ADD COLUMN count INTEGER NOT NULL DEFAULT 1;"));
+    has_peer = true;
+  }
+  return std::unique_ptr<SqliteAuditStore>(
+      new SqliteAuditStore(std::move(db), has_peer ? kColumns : kColumnsV1));
 }
 
 absl::StatusOr<ChainHead> SqliteAuditStore::Head(const std::string& node) {
@@ -110,8 +136,8 @@ absl::Status SqliteAuditStore::Append(const std::vector<AuditEvent>& events) {
     Statement st(*db_,
                  "INSERT INTO audit_events (node, seq, time_us, caller_subject, caller_issuer, "
                  "caller_serial, caller_name, operation, key_name, key_public_hash, subject, "
-                 "context, signed_sha256, outcome, status_code, message, prev_hash, hash) "
-                 "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+                 "context, signed_sha256, outcome, status_code, message, prev_hash, hash, "
+                 "peer, count) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
     absl::Status prepared = st.prepared();
     if (!prepared.ok()) return rollback(prepared);
     for (const AuditEvent& e : events) {
@@ -134,6 +160,8 @@ absl::Status SqliteAuditStore::Append(const std::vector<AuditEvent>& events) {
       st.BindText(16, e.message);
       st.BindBlob(17, e.prev_hash);
       st.BindBlob(18, e.hash);
+      st.BindText(19, e.peer);
+      st.Bind(20, e.count);
       absl::Status s = st.Check(st.Step(), "append");
       if (!s.ok()) return rollback(s);
     }
@@ -198,7 +226,7 @@ absl::StatusOr<std::vector<AuditEvent>> SqliteAuditStore::ReadChain(const std::s
                                                                     int64_t after_seq,
                                                                     int limit) {
   absl::MutexLock lock(&mu_);
-  const std::string sql = absl::StrCat("SELECT ", kColumns,
+  const std::string sql = absl::StrCat("SELECT ", columns_,
                                        " FROM audit_events WHERE node=? AND seq>? "
                                        "ORDER BY seq LIMIT ?");
   Statement st(*db_, sql.c_str());
@@ -224,7 +252,7 @@ absl::StatusOr<AuditPage> SqliteAuditStore::Query(const AuditQuery& q) {
   if (q.outcome) where.push_back("outcome=?");
   if (!q.node.empty()) where.push_back("node=?");
   const int limit = q.limit <= 0 ? 100 : q.limit;
-  const std::string sql = absl::StrCat("SELECT ", kColumns, " FROM audit_events WHERE ",
+  const std::string sql = absl::StrCat("SELECT ", columns_, " FROM audit_events WHERE ",
                                        absl::StrJoin(where, " AND "), " ORDER BY id LIMIT ?");
   absl::MutexLock lock(&mu_);
   Statement st(*db_, sql.c_str());

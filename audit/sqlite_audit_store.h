@@ -33,7 +33,9 @@ class SqliteAuditStore final : public AuditStore {
                                                 std::optional<absl::Time> until) override;
 
  private:
-  explicit SqliteAuditStore(std::unique_ptr<SqliteDb> db) : db_(std::move(db)) {}
+  SqliteAuditStore(std::unique_ptr<SqliteDb> db, const char* columns)
+      : columns_(columns), db_(std::move(db)) {}
+  const char* const columns_;  // what SELECTs read (older copies lack peer, count)
   absl::Mutex mu_;
   std::unique_ptr<SqliteDb> db_ ABSL_GUARDED_BY(mu_);
 };

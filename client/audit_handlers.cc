@@ -102,11 +102,20 @@ absl::StatusOr<std::string> ParseAuditSubject(absl::string_view text) {
   return absl::StrCat(type, ":", value);
 }
 
-// The caller column: the policy identity, else the certificate subject.
-std::string CallerText(const v1::AuditCaller& caller) {
+// The caller column: the policy identity, else the certificate subject, else
+// the network peer of a call without a certificate.
+std::string CallerText(const v1::AuditEvent& event) {
+  const v1::AuditCaller& caller = event.caller();
   if (!caller.identity().empty()) return caller.identity();
   if (!caller.subject().empty()) return caller.subject();
+  if (!event.peer().empty()) return absl::StrCat("(no certificate) ", event.peer());
   return "(no certificate)";
+}
+
+// "DENIED", or "DENIED x37" for an event that stands for 37 refused calls.
+std::string OutcomeText(const v1::AuditEvent& event) {
+  if (event.count() <= 1) return OutcomeWord(event.outcome());
+  return absl::StrCat(OutcomeWord(event.outcome()), " x", event.count());
 }
 
 // "FAILED_PRECONDITION: key is disabled" for an event that did not succeed.
@@ -126,8 +135,8 @@ std::string FormatEventTable(const v1::ListAuditEventsResponse& response) {
                                   ? e.signed_sha256().substr(0, kShortHash)
                                   : e.signed_sha256();
     rows.push_back({FormatTimestamp(e.time()), absl::StrCat(OrDash(e.node()), ":", e.seq()),
-                    OutcomeWord(e.outcome()), OrDash(e.operation()), OrDash(e.key_name()),
-                    OrDash(e.subject()), CallerText(e.caller()), OrDash(signed_hash),
+                    OutcomeText(e), OrDash(e.operation()), OrDash(e.key_name()),
+                    OrDash(e.subject()), CallerText(e), OrDash(signed_hash),
                     StatusText(e)});
   }
   return Table(rows);

@@ -9,6 +9,11 @@
 
 namespace ksef {
 
+// Decodes the well-formed UTF-8 sequence that starts at text[i] (i <
+// text.size()) into *cp and returns its length, or 0 if the bytes there are
+// not well-formed UTF-8.
+size_t DecodeUtf8At(absl::string_view text, size_t i, uint32_t* cp);
+
 // Well-formed UTF-8 (no overlong forms, no surrogates, at most U+10FFFF).
 bool IsValidUtf8(absl::string_view text);
 

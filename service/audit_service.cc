@@ -17,6 +17,8 @@ namespace pb = ::ksef::hsm::v1;
 
 constexpr int kDefaultPageSize = 100;
 constexpr int kMaxPageSize = 1000;
+// Well under gRPC's default 4 MiB receive limit of the callers.
+constexpr size_t kMaxPageBytes = 1 << 20;
 
 void SetTime(absl::Time t, google::protobuf::Timestamp* ts) {
   const int64_t micros = absl::ToUnixMicros(t);
@@ -67,6 +69,8 @@ void ToProto(const audit::AuditEvent& e, pb::AuditEvent* out) {
   out->set_message(e.message);
   out->set_prev_hash(e.prev_hash);
   out->set_hash(e.hash);
+  out->set_peer(e.peer);
+  out->set_count(e.count);
 }
 
 grpc::Status AuditServiceImpl::ListAuditEvents(grpc::ServerContext* context,
@@ -74,6 +78,7 @@ grpc::Status AuditServiceImpl::ListAuditEvents(grpc::ServerContext* context,
                                                pb::ListAuditEventsResponse* resp) {
   AuditedCall call(*guard_, *context, "ListAuditEvents");
   return call.Finish([&]() -> absl::Status {
+    KSEF_RETURN_IF_ERROR(call.Admit({Role::kAuditReading}));
     KSEF_RETURN_IF_ERROR(call.Authorize(Role::kAuditReading, Resource::Everything()));
     audit::AuditQuery q;
     q.since = TimeOf(req->has_start_time(), req->start_time());
@@ -104,8 +109,20 @@ grpc::Status AuditServiceImpl::ListAuditEvents(grpc::ServerContext* context,
       return absl::InvalidArgumentError("page_token is not one this server returned");
     }
     KSEF_ASSIGN_OR_RETURN(audit::AuditPage page, store_->Query(q));
-    for (const audit::AuditEvent& e : page.events) ToProto(e, resp->add_events());
-    if (page.more && !page.ids.empty()) resp->set_next_page_token(absl::StrCat(page.ids.back()));
+    // A page is bounded in bytes as well as in count (older stores may hold
+    // events of any size): it ends early, with a token, past kMaxPageBytes.
+    size_t bytes = 0;
+    size_t taken = 0;
+    for (; taken < page.events.size(); ++taken) {
+      pb::AuditEvent event;
+      ToProto(page.events[taken], &event);
+      bytes += event.ByteSizeLong();
+      if (taken > 0 && bytes > kMaxPageBytes) break;
+      *resp->add_events() = std::move(event);
+    }
+    if ((taken < page.events.size() || page.more) && taken > 0) {
+      resp->set_next_page_token(absl::StrCat(page.ids[taken - 1]));
+    }
     return absl::OkStatus();
   }());
 }
@@ -115,6 +132,7 @@ grpc::Status AuditServiceImpl::GetKeyUsage(grpc::ServerContext* context,
                                            pb::GetKeyUsageResponse* resp) {
   AuditedCall call(*guard_, *context, "GetKeyUsage");
   return call.Finish([&]() -> absl::Status {
+    KSEF_RETURN_IF_ERROR(call.Admit({Role::kAuditReading}));
     KSEF_RETURN_IF_ERROR(call.Authorize(Role::kAuditReading, Resource::Everything()));
     KSEF_ASSIGN_OR_RETURN(std::vector<audit::UsageCount> usage,
                           store_->Usage(KeyName(req->key_name()),
@@ -135,6 +153,7 @@ grpc::Status AuditServiceImpl::VerifyAuditLog(grpc::ServerContext* context,
                                               pb::VerifyAuditLogResponse* resp) {
   AuditedCall call(*guard_, *context, "VerifyAuditLog");
   return call.Finish([&]() -> absl::Status {
+    KSEF_RETURN_IF_ERROR(call.Admit({Role::kAuditReading}));
     KSEF_RETURN_IF_ERROR(call.Authorize(Role::kAuditReading, Resource::Everything()));
     KSEF_ASSIGN_OR_RETURN(audit::VerifyReport report,
                           audit::VerifyAuditChain(*store_, guard_->log()->public_key_der()));
@@ -159,6 +178,7 @@ grpc::Status AuditServiceImpl::GetAuditPublicKey(grpc::ServerContext* context,
                                                  pb::AuditPublicKey* resp) {
   AuditedCall call(*guard_, *context, "GetAuditPublicKey");
   return call.Finish([&]() -> absl::Status {
+    KSEF_RETURN_IF_ERROR(call.Admit({Role::kAuditReading}));
     KSEF_RETURN_IF_ERROR(call.Authorize(Role::kAuditReading, Resource::Everything()));
     const std::string& der = guard_->log()->public_key_der();
     KSEF_ASSIGN_OR_RETURN(std::string pem, hsm::SpkiToPem(der));

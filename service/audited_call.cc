@@ -2,10 +2,13 @@
 
 #include <openssl/sha.h>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/utf8.h"
 #include "common/encoding.h"
 #include "common/log.h"
 #include "service/grpc_status.h"
+#include "service/key_manager.h"
 
 namespace ksef::service {
 namespace {
@@ -28,11 +31,12 @@ const char* SubjectTypeWord(SubjectType type) {
   return "unknown";
 }
 
-std::string Describe(const Resource& r) {
-  if (!r.key_id.empty()) return absl::StrCat("key keys/", r.key_id);
-  if (r.subject_type) return absl::StrCat("subject ", SubjectString(*r.subject_type, r.subject_value));
-  return "all keys (scope *)";
+// A caller-supplied value that is not recorded: only how long it was.
+std::string Withheld(absl::string_view what, size_t size) {
+  return absl::StrCat("(", what, " not recorded: malformed, ", size, " bytes)");
 }
+
+constexpr size_t kMaxRecordedName = 200;
 
 }  // namespace
 
@@ -44,10 +48,11 @@ Resource ResourceOf(const KeyRecord& key) {
   return Resource::Key(key.subject_type, key.subject_value, key.key_id);
 }
 
-AuditedCall::AuditedCall(const AccessGuard& guard, const grpc::ServerContext& context,
+AuditedCall::AuditedCall(const AccessGuard& guard, const grpc::ServerContextBase& context,
                          std::string operation)
     : guard_(guard), caller_(CallerOf(context)) {
   event_.operation = std::move(operation);
+  event_.peer = context.peer();
   if (caller_) {
     event_.caller.subject = caller_->subject;
     event_.caller.issuer = caller_->issuer;
@@ -57,45 +62,71 @@ AuditedCall::AuditedCall(const AccessGuard& guard, const grpc::ServerContext& co
   }
 }
 
+absl::Status AuditedCall::Admit(std::initializer_list<Role> roles) {
+  roles_.assign(roles.begin(), roles.end());
+  admitted_roles_.clear();
+  for (Role role : roles) {
+    absl::StrAppend(&admitted_roles_, admitted_roles_.empty() ? "" : " or ", RoleName(role));
+  }
+  if (!caller_) return Refuse();
+  std::shared_ptr<const Policy> policy = guard_.policy()->current();
+  for (Role role : roles) {
+    if (policy->HoldsAnywhere(identities_, role)) return absl::OkStatus();
+  }
+  return Refuse();
+}
+
+absl::Status AuditedCall::Refuse() {
+  denied_ = true;
+  if (!caller_) {
+    return absl::UnauthenticatedError(
+        "no client certificate: ksef-hsmd identifies callers by their TLS client certificate "
+        "(mTLS); configure --client-cert/--client-key");
+  }
+  // The same words whether or not the key or subject exists, and whether the
+  // caller has no grant at all or only none for this key (design.md 6a).
+  return absl::PermissionDeniedError(absl::StrCat(
+      "caller '", caller_->subject, "' may not call ", event_.operation,
+      " for the requested key or subject, or it does not exist; ask the operators for a ",
+      admitted_roles_.empty() ? "grant" : absl::StrCat(admitted_roles_, " grant"),
+      " in the policy file"));
+}
+
+void AuditedCall::RequestKey(absl::string_view name) {
+  const bool well_formed =
+      name.size() <= kMaxRecordedName &&
+      (KeyIdFromName(name).ok() || (absl::StartsWith(name, "pkcs11:") && IsValidUtf8(name)));
+  event_.key_name = well_formed ? std::string(name) : Withheld("key name", name.size());
+}
+
+void AuditedCall::RequestSubject(SubjectType type, absl::string_view value) {
+  std::string normalized(value.substr(0, kMaxRecordedName + 1));
+  const bool well_formed = value.size() <= kMaxRecordedName && NormalizeSubject(type, normalized).ok();
+  event_.subject = well_formed ? SubjectString(type, normalized) : Withheld("subject", value.size());
+}
+
 absl::Status AuditedCall::Authorize(Role role, const Resource& resource) {
   return AuthorizeAny({role}, resource);
 }
 
 absl::Status AuditedCall::AuthorizeAny(std::initializer_list<Role> roles,
                                        const Resource& resource) {
-  if (!caller_) {
-    denied_ = true;
-    return absl::UnauthenticatedError(
-        "no client certificate: ksef-hsmd identifies callers by their TLS client certificate "
-        "(mTLS); configure --client-cert/--client-key");
-  }
+  if (!caller_) return Refuse();
   std::shared_ptr<const Policy> policy = guard_.policy()->current();
-  std::string names;
   for (Role role : roles) {
     if (policy->Allows(identities_, role, resource)) return absl::OkStatus();
-    absl::StrAppend(&names, names.empty() ? "" : " or ", RoleName(role));
   }
-  denied_ = true;
-  return absl::PermissionDeniedError(absl::StrCat(
-      "caller '", caller_->subject, "'",
-      identities_.empty() ? " matches no identity in the policy"
-                          : absl::StrCat(" (identity ", identities_.front(), ")"),
-      " has no ", names, " grant for ", Describe(resource),
-      "; ask the operators to add one to the policy file"));
+  return Refuse();
 }
 
-absl::Status AuditedCall::LookupFailed(const absl::Status& status,
-                                       std::initializer_list<Role> roles) {
+absl::Status AuditedCall::LookupFailed(const absl::Status& status) {
   if (!absl::IsNotFound(status)) return status;
-  if (!caller_) return AuthorizeAny(roles, Resource::Everything());  // UNAUTHENTICATED
+  if (!caller_) return Refuse();
   std::shared_ptr<const Policy> policy = guard_.policy()->current();
-  for (Role role : roles) {
+  for (Role role : roles_) {
     if (policy->Allows(identities_, role, Resource::Everything())) return status;
   }
-  denied_ = true;
-  return absl::PermissionDeniedError(absl::StrCat(
-      "caller '", caller_->subject, "' may not use this key (or it does not exist); ask the "
-      "operators for a grant in the policy file"));
+  return Refuse();
 }
 
 absl::Status AuditedCall::RequireAuditable() const {
@@ -127,6 +158,11 @@ void AuditedCall::SetSignedBytes(absl::string_view bytes) {
 
 audit::AuditEvent AuditedCall::EndEvent(const absl::Status& status) {
   finished_ = true;
+  if (denied_) {
+    // Never a payload in a refused call's event (design.md 6a).
+    event_.context.clear();
+    event_.signed_sha256.clear();
+  }
   event_.outcome = status.ok() ? audit::Outcome::kSuccess
                                : (denied_ ? audit::Outcome::kDenied : audit::Outcome::kFailure);
   event_.status_code = static_cast<int>(status.code());
@@ -145,9 +181,22 @@ grpc::Status AuditedCall::Finish(const absl::Status& status) {
     LogError("internal: ", event_.operation, " finished twice; the second result is dropped");
     return ToGrpcStatus(absl::InternalError("internal error"));
   }
+  if (denied_) {
+    guard_.refusals()->Add(EndEvent(status));
+    Settle(false);
+    return ToGrpcStatus(status);
+  }
   auto recorded = guard_.log()->Record(EndEvent(status));
   Settle(status.ok() && recorded.ok());
   if (!recorded.ok()) return ToGrpcStatus(recorded.status());
+  return ToGrpcStatus(status);
+}
+
+grpc::Status AuditedCall::FinishMalformed(const absl::Status& status) {
+  audit::AuditEvent event = EndEvent(status);
+  event.context.clear();
+  event.signed_sha256.clear();
+  guard_.refusals()->Add(std::move(event));
   return ToGrpcStatus(status);
 }
 

@@ -1,19 +1,29 @@
-// Access control and audit for every RPC (design.md sections 1 and 6).
+// Access control and audit for every RPC (design.md sections 1, 6 and 6a).
 //
-// Each handler makes one AuditedCall, authorizes what it is about to touch,
-// and ends with Finish(), which writes exactly one audit event (allowed or
-// denied, success or failure) and only then returns the result:
+// Each handler makes one AuditedCall and follows one order: authenticate,
+// then authorize, then parse and resolve (design.md 6a):
 //
 //   AuditedCall call(*guard_, *context, "DisableKey");
+//   call.RequestKey(request->name());        // recorded only if well-formed
+//   KSEF_RETURN_IF_ERROR(call.Admit({Role::kKeyAdmin}));    // identity, any grant
 //   auto key = keys_->Get(request->name());
-//   if (!key.ok()) return call.Finish(key.status());
+//   if (!key.ok()) return call.Finish(call.LookupFailed(key.status()));
 //   call.SetKey(*key);
-//   if (auto s = call.Authorize(Role::kKeyAdmin, ResourceOf(*key)); !s.ok()) return call.Finish(s);
+//   if (auto s = call.Authorize(Role::kKeyAdmin, ResourceOf(*key)); !s.ok()) ...
 //   ...
 //   return call.Finish(result_status);
 //
-// If the event cannot be made durable, Finish() returns UNAVAILABLE instead
-// of the result: a caller never gets a signature whose use is not recorded.
+// Admit() refuses a call without a client certificate (UNAUTHENTICATED) or
+// whose caller holds none of the operation's roles anywhere
+// (PERMISSION_DENIED) before the request is looked at. Every later refusal
+// (no grant for this key or subject, a key that does not exist) carries the
+// same code and message, so answers never tell whether a key or subject
+// exists. A refused call's event keeps only bounded fields (operation,
+// caller, peer, the requested key name or subject if well-formed) and goes
+// through RefusalLog, which aggregates floods; Finish() writes every other
+// event durably and only then returns the result. If the event cannot be
+// made durable, Finish() returns UNAVAILABLE instead of the result: a caller
+// never gets a signature whose use is not recorded.
 // Thread-compatible (one per call); AccessGuard is thread-safe.
 #ifndef KSEF_SERVICE_AUDITED_CALL_H_
 #define KSEF_SERVICE_AUDITED_CALL_H_
@@ -30,6 +40,7 @@
 #include "service/caller_identity.h"
 #include "service/key_model.h"
 #include "service/policy.h"
+#include "service/refusal_log.h"
 #include "service/usage_limiter.h"
 
 namespace ksef::service {
@@ -37,16 +48,19 @@ namespace ksef::service {
 class AccessGuard {
  public:
   // All must outlive the guard.
-  AccessGuard(PolicyHolder* policy, audit::AuditLog* log, UsageLimiter* limiter)
-      : policy_(policy), log_(log), limiter_(limiter) {}
+  AccessGuard(PolicyHolder* policy, audit::AuditLog* log, UsageLimiter* limiter,
+              RefusalLog* refusals)
+      : policy_(policy), log_(log), limiter_(limiter), refusals_(refusals) {}
   PolicyHolder* policy() const { return policy_; }
   audit::AuditLog* log() const { return log_; }
   UsageLimiter* limiter() const { return limiter_; }
+  RefusalLog* refusals() const { return refusals_; }
 
  private:
   PolicyHolder* const policy_;
   audit::AuditLog* const log_;
   UsageLimiter* const limiter_;
+  RefusalLog* const refusals_;
 };
 
 // "nip:5265877635", the subject as audit events and policy scopes write it.
@@ -57,24 +71,38 @@ Resource ResourceOf(const KeyRecord& key);
 
 class AuditedCall {
  public:
-  AuditedCall(const AccessGuard& guard, const grpc::ServerContext& context, std::string operation);
+  AuditedCall(const AccessGuard& guard, const grpc::ServerContextBase& context,
+              std::string operation);
   // Gives back a usage reservation that was never settled.
   ~AuditedCall() { Settle(false); }
   AuditedCall(const AuditedCall&) = delete;
   AuditedCall& operator=(const AuditedCall&) = delete;
 
-  // OK if the caller holds `role` for `resource` under the policy in force.
-  // UNAUTHENTICATED without a client certificate; PERMISSION_DENIED (saying
-  // which role and resource) otherwise. Either marks the event DENIED.
+  // The first step of every handler. UNAUTHENTICATED without a client
+  // certificate; PERMISSION_DENIED (the uniform refusal) when the caller holds
+  // none of `roles` in any scope. Remembers `roles` for the refusal message.
+  absl::Status Admit(std::initializer_list<Role> roles);
+
+  // What the caller asked for, for the event: the name or subject as sent if
+  // well-formed and short, else a marker with its length (never the bytes).
+  void RequestKey(absl::string_view name);
+  void RequestSubject(SubjectType type, absl::string_view value);
+
+  // OK if the caller holds `role` (or any of `roles`) for `resource`;
+  // otherwise the uniform PERMISSION_DENIED (UNAUTHENTICATED without a
+  // certificate). Marks the call refused.
   absl::Status Authorize(Role role, const Resource& resource);
-  // As Authorize, satisfied by any of `roles` (reading a key: any role on it).
   absl::Status AuthorizeAny(std::initializer_list<Role> roles, const Resource& resource);
 
-  // For a failed key lookup: NOT_FOUND only for callers who hold one of
-  // `roles` on '*' (they could see the key if it existed); anyone else gets
-  // the same PERMISSION_DENIED as for an existing key they may not use, so
-  // key names cannot be probed. Other errors pass through.
-  absl::Status LookupFailed(const absl::Status& status, std::initializer_list<Role> roles);
+  // For a failed key lookup: NOT_FOUND only for callers who hold one of the
+  // admitted roles on '*' (they could see the key if it existed); anyone
+  // else gets the uniform PERMISSION_DENIED, exactly as for an existing key
+  // they may not use. Other errors pass through.
+  absl::Status LookupFailed(const absl::Status& status);
+
+  // True once the call was refused by access control (its event goes to
+  // RefusalLog, see EndEvent).
+  bool refused() const { return denied_; }
 
   // UNAVAILABLE while the audit log cannot write: operations that change
   // state or sign are not started then (fail closed).
@@ -96,11 +124,17 @@ class AuditedCall {
 
   // Writes the event and converts `status` for gRPC; see the file comment.
   grpc::Status Finish(const absl::Status& status);
+  // For a request that could not even be read (MalformedRequestInterceptor):
+  // a FAILURE event with `status`, aggregated through RefusalLog like a
+  // refusal (nothing was done, and a flood must not fill the store).
+  grpc::Status FinishMalformed(const absl::Status& status);
 
   // Finish in two steps, for streams that write many events in one commit
   // (AuditLog::RecordAll): EndEvent() closes the call with `status` and
   // returns its event; Settle() then says whether it was recorded (a usage
   // reservation is counted only if the call succeeded and was recorded).
+  // The event of a refused() call holds no context or signed hash; give it
+  // to guard.refusals() instead of the log.
   audit::AuditEvent EndEvent(const absl::Status& status);
   void Settle(bool succeeded_and_recorded);
 
@@ -108,9 +142,13 @@ class AuditedCall {
   const std::optional<CallerCertificate>& caller() const { return caller_; }
 
  private:
+  absl::Status Refuse();  // the uniform refusal of this caller and operation
+
   const AccessGuard& guard_;
   std::optional<CallerCertificate> caller_;
   std::vector<std::string> identities_;
+  std::string admitted_roles_;  // "offline-signing", for the uniform refusal
+  std::vector<Role> roles_;     // the roles Admit() was given
   audit::AuditEvent event_;
   bool denied_ = false;
   bool finished_ = false;

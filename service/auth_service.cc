@@ -87,14 +87,24 @@ std::string ContextText(const pb::ContextIdentifier& ctx) {
 
 }  // namespace
 
-absl::StatusOr<KeyRecord> AuthServiceImpl::ResolveKey(const pb::SignAuthTokenRequest& req) {
-  if (!req.name().empty()) return keys_->Get(req.name());
+absl::StatusOr<KeyRecord> AuthServiceImpl::ResolveKey(AuditedCall& call,
+                                                       const pb::SignAuthTokenRequest& req) {
+  if (!req.name().empty()) {
+    absl::StatusOr<KeyRecord> found = keys_->Get(req.name());
+    if (!found.ok()) return call.LookupFailed(found.status());
+    return found;
+  }
   if (req.subject().value().empty()) {
     return absl::InvalidArgumentError(
         "name: give the key (keys/{id}), or a subject to use its active Authentication key");
   }
+  // By subject: authorized on the subject before anything is looked up, so
+  // the answer never tells whether the subject has keys.
   KSEF_ASSIGN_OR_RETURN(SubjectType type, SubjectTypeFromProto(req.subject().type()));
-  return keys_->CurrentKeyFor(type, req.subject().value(), KeyPurpose::kAuthentication);
+  std::string value = req.subject().value();
+  KSEF_RETURN_IF_ERROR(NormalizeSubject(type, value));
+  KSEF_RETURN_IF_ERROR(call.Authorize(Role::kAuthSigning, Resource::Subject(type, value)));
+  return keys_->CurrentKeyFor(type, value, KeyPurpose::kAuthentication);
 }
 
 grpc::Status AuthServiceImpl::SignAuthToken(grpc::ServerContext* context,
@@ -102,13 +112,17 @@ grpc::Status AuthServiceImpl::SignAuthToken(grpc::ServerContext* context,
                                             pb::SignedAuthToken* resp) {
   AuditedCall call(*guard_, *context, "SignAuthToken");
   return call.Finish([&]() -> absl::Status {
-    call.SetContext(ContextText(req->context_identifier()));
-    absl::StatusOr<KeyRecord> found = ResolveKey(*req);
-    if (!found.ok()) return call.LookupFailed(found.status(), {Role::kAuthSigning});
-    const KeyRecord& key = *found;
+    if (!req->name().empty()) {
+      call.RequestKey(req->name());
+    } else if (auto type = SubjectTypeFromProto(req->subject().type()); type.ok()) {
+      call.RequestSubject(*type, req->subject().value());
+    }
+    KSEF_RETURN_IF_ERROR(call.Admit({Role::kAuthSigning}));
+    KSEF_ASSIGN_OR_RETURN(KeyRecord key, ResolveKey(call, *req));
     call.SetKey(key);
     KSEF_RETURN_IF_ERROR(call.Authorize(Role::kAuthSigning, ResourceOf(key)));
     KSEF_ASSIGN_OR_RETURN(xades::AuthTokenRequest document, FromProto(*req));
+    call.SetContext(ContextText(req->context_identifier()));
     KSEF_RETURN_IF_ERROR(call.RequireAuditable());
     KSEF_ASSIGN_OR_RETURN(SigningKey signing,
                           keys_->SigningKeyFrom(key, KeyPurpose::kAuthentication));

@@ -77,7 +77,7 @@ absl::StatusOr<CallerCertificate> CallerFromPem(absl::string_view pem) {
   return caller;
 }
 
-std::optional<CallerCertificate> CallerOf(const grpc::ServerContext& context) {
+std::optional<CallerCertificate> CallerOf(const grpc::ServerContextBase& context) {
   std::shared_ptr<const grpc::AuthContext> auth = context.auth_context();
   if (!auth || !auth->IsPeerAuthenticated()) return std::nullopt;
   std::vector<grpc::string_ref> pems = auth->FindPropertyValues("x509_pem_cert");

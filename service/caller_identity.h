@@ -12,7 +12,7 @@
 #include "absl/strings/string_view.h"
 
 namespace grpc {
-class ServerContext;
+class ServerContextBase;
 }
 
 namespace ksef::service {
@@ -29,7 +29,7 @@ absl::StatusOr<CallerCertificate> CallerFromPem(absl::string_view pem);
 
 // The verified client certificate of this call, or nullopt (plaintext, or a
 // TLS client without a certificate).
-std::optional<CallerCertificate> CallerOf(const grpc::ServerContext& context);
+std::optional<CallerCertificate> CallerOf(const grpc::ServerContextBase& context);
 
 }  // namespace ksef::service
 

@@ -204,7 +204,7 @@ struct Option {
 };
 
 using C = ServerConfig;
-constexpr std::array<Option, 32> kOptions = {{
+constexpr std::array<Option, 42> kOptions = {{
     {"listen_address", &SetListenAddress},
     {"plaintext", &SetBool<&C::plaintext>},
     {"tls_cert_file", &SetPath<&C::tls_cert_file>},
@@ -237,6 +237,16 @@ constexpr std::array<Option, 32> kOptions = {{
     {"log_level", &SetLogLevel},
     {"log_format", &SetLogFormat},
     {"shutdown_timeout", &SetDuration<&C::shutdown_timeout, true>},
+    {"max_request_bytes", &SetInt<&C::max_request_bytes, 65536, 64 << 20>},
+    {"grpc_max_threads", &SetInt<&C::grpc_max_threads, 8, 4096>},
+    {"grpc_memory_mib", &SetInt<&C::grpc_memory_mib, 16, 65536>},
+    {"max_streams_per_connection", &SetInt<&C::max_streams_per_connection, 1, 1000>},
+    {"max_streams", &SetInt<&C::max_streams, 1, 1000>},
+    {"stream_idle_timeout", &SetDuration<&C::stream_idle_timeout, false>},
+    {"stream_write_timeout", &SetDuration<&C::stream_write_timeout, false>},
+    {"handshake_timeout", &SetDuration<&C::handshake_timeout, false>},
+    {"connection_idle_timeout", &SetDuration<&C::connection_idle_timeout, true>},
+    {"refusal_audit_window", &SetDuration<&C::refusal_audit_window, false>},
 }};
 
 const Option* FindOption(absl::string_view name) {

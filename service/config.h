@@ -78,6 +78,31 @@ struct ServerConfig {
   std::string qr_environment = "test";
   std::string qr_base_url;
 
+  // --- limits: what one caller can make the server hold (docs/configuration.md) ---
+  // Largest request message accepted, in bytes (invoice XML is sent whole;
+  // KSeF accepts invoices up to 3 MB with attachments).
+  int max_request_bytes = 4 << 20;
+  // gRPC worker threads at most (the sync server's pool; calls beyond it get
+  // RESOURCE_EXHAUSTED instead of a new thread).
+  int grpc_max_threads = 64;
+  // Memory gRPC may use for connections and buffers, in MiB.
+  int grpc_memory_mib = 256;
+  // Concurrent calls on one connection (HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS).
+  int max_streams_per_connection = 32;
+  // Batch streams (SignOfflineInvoices) open at once, server-wide.
+  int max_streams = 16;
+  // A stream that sends nothing this long is closed.
+  absl::Duration stream_idle_timeout = absl::Seconds(60);
+  // A stream whose client does not read its answers this long is closed.
+  absl::Duration stream_write_timeout = absl::Seconds(30);
+  // A connection must finish its TLS handshake within this.
+  absl::Duration handshake_timeout = absl::Seconds(10);
+  // A connection without calls this long is closed (0 = never).
+  absl::Duration connection_idle_timeout = absl::Minutes(15);
+  // Refused calls from one peer, caller and operation are written as one
+  // audit event per window, with a count.
+  absl::Duration refusal_audit_window = absl::Seconds(1);
+
   // --- operations ---
   std::string node_id;  // audit chain id; defaults to the host name when empty
   std::string log_level = "info";   // debug | info | warning | error

@@ -32,8 +32,10 @@ absl::Time FromProto(const google::protobuf::Timestamp& ts) {
 
 absl::StatusOr<KeyRecord> EnrollmentServiceImpl::AuthorizeKey(AuditedCall& call,
                                                                const std::string& name) {
+  call.RequestKey(name);
+  KSEF_RETURN_IF_ERROR(call.Admit({Role::kEnrollment}));
   absl::StatusOr<KeyRecord> found = keys_->Get(name);
-  if (!found.ok()) return call.LookupFailed(found.status(), {Role::kEnrollment});
+  if (!found.ok()) return call.LookupFailed(found.status());
   KeyRecord key = *std::move(found);
   call.SetKey(key);
   KSEF_RETURN_IF_ERROR(call.Authorize(Role::kEnrollment, ResourceOf(key)));
@@ -63,7 +65,7 @@ grpc::Status EnrollmentServiceImpl::GenerateCsr(grpc::ServerContext* context,
     }
     std::optional<absl::Time> valid_from;
     if (req->has_valid_from()) valid_from = FromProto(req->valid_from());
-      KSEF_RETURN_IF_ERROR(call.ReserveUse(key));
+    KSEF_RETURN_IF_ERROR(call.ReserveUse(key));
     KSEF_ASSIGN_OR_RETURN(
         CsrResult result,
         enrollment_->GenerateCsr(req->name(), data, req->certificate_name(), valid_from));
@@ -135,14 +137,17 @@ grpc::Status EnrollmentServiceImpl::ImportKey(grpc::ServerContext* context,
                                               const pb::ImportKeyRequest* req, pb::Key* resp) {
   AuditedCall call(*guard_, *context, "ImportKey");
   return call.Finish([&]() -> absl::Status {
+    auto subject_type = SubjectTypeFromProto(req->subject().type());
+    if (subject_type.ok()) call.RequestSubject(*subject_type, req->subject().value());
+    KSEF_RETURN_IF_ERROR(call.Admit({Role::kKeyAdmin}));
     ImportKeyParams params;
     params.key_id = req->key_id();
-    KSEF_ASSIGN_OR_RETURN(params.subject_type, SubjectTypeFromProto(req->subject().type()));
+    KSEF_ASSIGN_OR_RETURN(params.subject_type, std::move(subject_type));
     params.subject_value = req->subject().value();
-    KSEF_ASSIGN_OR_RETURN(params.purpose, PurposeFromProto(req->purpose()));
-    call.SetSubject(params.subject_type, params.subject_value);
+    KSEF_RETURN_IF_ERROR(NormalizeSubject(params.subject_type, params.subject_value));
     KSEF_RETURN_IF_ERROR(call.Authorize(
         Role::kKeyAdmin, Resource::Subject(params.subject_type, params.subject_value)));
+    KSEF_ASSIGN_OR_RETURN(params.purpose, PurposeFromProto(req->purpose()));
     KSEF_RETURN_IF_ERROR(call.RequireAuditable());
     SecureString password(std::string(req->password()));
     KSEF_ASSIGN_OR_RETURN(

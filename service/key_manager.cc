@@ -83,7 +83,9 @@ const char* PurposeName(KeyPurpose purpose) {
   return purpose == KeyPurpose::kAuthentication ? "AUTHENTICATION" : "OFFLINE";
 }
 
-absl::Status ValidateSubject(SubjectType type, std::string& value) {
+}  // namespace
+
+absl::Status NormalizeSubject(SubjectType type, std::string& value) {
   if (value.empty()) {
     return absl::InvalidArgumentError(
         "subject.value is empty: give the NIP, PESEL or certificate fingerprint the key's "
@@ -103,12 +105,13 @@ absl::Status ValidateSubject(SubjectType type, std::string& value) {
                                     "CERTIFICATE_FINGERPRINT");
 }
 
-}  // namespace
-
 absl::StatusOr<std::string> KeyIdFromName(absl::string_view name) {
   if (!absl::StartsWith(name, "keys/") || !ValidKeyId(name.substr(5))) {
+    // Quote only a short prefix: the name is the caller's, of any length.
     return absl::InvalidArgumentError(absl::StrCat(
-        "name '", name, "' is not a key name: use keys/{key_id} or the key's pkcs11: URI"));
+        "name '", name.substr(0, 72), name.size() > 72 ? "...'" : "'",
+        " is not a key name: use keys/{key_id} (1-63 lowercase letters, digits and '-') or "
+        "the key's pkcs11: URI"));
   }
   return std::string(name.substr(5));
 }
@@ -129,7 +132,7 @@ absl::StatusOr<KeyRecord> KeyManager::Create(const CreateKeyParams& params) {
   KeyRecord record;
   record.subject_type = params.subject_type;
   record.subject_value = params.subject_value;
-  KSEF_RETURN_IF_ERROR(ValidateSubject(record.subject_type, record.subject_value));
+  KSEF_RETURN_IF_ERROR(NormalizeSubject(record.subject_type, record.subject_value));
   if (!params.key_id.empty() && !ValidKeyId(params.key_id)) {
     return absl::InvalidArgumentError(absl::StrCat(
         "key_id '", params.key_id,
@@ -391,7 +394,7 @@ absl::StatusOr<KeyRecord> KeyManager::ImportKey(const ImportKeyParams& params,
   KeyRecord record;
   record.subject_type = params.subject_type;
   record.subject_value = params.subject_value;
-  KSEF_RETURN_IF_ERROR(ValidateSubject(record.subject_type, record.subject_value));
+  KSEF_RETURN_IF_ERROR(NormalizeSubject(record.subject_type, record.subject_value));
   if (!params.key_id.empty() && !ValidKeyId(params.key_id)) {
     return absl::InvalidArgumentError(absl::StrCat(
         "key_id '", params.key_id,

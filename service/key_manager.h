@@ -151,6 +151,11 @@ class KeyManager {
   std::vector<std::string> reserved_;  // CKA_IDs, see ReserveTokenKey
 };
 
+// Checks a KSeF subject value for its type (NIP and PESEL check digits, a
+// fingerprint's form) and normalizes it in place (fingerprints: uppercase
+// hex). INVALID_ARGUMENT naming subject.value.
+absl::Status NormalizeSubject(SubjectType type, std::string& value);
+
 // "keys/abc" -> "abc"; INVALID_ARGUMENT naming the expected form.
 absl::StatusOr<std::string> KeyIdFromName(absl::string_view name);
 

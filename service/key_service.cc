@@ -138,10 +138,16 @@ grpc::Status KeyServiceImpl::CreateKey(grpc::ServerContext* context,
                                        const pb::CreateKeyRequest* req, pb::Key* resp) {
   AuditedCall call(*guard_, *context, "CreateKey");
   return call.Finish([&]() -> absl::Status {
+    auto subject_type = SubjectTypeFromProto(req->subject().type());
+    if (subject_type.ok()) call.RequestSubject(*subject_type, req->subject().value());
+    KSEF_RETURN_IF_ERROR(call.Admit({Role::kKeyAdmin}));
     CreateKeyParams params;
     params.key_id = req->key_id();
-    KSEF_ASSIGN_OR_RETURN(params.subject_type, SubjectTypeFromProto(req->subject().type()));
+    KSEF_ASSIGN_OR_RETURN(params.subject_type, std::move(subject_type));
     params.subject_value = req->subject().value();
+    KSEF_RETURN_IF_ERROR(NormalizeSubject(params.subject_type, params.subject_value));
+    KSEF_RETURN_IF_ERROR(call.Authorize(
+        Role::kKeyAdmin, Resource::Subject(params.subject_type, params.subject_value)));
     KSEF_ASSIGN_OR_RETURN(params.purpose, PurposeFromProto(req->purpose()));
     switch (req->algorithm()) {
       case pb::KEY_ALGORITHM_UNSPECIFIED:
@@ -155,9 +161,6 @@ grpc::Status KeyServiceImpl::CreateKey(grpc::ServerContext* context,
         return absl::InvalidArgumentError("algorithm must be EC_P256 or RSA_2048");
     }
     params.usage_limit = req->usage_limit();
-    call.SetSubject(params.subject_type, params.subject_value);
-    KSEF_RETURN_IF_ERROR(call.Authorize(
-        Role::kKeyAdmin, Resource::Subject(params.subject_type, params.subject_value)));
     KSEF_RETURN_IF_ERROR(call.RequireAuditable());
     KSEF_ASSIGN_OR_RETURN(KeyRecord record, keys_->Create(params));
     call.SetKey(record);
@@ -170,8 +173,10 @@ grpc::Status KeyServiceImpl::GetKey(grpc::ServerContext* context, const pb::GetK
                                     pb::Key* resp) {
   AuditedCall call(*guard_, *context, "GetKey");
   return call.Finish([&]() -> absl::Status {
+    call.RequestKey(req->name());
+    KSEF_RETURN_IF_ERROR(call.Admit(kReadRoles));
     absl::StatusOr<KeyRecord> found = keys_->Get(req->name());
-    if (!found.ok()) return call.LookupFailed(found.status(), kReadRoles);
+    if (!found.ok()) return call.LookupFailed(found.status());
     const KeyRecord& record = *found;
     call.SetKey(record);
     KSEF_RETURN_IF_ERROR(call.AuthorizeAny(kReadRoles, ResourceOf(record)));
@@ -185,21 +190,31 @@ grpc::Status KeyServiceImpl::ListKeys(grpc::ServerContext* context,
                                       pb::ListKeysResponse* resp) {
   AuditedCall call(*guard_, *context, "ListKeys");
   return call.Finish([&]() -> absl::Status {
-    KeyFilter filter;
-    if (req->has_subject()) {
-      if (req->subject().type() != pb::KsefSubject::IDENTIFIER_TYPE_UNSPECIFIED) {
-        KSEF_ASSIGN_OR_RETURN(filter.subject_type, SubjectTypeFromProto(req->subject().type()));
-      }
-      if (!req->subject().value().empty()) filter.subject_value = req->subject().value();
-    }
     // Listing one subject's keys needs a role on that subject; anything wider
     // needs key-admin on '*'.
-    if (filter.subject_type && filter.subject_value) {
-      call.SetSubject(*filter.subject_type, *filter.subject_value);
-      KSEF_RETURN_IF_ERROR(call.AuthorizeAny(
-          kReadRoles, Resource::Subject(*filter.subject_type, *filter.subject_value)));
+    const bool one_subject = req->has_subject() &&
+                             req->subject().type() != pb::KsefSubject::IDENTIFIER_TYPE_UNSPECIFIED &&
+                             !req->subject().value().empty();
+    KeyFilter filter;
+    if (one_subject) {
+      auto type = SubjectTypeFromProto(req->subject().type());
+      if (type.ok()) call.RequestSubject(*type, req->subject().value());
+      KSEF_RETURN_IF_ERROR(call.Admit(kReadRoles));
+      KSEF_ASSIGN_OR_RETURN(filter.subject_type, std::move(type));
+      std::string value = req->subject().value();
+      KSEF_RETURN_IF_ERROR(NormalizeSubject(*filter.subject_type, value));
+      filter.subject_value = value;
+      KSEF_RETURN_IF_ERROR(
+          call.AuthorizeAny(kReadRoles, Resource::Subject(*filter.subject_type, value)));
     } else {
+      KSEF_RETURN_IF_ERROR(call.Admit({Role::kKeyAdmin}));
       KSEF_RETURN_IF_ERROR(call.Authorize(Role::kKeyAdmin, Resource::Everything()));
+      if (req->has_subject()) {
+        if (req->subject().type() != pb::KsefSubject::IDENTIFIER_TYPE_UNSPECIFIED) {
+          KSEF_ASSIGN_OR_RETURN(filter.subject_type, SubjectTypeFromProto(req->subject().type()));
+        }
+        if (!req->subject().value().empty()) filter.subject_value = req->subject().value();
+      }
     }
     if (req->purpose() != pb::KEY_PURPOSE_UNSPECIFIED) {
       KSEF_ASSIGN_OR_RETURN(filter.purpose, PurposeFromProto(req->purpose()));
@@ -232,8 +247,10 @@ grpc::Status KeyServiceImpl::GetPublicKey(grpc::ServerContext* context,
                                           pb::PublicKey* resp) {
   AuditedCall call(*guard_, *context, "GetPublicKey");
   return call.Finish([&]() -> absl::Status {
+    call.RequestKey(req->name());
+    KSEF_RETURN_IF_ERROR(call.Admit(kReadRoles));
     absl::StatusOr<KeyRecord> found = keys_->Get(req->name());
-    if (!found.ok()) return call.LookupFailed(found.status(), kReadRoles);
+    if (!found.ok()) return call.LookupFailed(found.status());
     const KeyRecord& record = *found;
     call.SetKey(record);
     KSEF_RETURN_IF_ERROR(call.AuthorizeAny(kReadRoles, ResourceOf(record)));
@@ -253,8 +270,10 @@ grpc::Status KeyServiceImpl::Mutate(
     const std::function<absl::StatusOr<KeyRecord>(absl::string_view)>& change, pb::Key* resp) {
   AuditedCall call(*guard_, *context, operation);
   return call.Finish([&]() -> absl::Status {
+    call.RequestKey(name);
+    KSEF_RETURN_IF_ERROR(call.Admit({Role::kKeyAdmin}));
     absl::StatusOr<KeyRecord> before = keys_->Get(name);
-    if (!before.ok()) return call.LookupFailed(before.status(), {Role::kKeyAdmin});
+    if (!before.ok()) return call.LookupFailed(before.status());
     call.SetKey(*before);
     KSEF_RETURN_IF_ERROR(call.Authorize(Role::kKeyAdmin, ResourceOf(*before)));
     KSEF_RETURN_IF_ERROR(call.RequireAuditable());
@@ -303,6 +322,7 @@ grpc::Status KeyServiceImpl::CheckConsistency(grpc::ServerContext* context,
                                               pb::ConsistencyReport* resp) {
   AuditedCall call(*guard_, *context, "CheckConsistency");
   return call.Finish([&]() -> absl::Status {
+    KSEF_RETURN_IF_ERROR(call.Admit({Role::kKeyAdmin}));
     KSEF_RETURN_IF_ERROR(call.Authorize(Role::kKeyAdmin, Resource::Everything()));
     KSEF_ASSIGN_OR_RETURN(ConsistencyReport report, keys_->Reconcile());
     for (const auto& u : report.unknown_token_keys) resp->add_unknown_token_keys(u);

@@ -22,6 +22,9 @@ namespace pb = ::ksef::hsm::v1;
 // Invoices signed per audit commit in a stream (at most; fewer when the
 // client sends slowly, so a client waiting for each answer is never stalled).
 constexpr size_t kStreamChunk = 256;
+// Requests a stream may have read but not yet signed, in bytes (invoice XML
+// can be megabytes each): past this the server stops reading from it.
+constexpr size_t kMaxQueuedBytes = 8 << 20;
 
 absl::StatusOr<std::pair<qr::ContextType, std::string>> ContextOf(
     const pb::ContextIdentifier& ctx) {
@@ -95,21 +98,27 @@ absl::Status OfflineServiceImpl::SignOne(AuditedCall& call,
   absl::StatusOr<KeyRecord> found;
   if (!req.name().empty()) {
     found = keys_->Get(req.name());
+    if (!found.ok()) return call.LookupFailed(found.status());
   } else if (!req.subject().value().empty()) {
+    // By subject: authorized on the subject before anything is looked up, so
+    // the answer never tells whether the subject has keys.
     KSEF_ASSIGN_OR_RETURN(SubjectType type, SubjectTypeFromProto(req.subject().type()));
-    found = keys_->CurrentKeyFor(type, req.subject().value(), KeyPurpose::kOffline);
+    std::string value = req.subject().value();
+    KSEF_RETURN_IF_ERROR(NormalizeSubject(type, value));
+    KSEF_RETURN_IF_ERROR(call.Authorize(Role::kOfflineSigning, Resource::Subject(type, value)));
+    found = keys_->CurrentKeyFor(type, value, KeyPurpose::kOffline);
   } else {
     found = absl::InvalidArgumentError(
         "name: give the Offline key (keys/{id}), or a subject to use its active Offline key");
   }
-  if (!found.ok()) return call.LookupFailed(found.status(), {Role::kOfflineSigning});
+  KSEF_RETURN_IF_ERROR(found.status());
   call.SetKey(*found);
   KSEF_RETURN_IF_ERROR(call.Authorize(Role::kOfflineSigning, ResourceOf(*found)));
 
   KSEF_ASSIGN_OR_RETURN(auto context, ContextOf(req.context_identifier()));
-  call.SetContext(absl::StrCat(qr::ContextTypeName(context.first), ":", context.second));
   KSEF_RETURN_IF_ERROR(qr::ValidateContextValue(context.first, context.second,
                                                 "context_identifier"));
+  call.SetContext(absl::StrCat(qr::ContextTypeName(context.first), ":", context.second));
   KSEF_ASSIGN_OR_RETURN(qr::InvoiceRef invoice, InvoiceOf(req));
   const std::string base = BaseUrlFor(req.environment());
   KSEF_RETURN_IF_ERROR(call.RequireAuditable());
@@ -137,11 +146,23 @@ absl::Status OfflineServiceImpl::SignOne(AuditedCall& call,
   return absl::OkStatus();
 }
 
+// What the event of a refused call may say about its target: the key name
+// or subject as requested, if well-formed.
+static void NoteTarget(AuditedCall& call, const pb::SignOfflineInvoiceRequest& req) {
+  if (!req.name().empty()) {
+    call.RequestKey(req.name());
+  } else if (auto type = SubjectTypeFromProto(req.subject().type()); type.ok()) {
+    call.RequestSubject(*type, req.subject().value());
+  }
+}
+
 grpc::Status OfflineServiceImpl::SignOfflineInvoice(grpc::ServerContext* context,
                                                     const pb::SignOfflineInvoiceRequest* req,
                                                     pb::OfflineInvoiceCodes* resp) {
   AuditedCall call(*guard_, *context, "SignOfflineInvoice");
-  absl::Status status = SignOne(call, *req, resp);
+  NoteTarget(call, *req);
+  absl::Status status = call.Admit({Role::kOfflineSigning});
+  if (status.ok()) status = SignOne(call, *req, resp);
   if (!status.ok()) resp->Clear();
   return call.Finish(status);
 }
@@ -149,20 +170,41 @@ grpc::Status OfflineServiceImpl::SignOfflineInvoice(grpc::ServerContext* context
 grpc::Status OfflineServiceImpl::SignOfflineInvoices(
     grpc::ServerContext* context,
     grpc::ServerReaderWriter<pb::OfflineInvoiceResult, pb::SignOfflineInvoiceRequest>* stream) {
-  // A reader thread queues requests; this thread signs whatever is queued
-  // (up to kStreamChunk), records those events in one commit, then answers.
+  // Authenticate before reading anything: a stream without a certificate or
+  // without any offline-signing grant is closed at once.
+  AuditedCall admission(*guard_, *context, "SignOfflineInvoices");
+  if (absl::Status s = admission.Admit({Role::kOfflineSigning}); !s.ok()) {
+    return admission.Finish(s);
+  }
+  absl::StatusOr<std::unique_ptr<StreamTicket>> ticket = streams_->Open(context);
+  if (!ticket.ok()) return admission.Finish(ticket.status());
+  return Serve(context, stream, **ticket);
+}
+
+grpc::Status OfflineServiceImpl::Serve(
+    grpc::ServerContext* context,
+    grpc::ServerReaderWriter<pb::OfflineInvoiceResult, pb::SignOfflineInvoiceRequest>* stream,
+    StreamTicket& ticket) {
+  // A reader thread queues requests (bounded in count and bytes); this
+  // thread signs whatever is queued (up to kStreamChunk), records those
+  // events in one commit, then answers.
   absl::Mutex mu;
   std::deque<pb::SignOfflineInvoiceRequest> queue;
+  size_t queued_bytes = 0;
   bool reading_done = false;
   std::thread reader([&] {
     pb::SignOfflineInvoiceRequest request;
     while (stream->Read(&request)) {
+      ticket.Received();
       absl::MutexLock lock(&mu);
+      queued_bytes += request.ByteSizeLong();
       queue.push_back(std::move(request));
       request = pb::SignOfflineInvoiceRequest();
-      // Back-pressure: do not buffer more than a few chunks.
+      // Back-pressure: stop reading (so flow control stops the client) while
+      // a few chunks or kMaxQueuedBytes are waiting.
       auto has_room = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
-        return queue.size() < 4 * kStreamChunk || context->IsCancelled();
+        return (queue.size() < 4 * kStreamChunk && queued_bytes < kMaxQueuedBytes) ||
+               context->IsCancelled();
       };
       mu.Await(absl::Condition(&has_room));
     }
@@ -181,44 +223,29 @@ grpc::Status OfflineServiceImpl::SignOfflineInvoices(
       };
       mu.Await(absl::Condition(&ready));
       while (!queue.empty() && chunk.size() < kStreamChunk) {
+        queued_bytes -= queue.front().ByteSizeLong();
         chunk.push_back(std::move(queue.front()));
         queue.pop_front();
       }
       if (chunk.empty() && reading_done) break;
     }
-    std::vector<std::unique_ptr<AuditedCall>> calls;
     std::vector<pb::OfflineInvoiceResult> results(chunk.size());
-    std::vector<absl::Status> statuses;
-    std::vector<audit::AuditEvent> events;
-    for (size_t i = 0; i < chunk.size(); ++i) {
-      calls.push_back(std::make_unique<AuditedCall>(*guard_, *context, "SignOfflineInvoices"));
-      absl::Status s = SignOne(*calls.back(), chunk[i], results[i].mutable_codes());
-      statuses.push_back(s);
-      events.push_back(calls.back()->EndEvent(s));
-    }
-    auto recorded = guard_->log()->RecordAll(std::move(events));
-    for (size_t i = 0; i < chunk.size(); ++i) {
-      calls[i]->Settle(recorded.ok() && statuses[i].ok());
-      pb::OfflineInvoiceResult& r = results[i];
-      r.set_index(index++);
-      r.set_request_id(chunk[i].request_id());
-      absl::Status s = recorded.ok() ? statuses[i] : recorded.status();
-      if (!s.ok()) {
-        r.clear_codes();
-        r.set_error_code(static_cast<int>(s.code()));
-        r.set_error_message(std::string(s.message()));
-      }
-    }
+    auto recorded = SignChunk(context, chunk, results, index);
     bool write_failed = false;
     for (size_t i = 0; i < results.size() && !write_failed; ++i) {
+      ticket.WriteStarted();
       write_failed = !stream->Write(results[i]);
+      ticket.WriteFinished();
     }
     if (!recorded.ok()) {
-      final_status = ToGrpcStatus(recorded.status());  // fail closed: end the stream
+      final_status = ToGrpcStatus(recorded);  // fail closed: end the stream
       break;
     }
-    if (write_failed) {
-      final_status = grpc::Status(grpc::StatusCode::CANCELLED, "the client went away");
+    if (write_failed || context->IsCancelled()) {
+      std::string why = ticket.reaped_reason();
+      final_status = why.empty()
+                         ? grpc::Status(grpc::StatusCode::CANCELLED, "the client went away")
+                         : grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED, why);
       break;
     }
   }
@@ -229,7 +256,48 @@ grpc::Status OfflineServiceImpl::SignOfflineInvoices(
     queue.clear();
   }
   reader.join();
+  if (std::string why = ticket.reaped_reason(); !why.empty() && final_status.ok()) {
+    final_status = grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED, why);
+  }
   return final_status;
+}
+
+absl::Status OfflineServiceImpl::SignChunk(grpc::ServerContext* context,
+                                           const std::vector<pb::SignOfflineInvoiceRequest>& chunk,
+                                           std::vector<pb::OfflineInvoiceResult>& results,
+                                           int64_t& index) {
+  std::vector<std::unique_ptr<AuditedCall>> calls;
+  std::vector<absl::Status> statuses;
+  std::vector<audit::AuditEvent> events;
+  for (size_t i = 0; i < chunk.size(); ++i) {
+    calls.push_back(std::make_unique<AuditedCall>(*guard_, *context, "SignOfflineInvoices"));
+    AuditedCall& call = *calls.back();
+    NoteTarget(call, chunk[i]);
+    absl::Status s = call.Admit({Role::kOfflineSigning});
+    if (s.ok()) s = SignOne(call, chunk[i], results[i].mutable_codes());
+    statuses.push_back(s);
+    // Refusals are aggregated like those of unary calls; the rest are
+    // recorded together in one commit.
+    if (call.refused()) {
+      guard_->refusals()->Add(call.EndEvent(s));
+    } else {
+      events.push_back(call.EndEvent(s));
+    }
+  }
+  auto recorded = guard_->log()->RecordAll(std::move(events));
+  for (size_t i = 0; i < chunk.size(); ++i) {
+    calls[i]->Settle(recorded.ok() && statuses[i].ok());
+    pb::OfflineInvoiceResult& r = results[i];
+    r.set_index(index++);
+    r.set_request_id(chunk[i].request_id());
+    absl::Status s = recorded.ok() || calls[i]->refused() ? statuses[i] : recorded.status();
+    if (!s.ok()) {
+      r.clear_codes();
+      r.set_error_code(static_cast<int>(s.code()));
+      r.set_error_message(std::string(s.message()));
+    }
+  }
+  return recorded.status();
 }
 
 }  // namespace ksef::service

@@ -13,6 +13,7 @@
 #include "service/audited_call.h"
 #include "service/certificate_cache.h"
 #include "service/key_manager.h"
+#include "service/stream_limits.h"
 
 namespace ksef::service {
 
@@ -21,10 +22,11 @@ class OfflineServiceImpl final : public ksef::hsm::v1::OfflineInvoiceService::Se
   // `default_base_url`: the link base for requests that name no environment
   // (config qr_environment / qr_base_url). All pointers must outlive this.
   OfflineServiceImpl(KeyManager* keys, const AccessGuard* guard, CertificateCache* certificates,
-                     std::string default_base_url, bool base_url_fixed)
+                     StreamLimits* streams, std::string default_base_url, bool base_url_fixed)
       : keys_(keys),
         guard_(guard),
         certificates_(certificates),
+        streams_(streams),
         default_base_url_(std::move(default_base_url)),
         base_url_fixed_(base_url_fixed) {}
 
@@ -42,10 +44,23 @@ class OfflineServiceImpl final : public ksef::hsm::v1::OfflineInvoiceService::Se
   absl::Status SignOne(AuditedCall& call, const ksef::hsm::v1::SignOfflineInvoiceRequest& request,
                        ksef::hsm::v1::OfflineInvoiceCodes* codes);
   std::string BaseUrlFor(ksef::hsm::v1::QrEnvironment environment) const;
+  // The batch stream of an admitted caller holding a stream slot.
+  grpc::Status Serve(grpc::ServerContext* context,
+                     grpc::ServerReaderWriter<ksef::hsm::v1::OfflineInvoiceResult,
+                                              ksef::hsm::v1::SignOfflineInvoiceRequest>* stream,
+                     StreamTicket& ticket);
+  // Signs `chunk` into `results` (numbered from `index`), recording the
+  // events of the invoices in one commit. Not OK if that commit failed (then
+  // every non-refused result carries that error).
+  absl::Status SignChunk(grpc::ServerContext* context,
+                         const std::vector<ksef::hsm::v1::SignOfflineInvoiceRequest>& chunk,
+                         std::vector<ksef::hsm::v1::OfflineInvoiceResult>& results,
+                         int64_t& index);
 
   KeyManager* const keys_;
   const AccessGuard* const guard_;
   CertificateCache* const certificates_;
+  StreamLimits* const streams_;
   const std::string default_base_url_;
   const bool base_url_fixed_;  // qr_base_url set: requests cannot choose
 };

@@ -250,6 +250,18 @@ bool Policy::Allows(const std::vector<std::string>& identities, Role role,
   return false;
 }
 
+bool Policy::HoldsAnywhere(const std::vector<std::string>& identities, Role role) const {
+  for (const Grant& g : grants_) {
+    bool mine = false;
+    for (const std::string& name : identities) mine |= name == g.identity;
+    if (!mine) continue;
+    for (Role r : g.roles) {
+      if (r == role) return true;
+    }
+  }
+  return false;
+}
+
 absl::StatusOr<std::unique_ptr<PolicyHolder>> PolicyHolder::Open(std::string path) {
   std::unique_ptr<PolicyHolder> holder(new PolicyHolder(std::move(path)));
   if (holder->path_.empty()) {

@@ -68,6 +68,11 @@ class Policy {
   bool Allows(const std::vector<std::string>& identities, Role role,
               const Resource& resource) const;
 
+  // True if one of `identities` holds `role` in some scope: the first check
+  // of every call (AuditedCall::Admit), made before the request names
+  // anything, so a caller with no grant for the operation learns nothing.
+  bool HoldsAnywhere(const std::vector<std::string>& identities, Role role) const;
+
   size_t identity_count() const { return identities_.size(); }
   size_t grant_count() const { return grants_.size(); }
 

@@ -23,7 +23,10 @@
 #include "ksef/qr/links.h"
 #include "service/audited_call.h"
 #include "service/key_manager.h"
+#include "service/malformed_request_interceptor.h"
 #include "service/policy.h"
+#include "service/refusal_log.h"
+#include "service/stream_limits.h"
 #include "service/usage_limiter.h"
 #include "service/key_registry.h"
 #include "service/key_service.h"
@@ -119,9 +122,14 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerConfig& config
   server->certificates_ = std::make_unique<CertificateCache>();
   server->auth_service_ = std::make_unique<AuthServiceImpl>(server->keys_.get(), guard,
                                                             server->certificates_.get());
+  StreamLimits::Options stream_options;
+  stream_options.max_streams = config.max_streams;
+  stream_options.idle_timeout = config.stream_idle_timeout;
+  stream_options.write_timeout = config.stream_write_timeout;
+  server->streams_ = std::make_unique<StreamLimits>(stream_options);
   server->offline_service_ = std::make_unique<OfflineServiceImpl>(
-      server->keys_.get(), guard, server->certificates_.get(), DefaultQrBase(config),
-      !config.qr_base_url.empty());
+      server->keys_.get(), guard, server->certificates_.get(), server->streams_.get(),
+      DefaultQrBase(config), !config.qr_base_url.empty());
   absl::Status started = server->StartGrpc();
   if (!started.ok()) return started;
   server->SetServing(true);
@@ -150,7 +158,16 @@ absl::Status Server::StartAudit() {
   if (!log.ok()) return log.status();
   audit_log_ = std::move(*log);
   limiter_ = std::make_unique<UsageLimiter>(audit_store_.get());
-  guard_ = std::make_unique<AccessGuard>(policy_.get(), audit_log_.get(), limiter_.get());
+  RefusalLog::Options refusal_options;
+  refusal_options.window = config_.refusal_audit_window;
+  audit::AuditLog* log_ptr = audit_log_.get();
+  refusals_ = std::make_unique<RefusalLog>(
+      [log_ptr](std::vector<audit::AuditEvent> events) {
+        return log_ptr->RecordAll(std::move(events)).status();
+      },
+      refusal_options);
+  guard_ = std::make_unique<AccessGuard>(policy_.get(), audit_log_.get(), limiter_.get(),
+                                         refusals_.get());
   LogInfo("audit log in ", where, " (node ", options.node, ")");
   return absl::OkStatus();
 }
@@ -187,6 +204,7 @@ absl::Status Server::StartGrpc() {
     creds = grpc::SslServerCredentials(ssl);
   }
   builder.AddListeningPort(config_.listen_address, creds, &port_);
+  ApplyLimits(builder);
   builder.RegisterService(key_service_.get());
   builder.RegisterService(enrollment_service_.get());
   builder.RegisterService(audit_service_.get());
@@ -201,6 +219,30 @@ absl::Status Server::StartGrpc() {
   LogInfo("serving on ", config_.listen_address, " (port ", port_, ", ",
           config_.plaintext ? "plaintext" : (config_.require_client_cert ? "mTLS" : "TLS"), ")");
   return absl::OkStatus();
+}
+
+void Server::ApplyLimits(grpc::ServerBuilder& builder) {
+  // What one caller can make the server hold (docs/configuration.md, "Limits").
+  grpc::ResourceQuota quota("ksef-hsmd");
+  quota.SetMaxThreads(config_.grpc_max_threads);
+  quota.Resize(static_cast<size_t>(config_.grpc_memory_mib) << 20);
+  builder.SetResourceQuota(quota);
+  builder.SetMaxReceiveMessageSize(config_.max_request_bytes);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS,
+                             config_.max_streams_per_connection);
+  builder.AddChannelArgument(GRPC_ARG_SERVER_HANDSHAKE_TIMEOUT_MS,
+                             static_cast<int>(absl::ToInt64Milliseconds(config_.handshake_timeout)));
+  if (config_.connection_idle_timeout > absl::ZeroDuration()) {
+    builder.AddChannelArgument(
+        GRPC_ARG_MAX_CONNECTION_IDLE_MS,
+        static_cast<int>(absl::ToInt64Milliseconds(config_.connection_idle_timeout)));
+  }
+  // Another process must not bind the same address and take a share of the
+  // connections (SO_REUSEPORT is gRPC's default).
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
+  interceptors.push_back(std::make_unique<MalformedRequestInterceptorFactory>(guard_.get()));
+  builder.experimental().SetInterceptorCreators(std::move(interceptors));
 }
 
 void Server::SetServing(bool serving) {
@@ -286,6 +328,8 @@ void Server::Shutdown() {
     if (monitor_.joinable()) monitor_.join();
     if (sweeper_.joinable()) sweeper_.join();
     grpc_.reset();
+    streams_.reset();
+    refusals_.reset();  // writes the refusals still counted
     if (audit_log_ != nullptr) audit_log_->Shutdown();  // final signed checkpoint
     audit_service_.reset();
     auth_service_.reset();

@@ -22,6 +22,7 @@
 
 namespace grpc {
 class Server;
+class ServerBuilder;
 }
 
 namespace ksef::hsm {
@@ -47,6 +48,8 @@ class CertificateCache;
 class AccessGuard;
 class UsageLimiter;
 class PolicyHolder;
+class RefusalLog;
+class StreamLimits;
 
 class Server {
  public:
@@ -64,6 +67,8 @@ class Server {
  private:
   explicit Server(ServerConfig config);
   absl::Status StartGrpc();
+  // Message size, thread, memory, stream and connection limits from the config.
+  void ApplyLimits(grpc::ServerBuilder& builder);
   absl::Status StartAudit();
   void MonitorLoop();
   void SweepLoop();
@@ -81,6 +86,8 @@ class Server {
   std::unique_ptr<audit::AuditStore> audit_store_;
   std::unique_ptr<audit::AuditLog> audit_log_;
   std::unique_ptr<UsageLimiter> limiter_;
+  std::unique_ptr<RefusalLog> refusals_;
+  std::unique_ptr<StreamLimits> streams_;
   std::unique_ptr<AccessGuard> guard_;
   std::unique_ptr<AuditServiceImpl> audit_service_;
   std::unique_ptr<CertificateCache> certificates_;
