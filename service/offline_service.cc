@@ -111,6 +111,7 @@ absl::Status OfflineServiceImpl::SignOne(AuditedCall& call,
   KSEF_RETURN_IF_ERROR(qr::ValidateContextValue(context.first, context.second,
                                                 "context_identifier"));
   KSEF_ASSIGN_OR_RETURN(qr::InvoiceRef invoice, InvoiceOf(req));
+  KSEF_RETURN_IF_ERROR(qr::ValidateKsefNumberLabel(req.ksef_number(), "ksef_number"));
   const std::string base = BaseUrlFor(req.environment());
   KSEF_RETURN_IF_ERROR(call.RequireAuditable());
   KSEF_ASSIGN_OR_RETURN(SigningKey signing, keys_->SigningKeyFrom(*found, KeyPurpose::kOffline));
