@@ -2,6 +2,8 @@
 
 #include <openssl/evp.h>
 
+#include <optional>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/string_view.h"
@@ -74,8 +76,10 @@ std::string BoundedText(absl::string_view text, size_t max_bytes) {
   std::string out;
   size_t i = 0;
   while (i < text.size()) {
-    uint32_t cp = 0;
-    const size_t n = DecodeUtf8At(text, i, &cp);
+    size_t next = i;
+    const std::optional<uint32_t> decoded = DecodeUtf8(text, &next);
+    const uint32_t cp = decoded.value_or(0);
+    const size_t n = decoded ? next - i : 0;
     std::string piece;
     if (n == 0) {
       piece = absl::StrFormat("\\x%02x", static_cast<unsigned char>(text[i]));

@@ -38,6 +38,17 @@ class Parser {
         absl::StrCat(what_, ": malformed JSON: ", reason, " at offset ", pos_));
   }
 
+  // Names the top-level member whose value is malformed, so the caller knows
+  // which field to fix; a key that is long or not printable ASCII is left out.
+  static absl::Status InMember(const absl::Status& status, absl::string_view key) {
+    if (key.size() > 64) return status;
+    for (char c : key) {
+      if (c < 0x20 || c > 0x7e) return status;
+    }
+    return absl::Status(status.code(),
+                        absl::StrCat(status.message(), " (in the value of \"", key, "\")"));
+  }
+
   absl::Status Expect(char c, absl::string_view reason) {
     if (Peek() != static_cast<uint8_t>(c)) return Error(reason);
     ++pos_;
@@ -91,8 +102,9 @@ class Parser {
       KSEF_ASSIGN_OR_RETURN(std::string key, ParseString());
       SkipWhitespace();
       KSEF_RETURN_IF_ERROR(Expect(':', "expected ':'"));
-      KSEF_ASSIGN_OR_RETURN(JsonValue member, ParseValue(depth + 1));
-      v.members.emplace_back(std::move(key), std::move(member));
+      absl::StatusOr<JsonValue> member = ParseValue(depth + 1);
+      if (!member.ok()) return depth == 0 ? InMember(member.status(), key) : member.status();
+      v.members.emplace_back(std::move(key), *std::move(member));
       SkipWhitespace();
       if (Peek() == ',') {
         ++pos_;

@@ -32,7 +32,9 @@ struct JsonValue {
 };
 
 // Parses one JSON value; only whitespace may follow it. INVALID_ARGUMENT
-// "<what>: malformed JSON: <reason> at offset <n>".
+// "<what>: malformed JSON: <reason> at offset <n>", followed by
+// ' (in the value of "<key>")' when the error is inside the value of a
+// member of the top-level object (keys up to 64 printable ASCII characters).
 absl::StatusOr<JsonValue> ParseJson(absl::string_view text, absl::string_view what);
 
 }  // namespace ksef

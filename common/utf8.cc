@@ -4,45 +4,44 @@
 
 namespace ksef {
 
-size_t DecodeUtf8At(absl::string_view text, size_t i, uint32_t* cp) {
+std::optional<uint32_t> DecodeUtf8(absl::string_view text, size_t* pos) {
+  const size_t i = *pos;
+  if (i >= text.size()) return std::nullopt;
   const uint8_t b0 = static_cast<uint8_t>(text[i]);
   if (b0 < 0x80) {
-    *cp = b0;
-    return 1;
+    *pos = i + 1;
+    return b0;
   }
   size_t extra;
-  uint32_t v;
+  uint32_t cp;
   if (b0 >= 0xc2 && b0 <= 0xdf) {
     extra = 1;
-    v = b0 & 0x1f;
+    cp = b0 & 0x1f;
   } else if (b0 >= 0xe0 && b0 <= 0xef) {
     extra = 2;
-    v = b0 & 0x0f;
+    cp = b0 & 0x0f;
   } else if (b0 >= 0xf0 && b0 <= 0xf4) {
     extra = 3;
-    v = b0 & 0x07;
+    cp = b0 & 0x07;
   } else {
-    return 0;  // continuation byte, overlong 2-byte lead, or > U+10FFFF
+    return std::nullopt;  // continuation byte, overlong 2-byte lead, or > U+10FFFF
   }
-  if (text.size() - i <= extra) return 0;
+  if (text.size() - i <= extra) return std::nullopt;
   for (size_t k = 1; k <= extra; ++k) {
     const uint8_t b = static_cast<uint8_t>(text[i + k]);
-    if ((b & 0xc0) != 0x80) return 0;
-    v = (v << 6) | (b & 0x3f);
+    if ((b & 0xc0) != 0x80) return std::nullopt;
+    cp = (cp << 6) | (b & 0x3f);
   }
-  if ((extra == 2 && v < 0x800) || (extra == 3 && v < 0x10000)) return 0;  // overlong
-  if (v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff)) return 0;
-  *cp = v;
-  return extra + 1;
+  if ((extra == 2 && cp < 0x800) || (extra == 3 && cp < 0x10000)) return std::nullopt;  // overlong
+  if (cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return std::nullopt;
+  *pos = i + extra + 1;
+  return cp;
 }
 
 bool IsValidUtf8(absl::string_view text) {
   size_t i = 0;
   while (i < text.size()) {
-    uint32_t cp;
-    const size_t n = DecodeUtf8At(text, i, &cp);
-    if (n == 0) return false;
-    i += n;
+    if (!DecodeUtf8(text, &i).has_value()) return false;
   }
   return true;
 }

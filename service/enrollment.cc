@@ -6,8 +6,8 @@
 #include "common/status_macros.h"
 #include "hsm/private_key_file.h"
 #include "ksef/cert/certificate_info.h"
-#include "ksef/csr/asn1_der.h"
 #include "ksef/csr/csr_builder.h"
+#include "ksef/csr/enrollment_request.h"
 
 namespace ksef::service {
 namespace {
@@ -22,31 +22,6 @@ cert::CertificateType TypeFor(KeyPurpose purpose) {
 
 std::string FormatUtc(absl::Time t) {
   return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", t, absl::UTCTimeZone());
-}
-
-// Decodes one UTF-8 code point at `i` (input already known to be valid).
-uint32_t NextCodePoint(absl::string_view s, size_t& i) {
-  auto b = static_cast<unsigned char>(s[i]);
-  int len = b < 0x80 ? 1 : b < 0xe0 ? 2 : b < 0xf0 ? 3 : 4;
-  uint32_t cp = len == 1 ? b : len == 2 ? (b & 0x1f) : len == 3 ? (b & 0x0f) : (b & 0x07);
-  for (int k = 1; k < len; ++k) cp = (cp << 6) | (static_cast<unsigned char>(s[i + k]) & 0x3f);
-  i += len;
-  return cp;
-}
-
-bool IsAllowedNameChar(uint32_t cp) {
-  if ((cp >= 'a' && cp <= 'z') || (cp >= 'A' && cp <= 'Z') || (cp >= '0' && cp <= '9')) {
-    return true;
-  }
-  if (cp == '_' || cp == '-' || cp == ' ') return true;
-  // ąćęłńóśźż ĄĆĘŁŃÓŚŹŻ
-  static constexpr uint32_t kPolish[] = {0x105, 0x107, 0x119, 0x142, 0x144, 0x0f3,
-                                         0x15b, 0x17a, 0x17c, 0x104, 0x106, 0x118,
-                                         0x141, 0x143, 0x0d3, 0x15a, 0x179, 0x17b};
-  for (uint32_t p : kPolish) {
-    if (cp == p) return true;
-  }
-  return false;
 }
 
 // The checks of an issued certificate against the key it is imported for.
@@ -64,50 +39,31 @@ absl::Status CheckIssuedCertificate(const cert::CertificateInfo& info, const Key
 
 }  // namespace
 
-absl::Status ValidateCertificateName(absl::string_view name) {
-  if (!csr::IsValidUtf8(name)) {
-    return absl::InvalidArgumentError("certificate_name is not valid UTF-8");
-  }
-  size_t count = 0;
-  for (size_t i = 0; i < name.size();) {
-    uint32_t cp = NextCodePoint(name, i);
-    ++count;
-    if (!IsAllowedNameChar(cp)) {
-      return absl::InvalidArgumentError(
-          "certificate_name may hold only letters (a-z, A-Z, Polish letters), digits, space, "
-          "'_' and '-' (KSeF's certificateName rule)");
-    }
-  }
-  if (count < 5 || count > 100) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "certificate_name must be 5 to 100 characters long (KSeF's rule); it has ", count));
-  }
-  return absl::OkStatus();
-}
-
 absl::StatusOr<CsrResult> Enrollment::GenerateCsr(absl::string_view name,
                                                   const csr::EnrollmentData& data,
                                                   const std::string& certificate_name,
                                                   std::optional<absl::Time> valid_from) {
+  // Every value that reaches the CSR or the request JSON is checked before
+  // the key is even looked up, so nothing is signed from a bad value.
+  KSEF_RETURN_IF_ERROR(
+      csr::ValidateEnrollmentData(data, csr::FieldNaming::kProtoFields, "enrollment_data."));
+  if (!certificate_name.empty()) {
+    KSEF_RETURN_IF_ERROR(csr::ValidateCertificateName(certificate_name, "certificate_name"));
+  }
   KSEF_ASSIGN_OR_RETURN(SigningKey key, keys_->GetEnrollmentKey(name));
   std::string cert_name =
       certificate_name.empty() ? absl::StrCat("ksef-hsm ", key.record.key_id) : certificate_name;
-  KSEF_RETURN_IF_ERROR(ValidateCertificateName(cert_name));
   CsrResult result;
   result.key_name = key.record.name();
   KSEF_ASSIGN_OR_RETURN(result.der, csr::BuildCsrDer(data, *key.signer));
   result.base64 = csr::CsrToBase64(result.der);
   result.pem = csr::CsrToPem(result.der);
-  // certificateName holds only letters, digits, space, '_' and '-': no JSON
-  // escaping is needed; Polish letters stay UTF-8.
-  result.request_json = absl::StrCat(
-      "{\"certificateName\":\"", cert_name, "\",\"certificateType\":\"",
-      cert::CertificateTypeName(TypeFor(key.record.purpose)), "\",\"csr\":\"", result.base64,
-      "\"");
-  if (valid_from) {
-    absl::StrAppend(&result.request_json, ",\"validFrom\":\"", FormatUtc(*valid_from), "\"");
-  }
-  absl::StrAppend(&result.request_json, "}");
+  csr::EnrollmentRequest request;
+  request.certificate_name = cert_name;
+  request.certificate_type = cert::CertificateTypeName(TypeFor(key.record.purpose));
+  request.csr_base64 = result.base64;
+  request.valid_from = valid_from;
+  KSEF_ASSIGN_OR_RETURN(result.request_json, csr::BuildEnrollmentRequestJson(request));
   LogInfo("CSR built for key ", result.key_name, " (", cert_name, ")");
   return result;
 }

@@ -44,9 +44,12 @@ class Enrollment {
 
   // CSR for the key with `data` as subject. certificate_name empty =
   // "ksef-hsm {key_id}"; otherwise it must match KSeF's rule (5-100
-  // characters: letters incl. Polish, digits, space, '_', '-').
-  // INVALID_ARGUMENT names the field; FAILED_PRECONDITION for keys that are
-  // not PENDING_CERTIFICATE/ACTIVE/EXPIRED.
+  // characters: letters incl. Polish, digits, space, '_', '-';
+  // csr::ValidateCertificateName). Every subject value is checked against
+  // ksef/csr/name_rules.h before the key is used: INVALID_ARGUMENT naming
+  // the field as the gRPC request does ("enrollment_data.common_name: ...",
+  // "certificate_name: ..."); FAILED_PRECONDITION for keys that are not
+  // PENDING_CERTIFICATE/ACTIVE/EXPIRED.
   absl::StatusOr<CsrResult> GenerateCsr(absl::string_view name, const csr::EnrollmentData& data,
                                         const std::string& certificate_name,
                                         std::optional<absl::Time> valid_from);
@@ -77,9 +80,6 @@ class Enrollment {
   KeyManager* const keys_;
   const KeyManager::Clock clock_;
 };
-
-// KSeF's certificateName rule (ksef.md 4.5); INVALID_ARGUMENT otherwise.
-absl::Status ValidateCertificateName(absl::string_view name);
 
 }  // namespace ksef::service
 

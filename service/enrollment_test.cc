@@ -11,11 +11,15 @@
 #include <filesystem>
 
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "common/openssl_ptr.h"
 #include "hsm/hsm.h"
 #include "hsm/software_signer.h"
 #include "ksef/cert/certificate_info.h"
 #include "ksef/cert/test_ca.h"
+#include "ksef/csr/enrollment_request.h"
+#include "ksef/csr/name_rules.h"
+#include "ksef/csr/name_rules_testing.h"
 #include "tests/support/softhsm_token.h"
 #include "tests/support/test_hsm.h"
 
@@ -141,17 +145,27 @@ TEST_F(EnrollmentTest, CsrFromKsefJsonVerifiesAndRequestBodyIsReady) {
 }
 
 TEST_F(EnrollmentTest, CertificateNameFollowsKsefRule) {
-  EXPECT_TRUE(ValidateCertificateName("Abc 1").ok());
-  EXPECT_TRUE(ValidateCertificateName("ŻÓŁW_ąćę-ńśź").ok());
-  EXPECT_TRUE(HasCode(ValidateCertificateName("abcd"), absl::StatusCode::kInvalidArgument,
-                      "5 to 100"));
-  EXPECT_TRUE(HasCode(ValidateCertificateName(std::string(101, 'a')),
-                      absl::StatusCode::kInvalidArgument, "5 to 100"));
-  EXPECT_TRUE(ValidateCertificateName(std::string(100, 'a')).ok());
-  EXPECT_TRUE(HasCode(ValidateCertificateName("abc@def"), absl::StatusCode::kInvalidArgument,
-                      "certificate_name"));
-  EXPECT_TRUE(HasCode(ValidateCertificateName("naïve name"), absl::StatusCode::kInvalidArgument,
-                      "certificate_name"));
+  using csr::ValidateCertificateName;
+  const char* f = "certificate_name";
+  EXPECT_TRUE(ValidateCertificateName("Abc 1", f).ok());
+  EXPECT_TRUE(ValidateCertificateName("ŻÓŁW_ąćę-ńśź", f).ok());
+  EXPECT_TRUE(HasCode(ValidateCertificateName("abcd", f), absl::StatusCode::kInvalidArgument,
+                      "certificate_name: 4 characters; at least 5 required"));
+  EXPECT_TRUE(HasCode(ValidateCertificateName(std::string(101, 'a'), f),
+                      absl::StatusCode::kInvalidArgument, "101 characters; at most 100 allowed"));
+  EXPECT_TRUE(HasCode(ValidateCertificateName(std::string(70000, 'a'), f),
+                      absl::StatusCode::kInvalidArgument, "70000 characters; at most 100"));
+  EXPECT_TRUE(ValidateCertificateName(std::string(100, 'a'), f).ok());
+  EXPECT_TRUE(HasCode(ValidateCertificateName("abc@def", f), absl::StatusCode::kInvalidArgument,
+                      "certificate_name: character 4 is not allowed"));
+  EXPECT_TRUE(HasCode(ValidateCertificateName("naïve name", f),
+                      absl::StatusCode::kInvalidArgument, "certificate_name"));
+  EXPECT_TRUE(HasCode(ValidateCertificateName("Abc\n12", f), absl::StatusCode::kInvalidArgument,
+                      "control character (U+000A) at position 4"));
+  EXPECT_TRUE(HasCode(ValidateCertificateName("Abc\"},\"x\":\"1", f),
+                      absl::StatusCode::kInvalidArgument, "is not allowed"));
+  EXPECT_TRUE(HasCode(ValidateCertificateName("Abc 1\xFF", f),
+                      absl::StatusCode::kInvalidArgument, "not valid UTF-8"));
   ASSERT_TRUE(Create("csr-name", KeyPurpose::kAuthentication).ok());
   auto data = csr::ParseEnrollmentDataJson(kV5aJson);
   auto bad = enrollment_->GenerateCsr("keys/csr-name", *data, "x", std::nullopt);
@@ -160,6 +174,116 @@ TEST_F(EnrollmentTest, CertificateNameFollowsKsefRule) {
   ASSERT_TRUE(manager_->Disable("keys/csr-name").ok());
   auto disabled = enrollment_->GenerateCsr("keys/csr-name", *data, "", std::nullopt);
   EXPECT_TRUE(HasCode(disabled.status(), absl::StatusCode::kFailedPrecondition, "DISABLED"));
+}
+
+// Issue 11: every subject field, every kind of bad value, refused with the
+// gRPC field name before the token key signs; the key stays unenrolled.
+TEST_F(EnrollmentTest, CsrRefusesEveryBadSubjectValueNamingTheField) {
+  ASSERT_TRUE(Create("csr-bad", KeyPurpose::kAuthentication).ok());
+  for (csr::NameAttribute a : csr::kAllNameAttributes) {
+    const std::string field = absl::StrCat("enrollment_data.", csr::RuleOf(a).proto_field);
+    const bool required =
+        a == csr::NameAttribute::kCommonName || a == csr::NameAttribute::kCountryName;
+    for (const csr::testing::BadNameValue& bad : csr::testing::BadNameValues(a)) {
+      if (bad.empty && !required) continue;  // empty optional fields are left out
+      SCOPED_TRACE(absl::StrCat(field, " / ", bad.what));
+      csr::EnrollmentData data = csr::testing::FullEnrollmentData();
+      csr::testing::SetField(data, a, bad.value);
+      auto r = enrollment_->GenerateCsr("keys/csr-bad", data, "", std::nullopt);
+      EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+      EXPECT_TRUE(absl::StartsWith(r.status().message(), field + ": ")) << r.status();
+      EXPECT_TRUE(absl::StrContains(r.status().message(), bad.empty ? "is empty" : bad.needle))
+          << r.status();
+      // The JSON form (what EnrollmentService parses) is refused naming the key.
+      auto json = csr::ParseEnrollmentDataJson(csr::testing::EnrollmentDataToJson(data));
+      EXPECT_EQ(json.status().code(), absl::StatusCode::kInvalidArgument);
+      EXPECT_TRUE(absl::StrContains(json.status().message(), csr::RuleOf(a).json_key))
+          << json.status();
+    }
+  }
+  auto cert_name = enrollment_->GenerateCsr("keys/csr-bad", csr::testing::FullEnrollmentData(),
+                                            "Name\twith tab", std::nullopt);
+  EXPECT_TRUE(HasCode(cert_name.status(), absl::StatusCode::kInvalidArgument,
+                      "certificate_name: contains a control character (U+0009) at position 5"));
+  auto key = manager_->Get("keys/csr-bad");
+  ASSERT_TRUE(key.ok());
+  EXPECT_EQ(key->state, KeyState::kPendingCertificate);
+}
+
+TEST_F(EnrollmentTest, LongestSubjectValuesGiveAVerifyingCsrAndCertificate) {
+  ASSERT_TRUE(Create("csr-long", KeyPurpose::kOffline).ok());
+  csr::EnrollmentData data;
+  for (csr::NameAttribute a : csr::kAllNameAttributes) {
+    csr::testing::SetField(data, a, csr::testing::LongestValidValue(a));
+  }
+  ASSERT_EQ(data.common_name.size(), 128u);  // 64 x 'Ż'
+  auto csr = enrollment_->GenerateCsr("keys/csr-long", data, std::string(100, 'Z'),
+                                      std::nullopt);
+  ASSERT_TRUE(csr.ok()) << csr.status();
+  const auto* p = reinterpret_cast<const unsigned char*>(csr->der.data());
+  X509ReqPtr req(d2i_X509_REQ(nullptr, &p, csr->der.size()));
+  ASSERT_NE(req, nullptr);
+  EXPECT_EQ(X509_REQ_verify(req.get(), X509_REQ_get0_pubkey(req.get())), 1);
+  auto der = ca_->Issue(csr->base64, cert::CertificateType::kOffline, now_ - absl::Hours(1),
+                        absl::Hours(24));
+  ASSERT_TRUE(der.ok()) << der.status();
+  auto imported = enrollment_->ImportCertificate("keys/csr-long", *der, "");
+  ASSERT_TRUE(imported.ok()) << imported.status();
+  EXPECT_EQ(imported->state, KeyState::kActive);
+}
+
+TEST_F(EnrollmentTest, SelfSignedRefusesEveryBadParamNamingItAndSignsNothing) {
+  ASSERT_TRUE(Create("self-bad", KeyPurpose::kAuthentication).ok());
+  struct Param {
+    cert::SelfSignedForm form;
+    const char* field;
+    csr::NameAttribute attribute;
+    std::string SelfSignedParams::*member;
+  } params[] = {
+      {cert::SelfSignedForm::kPersonal, "common_name", csr::NameAttribute::kCommonName,
+       &SelfSignedParams::common_name},
+      {cert::SelfSignedForm::kPersonal, "given_name", csr::NameAttribute::kGivenName,
+       &SelfSignedParams::given_name},
+      {cert::SelfSignedForm::kPersonal, "surname", csr::NameAttribute::kSurname,
+       &SelfSignedParams::surname},
+      {cert::SelfSignedForm::kSeal, "common_name", csr::NameAttribute::kCommonName,
+       &SelfSignedParams::common_name},
+      {cert::SelfSignedForm::kSeal, "organization_name", csr::NameAttribute::kOrganizationName,
+       &SelfSignedParams::organization_name},
+  };
+  for (const Param& param : params) {
+    for (const csr::testing::BadNameValue& bad : csr::testing::BadNameValues(param.attribute)) {
+      SCOPED_TRACE(absl::StrCat(param.field, " / ", bad.what));
+      SelfSignedParams p;
+      p.form = param.form;
+      p.common_name = "Jan Kowalski";
+      if (param.form == cert::SelfSignedForm::kPersonal) {
+        p.given_name = "Jan";
+        p.surname = "Kowalski";
+      } else {
+        p.organization_name = "Beta Sp. z o.o.";
+      }
+      p.*param.member = bad.value;
+      auto r = enrollment_->IssueSelfSigned("keys/self-bad", p);
+      EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+      EXPECT_TRUE(absl::StartsWith(r.status().message(), param.field)) << r.status();
+      EXPECT_TRUE(bad.empty || absl::StrContains(r.status().message(), bad.needle))
+          << r.status();
+    }
+  }
+  auto key = manager_->Get("keys/self-bad");
+  ASSERT_TRUE(key.ok());
+  EXPECT_EQ(key->state, KeyState::kPendingCertificate);
+  EXPECT_TRUE(key->certificate_der.empty());
+
+  // The boundary: 64 x 'Ż' in every field is accepted and signed.
+  SelfSignedParams longest;
+  longest.common_name = csr::testing::LongestValidValue(csr::NameAttribute::kCommonName);
+  longest.given_name = csr::testing::LongestValidValue(csr::NameAttribute::kGivenName);
+  longest.surname = csr::testing::LongestValidValue(csr::NameAttribute::kSurname);
+  auto ok = enrollment_->IssueSelfSigned("keys/self-bad", longest);
+  ASSERT_TRUE(ok.ok()) << ok.status();
+  EXPECT_EQ(ok->state, KeyState::kActive);
 }
 
 TEST_F(EnrollmentTest, ImportActivatesKeyAndSurvivesRestart) {

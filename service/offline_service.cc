@@ -120,6 +120,7 @@ absl::Status OfflineServiceImpl::SignOne(AuditedCall& call,
                                                 "context_identifier"));
   call.SetContext(absl::StrCat(qr::ContextTypeName(context.first), ":", context.second));
   KSEF_ASSIGN_OR_RETURN(qr::InvoiceRef invoice, InvoiceOf(req));
+  KSEF_RETURN_IF_ERROR(qr::ValidateKsefNumberLabel(req.ksef_number(), "ksef_number"));
   const std::string base = BaseUrlFor(req.environment());
   KSEF_RETURN_IF_ERROR(call.RequireAuditable());
   KSEF_ASSIGN_OR_RETURN(SigningKey signing, keys_->SigningKeyFrom(*found, KeyPurpose::kOffline));

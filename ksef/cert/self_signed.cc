@@ -4,6 +4,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
 #include "ksef/cert/certificate_builder.h"
+#include "ksef/csr/name_rules.h"
 #include "ksef/csr/subject_name.h"
 #include "ksef/identifiers.h"
 
@@ -26,6 +27,14 @@ absl::Status Forbid(const std::string& value, absl::string_view field, absl::str
   return absl::OkStatus();
 }
 
+// A required value: present, then name_rules.h (bounds, no control
+// characters, UTF-8), named as the params name it.
+absl::Status RequireValid(const std::string& value, csr::NameAttribute attribute,
+                          absl::string_view field, absl::string_view form) {
+  KSEF_RETURN_IF_ERROR(Require(value, field, form));
+  return csr::ValidateNameValue(attribute, value, field);
+}
+
 }  // namespace
 
 absl::StatusOr<csr::EnrollmentData> SelfSignedSubjectData(const SelfSignedSubject& s) {
@@ -35,13 +44,18 @@ absl::StatusOr<csr::EnrollmentData> SelfSignedSubjectData(const SelfSignedSubjec
   } else {
     KSEF_RETURN_IF_ERROR(ValidatePesel(s.identifier, "identifier"));
   }
+  KSEF_RETURN_IF_ERROR(
+      csr::ValidateNameValue(csr::NameAttribute::kCountryName, s.country_name, "country_name"));
   csr::EnrollmentData data;
   data.common_name = s.common_name;
   data.country_name = s.country_name;
   if (s.form == SelfSignedForm::kPersonal) {
-    KSEF_RETURN_IF_ERROR(Require(s.common_name, "common_name", "personal"));
-    KSEF_RETURN_IF_ERROR(Require(s.given_name, "given_name", "personal"));
-    KSEF_RETURN_IF_ERROR(Require(s.surname, "surname", "personal"));
+    using csr::NameAttribute;
+    KSEF_RETURN_IF_ERROR(
+        RequireValid(s.common_name, NameAttribute::kCommonName, "common_name", "personal"));
+    KSEF_RETURN_IF_ERROR(
+        RequireValid(s.given_name, NameAttribute::kGivenName, "given_name", "personal"));
+    KSEF_RETURN_IF_ERROR(RequireValid(s.surname, NameAttribute::kSurname, "surname", "personal"));
     KSEF_RETURN_IF_ERROR(Forbid(s.organization_name, "organization_name", "personal"));
     data.given_name = s.given_name;
     data.surname = s.surname;
@@ -53,8 +67,11 @@ absl::StatusOr<csr::EnrollmentData> SelfSignedSubjectData(const SelfSignedSubjec
           "identifier: a seal certificate carries a NIP (organizationIdentifier VATPL-<NIP>), "
           "not a PESEL");
     }
-    KSEF_RETURN_IF_ERROR(Require(s.common_name, "common_name", "seal"));
-    KSEF_RETURN_IF_ERROR(Require(s.organization_name, "organization_name", "seal"));
+    using csr::NameAttribute;
+    KSEF_RETURN_IF_ERROR(
+        RequireValid(s.common_name, NameAttribute::kCommonName, "common_name", "seal"));
+    KSEF_RETURN_IF_ERROR(RequireValid(s.organization_name, NameAttribute::kOrganizationName,
+                                      "organization_name", "seal"));
     KSEF_RETURN_IF_ERROR(Forbid(s.given_name, "given_name", "seal"));
     KSEF_RETURN_IF_ERROR(Forbid(s.surname, "surname", "seal"));
     data.organization_name = s.organization_name;

@@ -33,13 +33,19 @@ struct SelfSignedSubject {
 
 // The subject as EnrollmentData (so it encodes like a CSR subject):
 // personal -> serialNumber "TINPL-<NIP>" or "PNOPL-<PESEL>"; seal (NIP only)
-// -> organizationIdentifier "VATPL-<NIP>". INVALID_ARGUMENT naming the field
-// (e.g. "given_name") for a missing, forbidden or invalid value.
+// -> organizationIdentifier "VATPL-<NIP>". Every text value is checked
+// against ksef/csr/name_rules.h (common_name <= 64, given_name and surname
+// <= 128, organization_name <= 64 characters; country_name two letters; no
+// control characters; valid UTF-8) before anything is encoded.
+// INVALID_ARGUMENT naming the field as in SelfSignedSubject (e.g.
+// "given_name: 65 characters; ...") for a missing, forbidden or invalid value.
 absl::StatusOr<csr::EnrollmentData> SelfSignedSubjectData(const SelfSignedSubject& subject);
 
 // DER certificate with issuer = subject, the key's own SKI as AKI,
 // basicConstraints CA:FALSE, the keyUsage of `type`, a random 8-byte serial,
-// valid [not_before, not_before + validity], signed by `signer`.
+// valid [not_before, not_before + validity], signed by `signer`. The
+// subject is validated (SelfSignedSubjectData) before the signer is used;
+// INVALID_ARGUMENT for a bad subject or a non-positive validity.
 absl::StatusOr<std::string> IssueSelfSigned(const SelfSignedSubject& subject,
                                             CertificateType type, absl::Time not_before,
                                             absl::Duration validity, const hsm::Signer& signer);

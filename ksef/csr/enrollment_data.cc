@@ -9,7 +9,6 @@
 #include "absl/strings/str_cat.h"
 #include "common/json.h"
 #include "common/status_macros.h"
-#include "ksef/csr/asn1_der.h"
 
 namespace ksef::csr {
 namespace {
@@ -28,6 +27,43 @@ absl::Status RequireNonEmpty(const std::optional<std::string>& value, bool seen,
 }
 
 }  // namespace
+
+const std::string* FieldValue(const EnrollmentData& data, NameAttribute attribute) {
+  auto optional = [](const std::optional<std::string>& v) { return v ? &*v : nullptr; };
+  switch (attribute) {
+    case NameAttribute::kCommonName:
+      return &data.common_name;
+    case NameAttribute::kSurname:
+      return optional(data.surname);
+    case NameAttribute::kGivenName:
+      return optional(data.given_name);
+    case NameAttribute::kOrganizationName:
+      return optional(data.organization_name);
+    case NameAttribute::kOrganizationIdentifier:
+      return optional(data.organization_identifier);
+    case NameAttribute::kCountryName:
+      return &data.country_name;
+    case NameAttribute::kSerialNumber:
+      return optional(data.serial_number);
+    case NameAttribute::kUniqueIdentifier:
+      return optional(data.unique_identifier);
+  }
+  return nullptr;
+}
+
+absl::Status ValidateEnrollmentData(const EnrollmentData& data, FieldNaming naming,
+                                    absl::string_view prefix) {
+  for (NameAttribute attribute : kAllNameAttributes) {
+    const std::string* value = FieldValue(data, attribute);
+    const bool required =
+        attribute == NameAttribute::kCommonName || attribute == NameAttribute::kCountryName;
+    if (value == nullptr || (value->empty() && !required)) continue;
+    const NameAttributeRule& rule = RuleOf(attribute);
+    const char* name = naming == FieldNaming::kJsonKeys ? rule.json_key : rule.proto_field;
+    KSEF_RETURN_IF_ERROR(ValidateNameValue(attribute, *value, absl::StrCat(prefix, name)));
+  }
+  return absl::OkStatus();
+}
 
 absl::StatusOr<EnrollmentData> ParseEnrollmentDataJson(absl::string_view json) {
   KSEF_ASSIGN_OR_RETURN(JsonValue root, ParseJson(json, "enrollment data"));
@@ -72,6 +108,7 @@ absl::StatusOr<EnrollmentData> ParseEnrollmentDataJson(absl::string_view json) {
   KSEF_RETURN_IF_ERROR(RequireNonEmpty(country_name, seen.contains("countryName"), "countryName"));
   data.common_name = std::move(*common_name);
   data.country_name = std::move(*country_name);
+  KSEF_RETURN_IF_ERROR(ValidateEnrollmentData(data, FieldNaming::kJsonKeys, "enrollment data: "));
   return data;
 }
 

@@ -15,10 +15,10 @@ namespace ksef::csr {
 // (PrintableString), uniqueIdentifier (UTF8String, as every KSeF artefact
 // encodes it). Absent or empty optional fields are left out; values are
 // copied unchanged (KSeF refuses a DN that differs from the enrollment data).
-// INVALID_ARGUMENT, naming the JSON field, when commonName is empty,
-// countryName is not exactly two ASCII letters, serialNumber holds a
-// character PrintableString cannot, or a UTF8String value is not valid UTF-8.
-// Pure; thread-safe.
+// Every value is checked first with ValidateEnrollmentData (name_rules.h:
+// length bounds, no control characters, UTF-8 / PrintableString, countryName
+// two letters); INVALID_ARGUMENT naming the JSON field ("subject commonName:
+// ...") otherwise. Pure; thread-safe.
 absl::StatusOr<std::string> BuildSubjectNameDer(const EnrollmentData& data);
 
 }  // namespace ksef::csr

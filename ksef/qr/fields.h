@@ -1,6 +1,7 @@
 // Validation and parsing of the fields that go into KSeF QR links
 // (ksef.md 3.2, 3.3): QR base URL, invoice issue date, invoice hash,
-// KSeF certificate serial and the KOD II context identifier.
+// KSeF certificate serial and the KOD II context identifier; the KSeF number
+// printed as the KOD I label is in ksef_number.h (included here).
 //
 // Every function returns INVALID_ARGUMENT on bad input; the message starts
 // with the `field` given by the caller and says what to fix. Pure functions;
@@ -14,6 +15,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/civil_time.h"
+#include "ksef/qr/ksef_number.h"  // IWYU pragma: export
 
 namespace ksef::qr {
 

@@ -7,6 +7,9 @@
 #include <gtest/gtest.h>
 #include <libxml/xmlschemas.h>
 
+#include <optional>
+#include <string>
+
 #include "absl/strings/str_cat.h"
 #include "ksef/xades/test_data.h"
 #include "ksef/xades/xml_document.h"
@@ -208,6 +211,47 @@ TEST(AuthTokenRequestTest, TooManyOrNoIps) {
   r.allowed_ips->ip4_ranges.clear();
   r.allowed_ips->ip4_masks.assign(11, "1.1.1.0/24");
   ExpectInvalid(r, "allowed_ips.ip4_mask");
+}
+
+// Issue 11: every value that reaches the signed XML is pattern-checked, so
+// control characters, invalid UTF-8 and over-long values never get in, and
+// the message quotes at most a short, printable prefix.
+TEST(AuthTokenRequestTest, ControlCharactersInvalidUtf8AndHugeValuesAreRefusedEverywhere) {
+  const std::string tails[] = {std::string(1, '\0'), "\n", "\r", "\t", "\x7f", "\xC2\x85",
+                               "\xFF", std::string(70000, '1')};
+  for (const std::string& tail : tails) {
+    SCOPED_TRACE(tail.substr(0, 4));
+    AuthTokenRequest r = V4Request();
+    r.challenge += tail;
+    ExpectInvalid(r, "challenge");
+    EXPECT_LT(Validate(r).message().size(), 250u);
+    struct Member {
+      std::optional<std::string> ContextIdentifier::*member;
+      const char* valid;
+      const char* field;
+    } members[] = {
+        {&ContextIdentifier::nip, "5265877635", "context_identifier.nip"},
+        {&ContextIdentifier::internal_id, "5265877635-12345", "context_identifier.internal_id"},
+        {&ContextIdentifier::nip_vat_ue, "5265877635-ATU12345678",
+         "context_identifier.nip_vat_ue"},
+        {&ContextIdentifier::peppol_id, "PPL123456", "context_identifier.peppol_id"},
+    };
+    for (const Member& m : members) {
+      r = V4Request();
+      r.context_identifier = ContextIdentifier{};
+      r.context_identifier.*m.member = m.valid + tail;
+      ExpectInvalid(r, m.field);
+      EXPECT_LT(Validate(r).message().size(), 250u);
+    }
+    r = V4Request();
+    r.allowed_ips = AllowedIps{{"10.0.0.1" + tail}, {}, {}};
+    ExpectInvalid(r, "allowed_ips.ip4_address[0]");
+    r.allowed_ips = AllowedIps{{}, {"10.0.0.1-10.0.0.2" + tail}, {}};
+    ExpectInvalid(r, "allowed_ips.ip4_range[0]");
+    r.allowed_ips = AllowedIps{{}, {}, {"10.0.0.0/8" + tail}};
+    ExpectInvalid(r, "allowed_ips.ip4_mask[0]");
+    EXPECT_LT(Validate(r).message().size(), 250u);
+  }
 }
 
 }  // namespace
