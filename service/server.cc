@@ -88,8 +88,12 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerConfig& config
   if (!policy.ok()) return policy.status();
   server->policy_ = std::move(*policy);
 
-  std::error_code ec;
-  std::filesystem::create_directories(config.state_dir, ec);
+  // state_dir holds the registry, the audit log and their -wal/-shm files:
+  // private to the service user (0700; database files 0600, common/sqlite.h).
+  absl::Status state_dir = MakePrivateDirectory(config.state_dir);
+  if (!state_dir.ok()) {
+    return absl::Status(state_dir.code(), absl::StrCat("state_dir: ", state_dir.message()));
+  }
   auto registry = KeyRegistry::Open(config.state_dir + "/keys.db");
   if (!registry.ok()) return registry.status();
   server->registry_ = std::move(*registry);
