@@ -99,7 +99,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerConfig& config
   server->registry_ = std::move(*registry);
   server->keys_ = std::make_unique<KeyManager>(&server->hsm_->keys(), server->registry_.get(),
                                                config.destruction_grace_period);
-  auto audit_key = OpenAuditKey(server->hsm_->keys());
+  auto audit_key = OpenAuditKey(server->hsm_->keys(), *server->registry_);
   if (!audit_key.ok()) return audit_key.status();
   server->keys_->ReserveTokenKey(audit_key->id);
   server->audit_key_ = std::make_unique<hsm::TokenKey>(*audit_key);
