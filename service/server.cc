@@ -106,7 +106,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerConfig& config
   auto report = server->keys_->Reconcile();
   if (!report.ok()) return report.status();
   LogInfo("key registry: ", report->checked_keys, " keys, ", report->unknown_token_keys.size(),
-          " unknown on token, ", report->missing_keys.size(), " missing on token");
+          " unknown on token, ", report->missing_keys.size(), " missing on token, ",
+          report->foreign_internal_label_keys.size(), " foreign with an internal label");
   auto destroyed = server->keys_->DestroyDue();
   if (!destroyed.ok()) LogWarning("destruction sweep: ", destroyed.status().message());
 
