@@ -1,5 +1,6 @@
 // End-to-end hardening of the real ksef-hsmd (issue 11): file modes of what
-// it trusts and creates.
+// it trusts and creates, and internal objects found by their recorded CKA_ID
+// rather than by a label a caller could also choose.
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -10,7 +11,9 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "hsm/hsm.h"
 #include "tests/e2e/e2e_fixture.h"
+#include "tests/support/test_hsm.h"
 
 namespace ksef {
 namespace {
@@ -139,6 +142,77 @@ TEST_F(HardeningE2eTest, SighupKeepsThePolicyWhenTheFileBecomesWritable) {
   ASSERT_TRUE(WaitForLog(**server, "policy reloaded")) << (*server)->Log();
   EXPECT_EQ(Call([&](auto* ctx) { return cli.keys->ListKeys(ctx, list, &keys); }).error_code(),
             grpc::StatusCode::PERMISSION_DENIED);
+}
+
+TEST_F(HardeningE2eTest, ForeignKeyWithTheAuditLabelIsReportedNotUsed) {
+  std::string audit_key_der;
+  {
+    auto server = ServerProcess::Start(config_, dir_ + "/server1.log");
+    ASSERT_TRUE(server.ok()) << server.status();
+    Caller cli = Connect((*server)->port(), "client");
+    ActiveKey(cli, "auth-a", kNipA, pb::AUTHENTICATION);
+    pb::AuditPublicKey apk;
+    ASSERT_TRUE(Call([&](auto* ctx) { return cli.audit->GetAuditPublicKey(ctx, {}, &apk); }).ok());
+    audit_key_der = apk.der();
+    ASSERT_EQ((*server)->Stop(SIGTERM), 0);  // a signed checkpoint at shutdown
+  }
+
+  // Someone with the token PIN adds a key labelled like the audit key (as
+  // pkcs11-tool --keypairgen --label ksef-hsm-audit would).
+  std::string foreign_uri;
+  {
+    auto hsm = ksef::testing::OpenTestHsm(*token_);
+    ASSERT_TRUE(hsm.ok()) << hsm.status();
+    auto foreign = (*hsm)->keys().Generate(hsm::KeyAlgorithm::kEcP256, "ksef-hsm-audit");
+    ASSERT_TRUE(foreign.ok()) << foreign.status();
+    foreign_uri = foreign->uri;
+  }
+
+  auto server = ServerProcess::Start(config_, dir_ + "/server2.log");
+  ASSERT_TRUE(server.ok()) << server.status();
+  Caller cli = Connect((*server)->port(), "client");
+  const std::string log = (*server)->Log();
+  EXPECT_TRUE(absl::StrContains(
+      log, "WARN consistency: private key with a label reserved for the service's own keys"))
+      << log;
+  EXPECT_TRUE(absl::StrContains(log, foreign_uri)) << log;
+
+  // The audit key is still the original one, and the chain verifies with it.
+  pb::AuditPublicKey apk;
+  ASSERT_TRUE(Call([&](auto* ctx) { return cli.audit->GetAuditPublicKey(ctx, {}, &apk); }).ok());
+  EXPECT_EQ(apk.der(), audit_key_der);
+  pb::VerifyAuditLogResponse verify;
+  ASSERT_TRUE(Call([&](auto* ctx) { return cli.audit->VerifyAuditLog(ctx, {}, &verify); }).ok());
+  EXPECT_TRUE(verify.ok()) << verify.problem();
+  ASSERT_EQ(verify.chains_size(), 1);
+  EXPECT_GE(verify.chains(0).checkpoints(), 1);
+  EXPECT_TRUE(SignAuth(cli, "keys/auth-a").ok());
+
+  pb::ConsistencyReport report;
+  ASSERT_TRUE(
+      Call([&](auto* ctx) { return cli.keys->CheckConsistency(ctx, {}, &report); }).ok());
+  ASSERT_EQ(report.foreign_internal_label_keys_size(), 1);
+  EXPECT_EQ(report.foreign_internal_label_keys(0), foreign_uri);
+  ASSERT_EQ(report.unknown_token_keys_size(), 1);  // the registry does not know it either
+  EXPECT_EQ(report.unknown_token_keys(0), foreign_uri);
+  EXPECT_EQ(report.missing_keys_size(), 0);
+
+  // The internal prefix is not a caller's to take.
+  for (const char* id : {"ksef-hsm-audit", "ksef-hsm-x"}) {
+    pb::Key key;
+    grpc::Status s = Call([&](auto* ctx) {
+      return cli.keys->CreateKey(ctx, KeyRequest(id, kNipA, pb::OFFLINE), &key);
+    });
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << id;
+    EXPECT_TRUE(absl::StrContains(s.error_message(), "reserved")) << s.error_message();
+  }
+  // And a restart with the foreign key still there keeps working.
+  ASSERT_EQ((*server)->Stop(SIGTERM), 0);
+  auto again = ServerProcess::Start(config_, dir_ + "/server3.log");
+  ASSERT_TRUE(again.ok()) << again.status();
+  Caller cli3 = Connect((*again)->port(), "client");
+  ASSERT_TRUE(Call([&](auto* ctx) { return cli3.audit->GetAuditPublicKey(ctx, {}, &apk); }).ok());
+  EXPECT_EQ(apk.der(), audit_key_der);
 }
 
 }  // namespace
