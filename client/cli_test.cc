@@ -273,6 +273,24 @@ TEST_F(CliTest, CheckConsistency) {
   r = Cli({"--json", "check-consistency"});
   EXPECT_EQ(r.exit_status, 1);
   EXPECT_EQ(ParseJson<v1::ConsistencyReport>(r.out).checked_keys(), 3);
+
+  // A foreign key with the audit key's label alone makes the report fail.
+  v1::ConsistencyReport foreign;
+  foreign.set_checked_keys(1);
+  foreign.add_foreign_internal_label_keys("pkcs11:token=ksef;id=%42;object=ksef-hsm-audit");
+  server_.keys().SetConsistencyReport(foreign);
+  r = Cli({"check-consistency"});
+  EXPECT_EQ(r.exit_status, 1);
+  EXPECT_EQ(r.out,
+            "checked_keys:                 1\n"
+            "unknown_token_keys:           0\n"
+            "missing_keys:                 0\n"
+            "foreign_internal_label_keys:  1 (label reserved for the server's own keys; not used "
+            "by it)\n"
+            "  - pkcs11:token=ksef;id=%42;object=ksef-hsm-audit\n"
+            "result:                       INCONSISTENT\n");
+  r = Cli({"--json", "check-consistency"});
+  EXPECT_EQ(ParseJson<v1::ConsistencyReport>(r.out).foreign_internal_label_keys_size(), 1);
 }
 
 TEST_F(CliTest, Health) {

@@ -220,8 +220,7 @@ int RunCheckConsistency(CommandContext& ctx) {
   int rc = ctx.CallKeyService(&Stub::CheckConsistency, request, &report);
   if (rc != kExitOk) return rc;
   if (rc = ctx.Print(report, FormatConsistencyReport(report)); rc != kExitOk) return rc;
-  bool consistent = report.unknown_token_keys().empty() && report.missing_keys().empty();
-  return consistent ? kExitOk : kExitFailure;
+  return IsConsistent(report) ? kExitOk : kExitFailure;
 }
 
 int RunHealth(CommandContext& ctx) {

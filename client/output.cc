@@ -132,14 +132,27 @@ std::string FormatKeyTable(const google::protobuf::RepeatedPtrField<v1::Key>& ke
   return out;
 }
 
+bool IsConsistent(const v1::ConsistencyReport& report) {
+  return report.unknown_token_keys_size() == 0 && report.missing_keys_size() == 0 &&
+         report.foreign_internal_label_keys_size() == 0;
+}
+
 std::string FormatConsistencyReport(const v1::ConsistencyReport& report) {
   std::vector<Field> fields = {{"checked_keys", absl::StrCat(report.checked_keys())}};
   fields.push_back({"unknown_token_keys", absl::StrCat(report.unknown_token_keys_size())});
   for (const std::string& uri : report.unknown_token_keys()) fields.push_back({"", "  - " + uri});
   fields.push_back({"missing_keys", absl::StrCat(report.missing_keys_size())});
   for (const std::string& name : report.missing_keys()) fields.push_back({"", "  - " + name});
-  bool consistent = report.unknown_token_keys_size() == 0 && report.missing_keys_size() == 0;
-  fields.push_back({"result", consistent ? "consistent" : "INCONSISTENT"});
+  // Shown only when there are some, so the usual output stays as it was.
+  if (report.foreign_internal_label_keys_size() > 0) {
+    fields.push_back({"foreign_internal_label_keys",
+                      absl::StrCat(report.foreign_internal_label_keys_size(),
+                                   " (label reserved for the server's own keys; not used by it)")});
+    for (const std::string& uri : report.foreign_internal_label_keys()) {
+      fields.push_back({"", "  - " + uri});
+    }
+  }
+  fields.push_back({"result", IsConsistent(report) ? "consistent" : "INCONSISTENT"});
   return AlignFields(fields);
 }
 

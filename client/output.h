@@ -31,8 +31,13 @@ std::string FormatKey(const hsm::v1::Key& key);
 // One row per key: NAME STATE PURPOSE ALGORITHM SUBJECT CREATED.
 std::string FormatKeyTable(const google::protobuf::RepeatedPtrField<hsm::v1::Key>& keys);
 
-// Counts, the offending names/URIs, and a final "result:" line.
+// Counts, the offending names/URIs, and a final "result:" line. The
+// foreign_internal_label_keys lines appear only when there are some.
 std::string FormatConsistencyReport(const hsm::v1::ConsistencyReport& report);
+
+// No unknown, missing or foreign-internal-label keys (check-consistency's
+// exit status 0).
+bool IsConsistent(const hsm::v1::ConsistencyReport& report);
 
 // A PEM "PUBLIC KEY" block for SubjectPublicKeyInfo DER.
 std::string PemFromDer(absl::string_view der);

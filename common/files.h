@@ -14,10 +14,42 @@ namespace ksef {
 // Whole file. NOT_FOUND if missing, PERMISSION_DENIED if unreadable.
 absl::StatusOr<std::string> ReadFile(const std::string& path);
 
-// Reads a secret (PIN file): refuses (FAILED_PRECONDITION) a file that group or
-// others can read or write, strips one trailing newline. The message names the
-// path and the fix (chmod 600), never the content.
+// The rule for files whose content decides what the server loads or allows
+// (its config file, which names the PKCS#11 library; the policy file; the PIN
+// file). Such a file must be a regular file owned by the service user
+// (geteuid()) or root, and not writable by group or others; a `secret` file
+// must in addition not be readable by group or others. Symlinks are followed:
+// the file checked is the one that is read (the target). The directories on
+// the path are not checked.
+// `what` names the file in the message ("config file", "policy_file", ...).
+// NOT_FOUND if the file is missing; FAILED_PRECONDITION otherwise, in one line
+// naming the file, its mode and owner, and the chmod/chown that fixes it.
+absl::Status CheckTrustedFile(const std::string& path, absl::string_view what, bool secret);
+
+// Opens `path`, applies CheckTrustedFile's rule to the opened file (so the
+// file checked is the file read) and returns its content. Errors as
+// CheckTrustedFile; PERMISSION_DENIED if it cannot be opened for reading.
+absl::StatusOr<std::string> ReadTrustedFile(const std::string& path, absl::string_view what,
+                                            bool secret);
+
+// Reads a secret (PIN file, key password): CheckTrustedFile's rule with
+// secret = true (what = "secret file"), strips one trailing newline. The
+// message names the path and the fix, never the content.
 absl::StatusOr<SecureString> ReadSecretFile(const std::string& path);
+
+// Creates `dir` (and missing parents) as mode 0700, or makes an existing
+// directory owned by the service user private: group/other bits are removed
+// (chmod 0700-style, logged as a WARNING naming the old mode). FAILED_PRECONDITION
+// if it exists but is not a directory, or is owned by another user and
+// accessible by group or others (the message gives the chown/chmod);
+// INTERNAL if it cannot be created or changed.
+absl::Status MakePrivateDirectory(const std::string& dir);
+
+// If `path` exists and is owned by the service user with any group/other
+// permission bit, chmods it to 0600 and logs a WARNING naming the old mode.
+// OK if the file does not exist. FAILED_PRECONDITION if it is owned by another
+// user and accessible by group or others; INTERNAL if chmod fails.
+absl::Status TightenPrivateFile(const std::string& path);
 
 // fsync of a file or directory by path (SoftHSM2 does not fsync its store).
 absl::Status FsyncPath(const std::string& path);

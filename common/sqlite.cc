@@ -1,5 +1,14 @@
 #include "common/sqlite.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "common/files.h"
+#include "common/status_macros.h"
+
 namespace ksef {
 
 absl::Status SqliteStatus(sqlite3* db, int rc, absl::string_view store, absl::string_view what) {
@@ -14,8 +23,37 @@ absl::Status SqliteStatus(sqlite3* db, int rc, absl::string_view store, absl::st
   return absl::InternalError(msg);
 }
 
+namespace {
+
+// The database file is created 0600 before SQLite opens it, because SQLite
+// creates it 0644 (less the umask) and gives its -wal and -shm files the
+// database file's mode. Files left looser by older versions are tightened.
+absl::Status MakeDatabaseFilesPrivate(const std::string& path) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd >= 0) {
+    ::close(fd);
+  } else if (errno != EEXIST) {
+    return absl::UnavailableError(absl::StrCat("cannot create ", path, ": ",
+                                               std::strerror(errno),
+                                               " (check the path and its permissions)"));
+  }
+  for (const char* suffix : {"", "-wal", "-shm", "-journal"}) {
+    KSEF_RETURN_IF_ERROR(TightenPrivateFile(absl::StrCat(path, suffix)));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 absl::StatusOr<std::unique_ptr<SqliteDb>> SqliteDb::Open(const std::string& path,
                                                          std::string store_name, bool read_only) {
+  if (!read_only) {
+    absl::Status private_files = MakeDatabaseFilesPrivate(path);
+    if (!private_files.ok()) {
+      return absl::Status(private_files.code(),
+                          absl::StrCat(store_name, ": ", private_files.message()));
+    }
+  }
   sqlite3* db = nullptr;
   const int flags = (read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
                     SQLITE_OPEN_FULLMUTEX;

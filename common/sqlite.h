@@ -27,6 +27,11 @@ class SqliteDb {
  public:
   // Opens (creating if needed) `path`, sets WAL + synchronous=FULL and a 5 s
   // busy timeout. UNAVAILABLE with a hint when the file cannot be opened.
+  // Unless read_only: a new database file is created mode 0600 (its -wal and
+  // -shm files get the same mode from SQLite), and an existing database,
+  // -wal, -shm or -journal file the service user owns is tightened to 0600
+  // with a logged WARNING; FAILED_PRECONDITION if another user owns one that
+  // group or others may access (common/files.h TightenPrivateFile).
   static absl::StatusOr<std::unique_ptr<SqliteDb>> Open(const std::string& path,
                                                         std::string store_name,
                                                         bool read_only = false);

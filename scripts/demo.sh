@@ -137,7 +137,9 @@ step "Starting ksef-hsmd (log: $(show_path "${LOG_FILE}"))"
 if health_ok; then
   die "a server already answers at the address in $(show_path "${CLIENT_CONF}"); stop it first (or set KSEF_HSM_PORT with a new KSEF_STATE_DIR)"
 fi
-touch "${LOG_FILE}"
+# The server log may name keys and callers: private, like the rest of the state.
+(umask 077 && touch "${LOG_FILE}")
+chmod 600 "${LOG_FILE}"
 log_start_line="$(wc -l <"${LOG_FILE}")"
 printf '=== %s scripts/demo.sh starts ksef-hsmd ===\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" >>"${LOG_FILE}"
 printf '$ %s --config %s &\n' "$(show_path "${SERVER_BIN}")" "$(show_path "${SERVER_CONF}")"

@@ -57,7 +57,7 @@ write_once() {
   fi
   tmp="$(mktemp "${path}.XXXXXX")"
   cat >"${tmp}"
-  chmod 644 "${tmp}"
+  chmod 600 "${tmp}"  # the state directory is private; configs need no group access
   mv -f "${tmp}" "${path}"
   log "wrote ${path}"
 }

@@ -1,32 +1,80 @@
 #include "service/audit_key.h"
 
+#include <vector>
+
 #include "absl/strings/str_cat.h"
+#include "common/encoding.h"
 #include "common/log.h"
 #include "common/status_macros.h"
 
 namespace ksef::service {
+namespace {
 
-absl::StatusOr<hsm::TokenKey> OpenAuditKey(hsm::KeyStore& store) {
-  KSEF_ASSIGN_OR_RETURN(std::vector<hsm::TokenKey> keys, store.List());
-  std::vector<hsm::TokenKey> found;
-  for (hsm::TokenKey& k : keys) {
-    if (k.label == kAuditKeyLabel) found.push_back(std::move(k));
-  }
-  if (found.size() > 1) {
+// The recorded audit key, checked: a missing or wrong object is a token
+// fault the operator must see, not a reason to start a new chain of trust.
+absl::StatusOr<hsm::TokenKey> OpenRecordedAuditKey(hsm::KeyStore& store,
+                                                   const std::string& cka_id) {
+  auto key = store.Get(cka_id);
+  if (absl::IsNotFound(key.status())) {
     return absl::FailedPreconditionError(absl::StrCat(
-        found.size(), " keys on the token are labelled '", kAuditKeyLabel,
-        "'; exactly one audit key may exist (remove the extra ones with pkcs11-tool)"));
+        "the audit key recorded in the key registry (CKA_ID ", HexUpper(cka_id),
+        ") is not on token '", store.token_label(),
+        "': use the token this registry was made with (token_label/token_serial) or restore it "
+        "from its backup; if the audit key is lost for good, see docs/operations.md "
+        "(\"Audit key lost\")"));
   }
-  if (found.size() == 1) {
-    if (found[0].algorithm != hsm::KeyAlgorithm::kEcP256) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("the audit key '", kAuditKeyLabel, "' is not an EC P-256 key"));
+  if (!key.ok()) return key.status();
+  if (key->algorithm != hsm::KeyAlgorithm::kEcP256) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the object recorded as the audit key (CKA_ID ", HexUpper(cka_id),
+        ") is not an EC P-256 key; the token or the key registry was altered"));
+  }
+  return key;
+}
+
+// Labelled EC P-256 keys that no registry key owns: the audit key of a
+// registry from before internal_keys (a caller's key may carry the label too,
+// but it is in the registry).
+absl::StatusOr<std::vector<hsm::TokenKey>> AdoptionCandidates(hsm::KeyStore& store,
+                                                              KeyRegistry& registry) {
+  KSEF_ASSIGN_OR_RETURN(std::vector<hsm::TokenKey> keys, store.List());
+  std::vector<hsm::TokenKey> out;
+  for (hsm::TokenKey& k : keys) {
+    if (k.label != kAuditKeyLabel || k.algorithm != hsm::KeyAlgorithm::kEcP256) continue;
+    auto owner = registry.GetByCkaId(k.id);
+    if (owner.ok()) continue;
+    if (!absl::IsNotFound(owner.status())) return owner.status();
+    out.push_back(std::move(k));
+  }
+  return out;
+}
+
+}  // namespace
+
+absl::StatusOr<hsm::TokenKey> OpenAuditKey(hsm::KeyStore& store, KeyRegistry& registry) {
+  auto recorded = registry.GetInternalKey(kAuditKeyRole);
+  if (recorded.ok()) return OpenRecordedAuditKey(store, *recorded);
+  if (!absl::IsNotFound(recorded.status())) return recorded.status();
+
+  KSEF_ASSIGN_OR_RETURN(std::vector<hsm::TokenKey> candidates,
+                        AdoptionCandidates(store, registry));
+  hsm::TokenKey key;
+  if (candidates.size() == 1) {
+    key = std::move(candidates[0]);
+    LogInfo("adopted the existing audit key '", kAuditKeyLabel, "' (CKA_ID ", HexUpper(key.id),
+            ") and recorded its CKA_ID in the key registry");
+  } else {
+    if (candidates.size() > 1) {
+      LogWarning(candidates.size(), " keys on the token are labelled '", kAuditKeyLabel,
+                 "' and none is recorded: adopting none of them (check-consistency lists them)");
     }
-    return found[0];
+    // A fresh random CKA_ID: never one a caller's key could already have.
+    KSEF_ASSIGN_OR_RETURN(key, store.Generate(hsm::KeyAlgorithm::kEcP256, kAuditKeyLabel,
+                                              hsm::KeyStore::NewId()));
+    LogInfo("generated the audit key '", kAuditKeyLabel, "' (CKA_ID ", HexUpper(key.id),
+            ") on the token");
   }
-  KSEF_ASSIGN_OR_RETURN(hsm::TokenKey key, store.Generate(hsm::KeyAlgorithm::kEcP256,
-                                                          kAuditKeyLabel));
-  LogInfo("generated the audit key '", kAuditKeyLabel, "' on the token");
+  KSEF_RETURN_IF_ERROR(registry.RecordInternalKey(kAuditKeyRole, key.id));
   return key;
 }
 

@@ -398,7 +398,9 @@ absl::StatusOr<ServerConfig> ParseServerConfig(absl::string_view text, absl::str
 }
 
 absl::StatusOr<ServerConfig> LoadServerConfig(const std::string& path) {
-  absl::StatusOr<std::string> text = ReadFile(path);
+  // The config names the PKCS#11 library the server loads: only the service
+  // user or root may be able to change it.
+  absl::StatusOr<std::string> text = ReadTrustedFile(path, "config file", /*secret=*/false);
   if (absl::IsNotFound(text.status())) {
     return absl::NotFoundError(
         absl::StrCat("config file ", path, " does not exist; check the path passed to ksef-hsmd"));

@@ -117,7 +117,9 @@ struct ServerConfig {
 absl::StatusOr<ServerConfig> ParseServerConfig(absl::string_view text, absl::string_view origin,
                                                absl::string_view base_dir);
 
-// Reads and parses a file. NOT_FOUND if it does not exist.
+// Reads and parses a file. NOT_FOUND if it does not exist; FAILED_PRECONDITION
+// if group or others may write it or it is owned by neither the service user
+// nor root (common/files.h CheckTrustedFile: it names the PKCS#11 library).
 absl::StatusOr<ServerConfig> LoadServerConfig(const std::string& path);
 
 // True for 127.0.0.0/8, ::1, [::1], localhost (with any port).

@@ -27,6 +27,26 @@ bool ValidKeyId(absl::string_view id) {
   return true;
 }
 
+// The key_id a caller asked for: well-formed and not in the service's
+// reserved namespace. Names of existing keys are not checked against the
+// prefix, so keys created before it was reserved stay usable.
+absl::Status CheckNewKeyId(const std::string& key_id) {
+  if (key_id.empty()) return absl::OkStatus();  // the service picks one
+  if (!ValidKeyId(key_id)) {
+    // Quote only a short prefix: the id is the caller's, of any length.
+    return absl::InvalidArgumentError(absl::StrCat(
+        "key_id '", absl::string_view(key_id).substr(0, 72), key_id.size() > 72 ? "..." : "",
+        "' is invalid: use 1-63 lowercase letters, digits and '-', starting with a letter or "
+        "digit"));
+  }
+  if (absl::StartsWith(key_id, kInternalKeyPrefix)) {
+    return absl::InvalidArgumentError(absl::StrCat("key_id '", key_id, "' is invalid: the prefix '",
+                                                   kInternalKeyPrefix,
+                                                   "' is reserved for the service's own keys"));
+  }
+  return absl::OkStatus();
+}
+
 std::string GenerateKeyId(KeyPurpose purpose) {
   std::string rnd = hsm::KeyStore::NewId().substr(0, 6);
   std::string hex = HexUpper(rnd);
@@ -133,12 +153,7 @@ absl::StatusOr<KeyRecord> KeyManager::Create(const CreateKeyParams& params) {
   record.subject_type = params.subject_type;
   record.subject_value = params.subject_value;
   KSEF_RETURN_IF_ERROR(NormalizeSubject(record.subject_type, record.subject_value));
-  if (!params.key_id.empty() && !ValidKeyId(params.key_id)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "key_id '", params.key_id,
-        "' is invalid: use 1-63 lowercase letters, digits and '-', starting with a letter or "
-        "digit"));
-  }
+  KSEF_RETURN_IF_ERROR(CheckNewKeyId(params.key_id));
   record.key_id = params.key_id.empty() ? GenerateKeyId(params.purpose) : params.key_id;
   record.cka_id = hsm::KeyStore::NewId();
   record.purpose = params.purpose;
@@ -193,6 +208,7 @@ absl::StatusOr<std::string> KeyManager::ResolveKeyId(absl::string_view name) {
       return absl::InvalidArgumentError("name: a key URI has type=private (or no type)");
     }
     if (uri->id) {
+      if (IsReserved(*uri->id)) return absl::NotFoundError(absl::StrCat("no key with URI ", name));
       auto record = registry_->GetByCkaId(*uri->id);
       if (!record.ok()) return absl::NotFoundError(absl::StrCat("no key with URI ", name));
       return record->key_id;
@@ -395,12 +411,7 @@ absl::StatusOr<KeyRecord> KeyManager::ImportKey(const ImportKeyParams& params,
   record.subject_type = params.subject_type;
   record.subject_value = params.subject_value;
   KSEF_RETURN_IF_ERROR(NormalizeSubject(record.subject_type, record.subject_value));
-  if (!params.key_id.empty() && !ValidKeyId(params.key_id)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "key_id '", params.key_id,
-        "' is invalid: use 1-63 lowercase letters, digits and '-', starting with a letter or "
-        "digit"));
-  }
+  KSEF_RETURN_IF_ERROR(CheckNewKeyId(params.key_id));
   record.key_id = params.key_id.empty() ? GenerateKeyId(params.purpose) : params.key_id;
   record.cka_id = hsm::KeyStore::NewId();
   record.purpose = params.purpose;
@@ -586,6 +597,10 @@ absl::StatusOr<int> KeyManager::DestroyDue() {
   return destroyed;
 }
 
+bool KeyManager::IsReserved(const std::string& cka_id) const {
+  return std::find(reserved_.begin(), reserved_.end(), cka_id) != reserved_.end();
+}
+
 absl::StatusOr<ConsistencyReport> KeyManager::Reconcile() {
   absl::MutexLock lock(&mu_);
   KSEF_ASSIGN_OR_RETURN(auto token_keys, store_->List());
@@ -629,11 +644,19 @@ absl::StatusOr<ConsistencyReport> KeyManager::Reconcile() {
     if (rows.size() < 500) break;
   }
   for (const auto& k : token_keys) {
-    const bool reserved = std::find(reserved_.begin(), reserved_.end(), k.id) != reserved_.end();
-    if (!known.contains(k.id) && !reserved) report.unknown_token_keys.push_back(k.uri);
+    if (IsReserved(k.id)) continue;
+    if (!known.contains(k.id)) report.unknown_token_keys.push_back(k.uri);
+    if (absl::StartsWith(k.label, kInternalKeyPrefix)) {
+      report.foreign_internal_label_keys.push_back(k.uri);
+    }
   }
   for (const auto& uri : report.unknown_token_keys) {
     LogWarning("consistency: private key on the token unknown to the registry: ", uri);
+  }
+  for (const auto& uri : report.foreign_internal_label_keys) {
+    LogWarning("consistency: private key with a label reserved for the service's own keys ('",
+               kInternalKeyPrefix, "...') that is not one of them (the service does not use it; "
+               "remove it unless you know what it is): ", uri);
   }
   for (const auto& name : report.missing_keys) {
     LogWarning("consistency: key ", name, " is in the registry but missing on the token");

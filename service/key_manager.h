@@ -50,9 +50,18 @@ struct ImportKeyParams {
   KeyPurpose purpose = KeyPurpose::kAuthentication;
 };
 
+// Key ids and token labels starting with this prefix belong to the service's
+// internal objects (the audit key is labelled "ksef-hsm-audit"): callers
+// cannot create keys with them.
+inline constexpr char kInternalKeyPrefix[] = "ksef-hsm-";
+
 struct ConsistencyReport {
   std::vector<std::string> unknown_token_keys;  // PKCS#11 URIs
   std::vector<std::string> missing_keys;        // key names
+  // Private keys whose label starts with kInternalKeyPrefix but that are not
+  // a reserved internal key (ReserveTokenKey): duplicates or foreign objects
+  // (PKCS#11 URIs). Also in unknown_token_keys when the registry lacks them.
+  std::vector<std::string> foreign_internal_label_keys;
   int checked_keys = 0;
 };
 
@@ -64,11 +73,12 @@ class KeyManager {
              Clock clock = absl::Now);
 
   // Token keys the service owns outside the registry (the audit key): never
-  // reported as unknown by Reconcile, never reachable through a key name.
-  // Call before serving.
+  // reported by Reconcile, never reachable through a key name or a pkcs11:
+  // URI with their id. Call before serving.
   void ReserveTokenKey(std::string cka_id) { reserved_.push_back(std::move(cka_id)); }
 
-  // INVALID_ARGUMENT (names the field), ALREADY_EXISTS, UNAVAILABLE.
+  // INVALID_ARGUMENT (names the field; also for a key_id with the reserved
+  // kInternalKeyPrefix), ALREADY_EXISTS, UNAVAILABLE.
   absl::StatusOr<KeyRecord> Create(const CreateKeyParams& params);
   // `name`: "keys/{id}" or an RFC 7512 URI of the key. INVALID_ARGUMENT for a
   // malformed name, NOT_FOUND for unknown or destroyed keys. The returned
@@ -100,6 +110,7 @@ class KeyManager {
   // `certificate_der`, and the certificate, as a new ACTIVE key. Same
   // crash-safety as Create: CREATING row, token objects, then ACTIVE; any
   // failure removes what was written (no orphan key on the token).
+  // INVALID_ARGUMENT for a bad or reserved key_id, as Create.
   absl::StatusOr<KeyRecord> ImportKey(const ImportKeyParams& params, const EVP_PKEY* key,
                                       const std::string& certificate_der);
 
@@ -141,6 +152,7 @@ class KeyManager {
   absl::StatusOr<KeyRecord> Transition(absl::string_view name,
                                        const std::function<absl::Status(KeyRecord&)>& change);
   KeyState EffectiveState(const KeyRecord& record) const;
+  bool IsReserved(const std::string& cka_id) const;
   absl::Status FinishDestruction(KeyRecord record);
 
   hsm::KeyStore* const store_;

@@ -1,6 +1,7 @@
 // Key lifecycle on a real SoftHSM2 token and a real SQLite registry.
 #include "service/key_manager.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -229,6 +230,47 @@ TEST_F(KeyManagerTest, ReconcileReportsBothDirectionsAndFinishesInterruptedCreat
   EXPECT_FALSE(completed->public_key_der.empty());
   EXPECT_EQ(registry_->Get("never").status().code(), absl::StatusCode::kNotFound);
   ASSERT_TRUE(hsm_->keys().Destroy(stray->id).ok());
+}
+
+TEST_F(KeyManagerTest, InternalPrefixIsReservedForNewKeys) {
+  for (const char* id : {"ksef-hsm-audit", "ksef-hsm-x"}) {
+    auto k = Create(id);
+    EXPECT_EQ(k.status().code(), absl::StatusCode::kInvalidArgument) << id;
+    EXPECT_THAT(std::string(k.status().message()), ::testing::HasSubstr("reserved")) << id;
+    EXPECT_EQ(registry_->Get(id).status().code(), absl::StatusCode::kNotFound);
+  }
+  ImportKeyParams p;
+  p.key_id = "ksef-hsm-audit";
+  p.subject_value = "5265877635";
+  // Refused before the key or certificate is looked at.
+  auto imported = manager_->ImportKey(p, nullptr, "");
+  EXPECT_EQ(imported.status().code(), absl::StatusCode::kInvalidArgument);
+  // Only the exact prefix is reserved.
+  auto near = Create("ksef-hsmx");
+  EXPECT_TRUE(near.ok()) << near.status();
+}
+
+TEST_F(KeyManagerTest, ReservedKeyIsUnreachableAndForeignInternalLabelsAreReported) {
+  auto internal = hsm_->keys().Generate(hsm::KeyAlgorithm::kEcP256, "ksef-hsm-audit");
+  ASSERT_TRUE(internal.ok()) << internal.status();
+  auto foreign = hsm_->keys().Generate(hsm::KeyAlgorithm::kEcP256, "ksef-hsm-audit");
+  ASSERT_TRUE(foreign.ok()) << foreign.status();
+  manager_->ReserveTokenKey(internal->id);
+
+  auto report = manager_->Reconcile();
+  ASSERT_TRUE(report.ok()) << report.status();
+  const auto& flagged = report->foreign_internal_label_keys;
+  EXPECT_NE(std::find(flagged.begin(), flagged.end(), foreign->uri), flagged.end());
+  EXPECT_EQ(std::find(flagged.begin(), flagged.end(), internal->uri), flagged.end());
+  const auto& unknown = report->unknown_token_keys;
+  EXPECT_NE(std::find(unknown.begin(), unknown.end(), foreign->uri), unknown.end());
+  EXPECT_EQ(std::find(unknown.begin(), unknown.end(), internal->uri), unknown.end());
+
+  // No name reaches the reserved key: not its label, not its URI.
+  EXPECT_EQ(manager_->Get(internal->uri).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(manager_->Get("keys/ksef-hsm-audit").status().code(), absl::StatusCode::kNotFound);
+  ASSERT_TRUE(hsm_->keys().Destroy(internal->id).ok());
+  ASSERT_TRUE(hsm_->keys().Destroy(foreign->id).ok());
 }
 
 }  // namespace

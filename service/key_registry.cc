@@ -29,6 +29,10 @@ CREATE TABLE IF NOT EXISTS keys (
   usage_limit INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS keys_subject ON keys (subject_type, subject_value);
+CREATE TABLE IF NOT EXISTS internal_keys (
+  role TEXT PRIMARY KEY,
+  cka_id BLOB NOT NULL UNIQUE
+);
 )sql";
 
 constexpr char kColumns[] =
@@ -194,6 +198,33 @@ absl::StatusOr<KeyRecord> KeyRegistry::GetByCkaId(const std::string& cka_id) {
   if (rc == SQLITE_DONE) return absl::NotFoundError("no key with this PKCS#11 id");
   if (rc != SQLITE_ROW) return st.Check(rc, "get");
   return ReadRecord(st);
+}
+
+absl::StatusOr<std::string> KeyRegistry::GetInternalKey(const std::string& role) {
+  absl::MutexLock lock(&mu_);
+  Statement st(*db_, "SELECT cka_id FROM internal_keys WHERE role=?");
+  if (auto s = st.prepared(); !s.ok()) return s;
+  st.BindText(1, role);
+  int rc = st.Step();
+  if (rc == SQLITE_DONE) {
+    return absl::NotFoundError(absl::StrCat("no internal key recorded for role '", role, "'"));
+  }
+  if (rc != SQLITE_ROW) return st.Check(rc, "get internal key");
+  return st.Blob(0);
+}
+
+absl::Status KeyRegistry::RecordInternalKey(const std::string& role, const std::string& cka_id) {
+  absl::MutexLock lock(&mu_);
+  Statement st(*db_, "INSERT INTO internal_keys (role, cka_id) VALUES (?, ?)");
+  if (auto s = st.prepared(); !s.ok()) return s;
+  st.BindText(1, role);
+  st.BindBlob(2, cka_id);
+  int rc = st.Step();
+  if (rc == SQLITE_CONSTRAINT) {
+    return absl::AlreadyExistsError(absl::StrCat("an internal key is already recorded for role '",
+                                                 role, "' (or this CKA_ID is taken)"));
+  }
+  return st.Check(rc, "record internal key");
 }
 
 absl::StatusOr<std::vector<KeyRecord>> KeyRegistry::List(const KeyFilter& filter,

@@ -33,7 +33,8 @@ struct KeyFilter {
 
 class KeyRegistry {
  public:
-  // Creates the file and schema if needed. INTERNAL/UNAVAILABLE with the path
+  // Creates the file (mode 0600) and schema if needed, and adds tables and
+  // columns that older registries lack. INTERNAL/UNAVAILABLE with the path
   // when the database cannot be opened.
   static absl::StatusOr<std::unique_ptr<KeyRegistry>> Open(const std::string& path);
   ~KeyRegistry();
@@ -48,6 +49,17 @@ class KeyRegistry {
   absl::StatusOr<KeyRecord> Get(const std::string& key_id);  // NOT_FOUND
   absl::StatusOr<KeyRecord> GetByCkaId(const std::string& cka_id);
   absl::StatusOr<KeyRecord> GetByLabel(const std::string& label) { return Get(label); }
+
+  // Internal keys (the audit key): the CKA_ID the service recorded for a
+  // role, so that it never has to find its own objects by a label a caller
+  // could also choose. They are kept apart from the keys table: no key name,
+  // List or GetByCkaId reaches them. (Registries from before this table get
+  // it on Open; it starts empty.)
+  // NOT_FOUND if nothing is recorded for `role`.
+  absl::StatusOr<std::string> GetInternalKey(const std::string& role);
+  // ALREADY_EXISTS if `role` is recorded (a record is never replaced) or the
+  // CKA_ID belongs to another role.
+  absl::Status RecordInternalKey(const std::string& role, const std::string& cka_id);
 
   // Rows matching `filter`, ordered by key_id, starting after `after_key_id`,
   // at most `limit`. `total` (if not null) gets the number of matching rows.

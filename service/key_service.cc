@@ -327,6 +327,9 @@ grpc::Status KeyServiceImpl::CheckConsistency(grpc::ServerContext* context,
     KSEF_ASSIGN_OR_RETURN(ConsistencyReport report, keys_->Reconcile());
     for (const auto& u : report.unknown_token_keys) resp->add_unknown_token_keys(u);
     for (const auto& m : report.missing_keys) resp->add_missing_keys(m);
+    for (const auto& f : report.foreign_internal_label_keys) {
+      resp->add_foreign_internal_label_keys(f);
+    }
     resp->set_checked_keys(report.checked_keys);
     return absl::OkStatus();
   }());

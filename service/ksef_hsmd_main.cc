@@ -6,12 +6,14 @@
 // SIGTERM / SIGINT: graceful shutdown (exit 0). Start-up failures exit 1 with
 // one line that says what to fix.
 #include <signal.h>
+#include <sys/stat.h>
 
 #include <cstdio>
 #include <cstring>
 #include <string>
 #include <thread>
 
+#include "common/files.h"
 #include "common/log.h"
 #include "service/config.h"
 #include "service/server.h"
@@ -33,6 +35,12 @@ constexpr char kUsage[] =
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Everything this process creates is private to the service user: the
+  // SQLite registry and audit log (SQLite creates them 0644 less the umask),
+  // SoftHSM2's object files when it creates a key, and any file a library
+  // writes later. Explicit modes (common/sqlite.h, common/files.h) do not
+  // cover files made by code we do not own, so the umask is the backstop.
+  ::umask(077);
   std::string config_path;
   bool check_only = false;
   for (int i = 1; i < argc; ++i) {
@@ -64,6 +72,15 @@ int main(int argc, char** argv) {
   if (ksef::ParseLogLevel(config->log_level, &level)) ksef::SetLogLevel(level);
   ksef::SetLogJson(config->log_format == "json");
   if (check_only) {
+    // The files start-up would refuse, so that a check passes only if a start can.
+    absl::Status files = ksef::CheckTrustedFile(config->pin_file, "pin_file", /*secret=*/true);
+    if (files.ok() && !config->policy_file.empty()) {
+      files = ksef::CheckTrustedFile(config->policy_file, "policy_file", /*secret=*/false);
+    }
+    if (!files.ok()) {
+      std::fprintf(stderr, "ksef-hsmd: %s\n", std::string(files.message()).c_str());
+      return 1;
+    }
     std::fprintf(stdout, "ksef-hsmd: %s is valid\n", config_path.c_str());
     return 0;
   }

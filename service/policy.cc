@@ -201,11 +201,9 @@ absl::StatusOr<Policy> Policy::Parse(absl::string_view text, absl::string_view o
 }
 
 absl::StatusOr<Policy> Policy::Load(const std::string& path) {
-  auto text = ReadFile(path);
-  if (!text.ok()) {
-    return absl::Status(text.status().code(),
-                        absl::StrCat("policy file ", path, ": ", text.status().message()));
-  }
+  // Whoever can write the policy decides who may sign: same rule as the config.
+  auto text = ReadTrustedFile(path, "policy file", /*secret=*/false);
+  if (!text.ok()) return text.status();
   return Parse(*text, path);
 }
 

@@ -57,6 +57,8 @@ class Policy {
  public:
   // INVALID_ARGUMENT "<origin>:<line>: ..." for the first bad line.
   static absl::StatusOr<Policy> Parse(absl::string_view text, absl::string_view origin);
+  // Reads and parses `path`. NOT_FOUND if missing; FAILED_PRECONDITION if it
+  // fails CheckTrustedFile (group/world-writable, foreign owner); else as Parse.
   static absl::StatusOr<Policy> Load(const std::string& path);
   // A policy that allows nothing (no policy_file configured).
   static Policy DenyAll() { return Policy(); }
@@ -100,10 +102,12 @@ class Policy {
 // Thread-safe.
 class PolicyHolder {
  public:
-  // Empty path: DenyAll.
+  // Empty path: DenyAll. Errors as Policy::Load.
   static absl::StatusOr<std::unique_ptr<PolicyHolder>> Open(std::string path);
   std::shared_ptr<const Policy> current() const;
-  // Re-reads the file. On error the old policy stays and the error returns.
+  // Re-reads the file. On any error of Policy::Load (including a file that
+  // became group/world-writable) the old policy stays, the reason is logged
+  // and the error returns.
   absl::Status Reload();
   const std::string& path() const { return path_; }
 

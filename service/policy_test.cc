@@ -2,6 +2,7 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <fstream>
 
@@ -97,6 +98,34 @@ TEST(PolicyHolderTest, BadReloadKeepsTheOldPolicy) {
   EXPECT_THAT(bad.message(), HasSubstr(":1:"));
   EXPECT_EQ((*holder)->current()->grant_count(), 3u);
   std::ofstream(path) << "identity a subject=\"CN=a\"\ngrant a audit-reading *\n";
+  ASSERT_TRUE((*holder)->Reload().ok());
+  EXPECT_EQ((*holder)->current()->grant_count(), 1u);
+  ksef::testing::RunCommand("rm -rf " + dir);
+}
+
+TEST(PolicyHolderTest, WritableFileIsRefusedAtOpenAndOnReload) {
+  const std::string dir = ksef::testing::MakeTempDir("ksef-policy");
+  const std::string path = dir + "/policy.conf";
+  std::ofstream(path) << kPolicy;
+  ASSERT_EQ(::chmod(path.c_str(), 0644), 0);
+  auto holder = PolicyHolder::Open(path);
+  ASSERT_TRUE(holder.ok()) << holder.status();
+  ASSERT_EQ((*holder)->current()->grant_count(), 3u);
+
+  // Anyone could have written this one: the old policy stays.
+  std::ofstream(path) << "identity a subject=\"CN=a\"\ngrant a key-admin *\n";
+  ASSERT_EQ(::chmod(path.c_str(), 0666), 0);
+  absl::Status bad = (*holder)->Reload();
+  EXPECT_EQ(bad.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(bad.message(), HasSubstr("policy file " + path + " is writable by group or others"));
+  EXPECT_EQ((*holder)->current()->grant_count(), 3u);
+  EXPECT_EQ(PolicyHolder::Open(path).status().code(), absl::StatusCode::kFailedPrecondition);
+
+  ASSERT_EQ(::chmod(path.c_str(), 0664), 0);  // group-writable: refused too
+  EXPECT_EQ((*holder)->Reload().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ((*holder)->current()->grant_count(), 3u);
+
+  ASSERT_EQ(::chmod(path.c_str(), 0640), 0);  // fixed: the same content now loads
   ASSERT_TRUE((*holder)->Reload().ok());
   EXPECT_EQ((*holder)->current()->grant_count(), 1u);
   ksef::testing::RunCommand("rm -rf " + dir);

@@ -91,21 +91,26 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerConfig& config
   if (!policy.ok()) return policy.status();
   server->policy_ = std::move(*policy);
 
-  std::error_code ec;
-  std::filesystem::create_directories(config.state_dir, ec);
+  // state_dir holds the registry, the audit log and their -wal/-shm files:
+  // private to the service user (0700; database files 0600, common/sqlite.h).
+  absl::Status state_dir = MakePrivateDirectory(config.state_dir);
+  if (!state_dir.ok()) {
+    return absl::Status(state_dir.code(), absl::StrCat("state_dir: ", state_dir.message()));
+  }
   auto registry = KeyRegistry::Open(config.state_dir + "/keys.db");
   if (!registry.ok()) return registry.status();
   server->registry_ = std::move(*registry);
   server->keys_ = std::make_unique<KeyManager>(&server->hsm_->keys(), server->registry_.get(),
                                                config.destruction_grace_period);
-  auto audit_key = OpenAuditKey(server->hsm_->keys());
+  auto audit_key = OpenAuditKey(server->hsm_->keys(), *server->registry_);
   if (!audit_key.ok()) return audit_key.status();
   server->keys_->ReserveTokenKey(audit_key->id);
   server->audit_key_ = std::make_unique<hsm::TokenKey>(*audit_key);
   auto report = server->keys_->Reconcile();
   if (!report.ok()) return report.status();
   LogInfo("key registry: ", report->checked_keys, " keys, ", report->unknown_token_keys.size(),
-          " unknown on token, ", report->missing_keys.size(), " missing on token");
+          " unknown on token, ", report->missing_keys.size(), " missing on token, ",
+          report->foreign_internal_label_keys.size(), " foreign with an internal label");
   auto destroyed = server->keys_->DestroyDue();
   if (!destroyed.ok()) LogWarning("destruction sweep: ", destroyed.status().message());
 

@@ -42,6 +42,14 @@ int64_t ProcStatus(pid_t pid, const std::string& field) {
   }
   return -1;
 }
+// Sanitizer builds are slower: their test runs set KSEF_TEST_TIME_SCALE.
+double TimeScale() {
+  const char* scale = std::getenv("KSEF_TEST_TIME_SCALE");
+  double value = 1;
+  if (scale == nullptr || !absl::SimpleAtod(scale, &value) || value < 1) return 1;
+  return value;
+}
+
 int64_t RssMb(pid_t pid) { return ProcStatus(pid, "VmRSS") / 1024; }
 int64_t Threads(pid_t pid) { return ProcStatus(pid, "Threads"); }
 
@@ -109,6 +117,7 @@ TEST_F(HostileServerTest, IdleAndUnreadStreamsHoldNeitherMemoryNorThreads) {
   const pid_t pid = server_->pid();
   const int64_t threads_before = Threads(pid);
   SigningP99Ms(cli_, 50);  // warm up
+  const double p99_quiet = SigningP99Ms(cli_, 300);
 
   struct OpenStream {
     std::unique_ptr<grpc::ClientContext> ctx;
@@ -159,14 +168,16 @@ TEST_F(HostileServerTest, IdleAndUnreadStreamsHoldNeitherMemoryNorThreads) {
   const double p99 = SigningP99Ms(cli_, 300);
   const int64_t rss_during = RssMb(pid);
   const int64_t threads_during = Threads(pid);
-  std::printf("server during: %lld MB, %lld threads (before: %lld); legitimate p99 %.2f ms; "
-              "the anonymous writer got %lld messages through\n",
+  std::printf("server during: %lld MB, %lld threads (before: %lld); legitimate p99 %.2f ms "
+              "(%.2f ms before); the anonymous writer got %lld messages through\n",
               static_cast<long long>(rss_during), static_cast<long long>(threads_during),
-              static_cast<long long>(threads_before), p99,
+              static_cast<long long>(threads_before), p99, p99_quiet,
               static_cast<long long>(anon_sent.load()));
   EXPECT_LT(rss_during, 200);
   EXPECT_LT(threads_during, 200);
-  EXPECT_LT(p99, 10.0) << "legitimate signing slowed down by hostile streams";
+  // The acceptance bound is 10 ms; sanitizer builds run several times slower
+  // and say so with KSEF_TEST_TIME_SCALE (scripts/sanitize.sh).
+  EXPECT_LT(p99, 10.0 * TimeScale()) << "legitimate signing slowed down by hostile streams";
 
   // The unread stream is closed by the server (stream_write_timeout 2 s).
   for (int i = 0; i < 100 && !unread_closed; ++i) absl::SleepFor(absl::Milliseconds(100));
