@@ -243,10 +243,11 @@ grpc::Status OfflineServiceImpl::Serve(
       break;
     }
     if (write_failed || context->IsCancelled()) {
+      // A reaped stream was reset: the client sees CANCELLED whatever this
+      // says; the reason is in the server log (StreamLimits).
       std::string why = ticket.reaped_reason();
-      final_status = why.empty()
-                         ? grpc::Status(grpc::StatusCode::CANCELLED, "the client went away")
-                         : grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED, why);
+      final_status = grpc::Status(grpc::StatusCode::CANCELLED,
+                                  why.empty() ? "the client went away" : why);
       break;
     }
   }
@@ -258,7 +259,7 @@ grpc::Status OfflineServiceImpl::Serve(
   }
   reader.join();
   if (std::string why = ticket.reaped_reason(); !why.empty() && final_status.ok()) {
-    final_status = grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED, why);
+    final_status = grpc::Status(grpc::StatusCode::CANCELLED, why);
   }
   return final_status;
 }

@@ -202,6 +202,40 @@ TEST_F(HostileServerTest, IdleAndUnreadStreamsHoldNeitherMemoryNorThreads) {
   EXPECT_NE(server_->Log().find("did not read its answers"), std::string::npos) << server_->Log();
 }
 
+// Streams are a bounded, server-wide resource: past max_streams a caller
+// gets RESOURCE_EXHAUSTED, and a stream that sends nothing is closed after
+// stream_idle_timeout, which frees its slot.
+TEST_F(HostileServerTest, StreamsAreLimitedAndIdleOnesAreClosed) {
+  Start("max_streams = 2\nstream_idle_timeout = 1s\n");
+  Caller billing = Connect(server_->port(), "billing");
+  using Stream =
+      grpc::ClientReaderWriter<pb::SignOfflineInvoiceRequest, pb::OfflineInvoiceResult>;
+  grpc::ClientContext c1, c2, c3;
+  std::unique_ptr<Stream> s1 = billing.offline->SignOfflineInvoices(&c1);
+  std::unique_ptr<Stream> s2 = billing.offline->SignOfflineInvoices(&c2);
+  absl::SleepFor(absl::Milliseconds(300));
+  std::unique_ptr<Stream> s3 = billing.offline->SignOfflineInvoices(&c3);
+  grpc::Status third = s3->Finish();
+  EXPECT_EQ(third.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << third.error_message();
+  EXPECT_NE(third.error_message().find("max_streams"), std::string::npos);
+  // Both idle streams are cancelled by the server (an HTTP/2 reset carries
+  // no message; the server log says why).
+  for (Stream* s : {s1.get(), s2.get()}) {
+    grpc::Status closed = s->Finish();
+    EXPECT_EQ(closed.error_code(), grpc::StatusCode::CANCELLED) << closed.error_message();
+  }
+  EXPECT_NE(server_->Log().find("(stream_idle_timeout)"), std::string::npos) << server_->Log();
+  // Their slots are free again.
+  grpc::ClientContext c4;
+  std::unique_ptr<Stream> s4 = billing.offline->SignOfflineInvoices(&c4);
+  ASSERT_TRUE(s4->Write(Invoice("keys/no-such-key", 1)));
+  pb::OfflineInvoiceResult result;
+  ASSERT_TRUE(s4->Read(&result));
+  EXPECT_EQ(result.error_code(), grpc::StatusCode::PERMISSION_DENIED) << result.error_message();
+  s4->WritesDone();
+  EXPECT_TRUE(s4->Finish().ok());
+}
+
 // Acceptance: 1,000 unauthenticated and 1,000 unauthorized calls with 3 MB
 // fields grow the audit store by less than 1 MB, and every refusal is
 // counted in it.
