@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include <openssl/sha.h>
+
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "client/connection.h"
@@ -47,6 +49,25 @@ struct Caller {
   std::unique_ptr<pb::AuthService::Stub> auth;
   std::unique_ptr<pb::OfflineInvoiceService::Stub> offline;
 };
+
+// SHA-256 of `data`, raw 32 bytes.
+inline std::string Sha256(absl::string_view data) {
+  unsigned char md[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), md);
+  return std::string(reinterpret_cast<char*>(md), sizeof(md));
+}
+
+// Offline invoice number `n` of seller NIP A, to be signed with `key`.
+inline pb::SignOfflineInvoiceRequest Invoice(const std::string& key, int n) {
+  pb::SignOfflineInvoiceRequest req;
+  req.set_name(key);
+  req.mutable_context_identifier()->set_nip(kNipA);
+  req.mutable_invoice_data()->set_seller_nip(kNipA);
+  req.mutable_invoice_data()->set_issue_date("2026-02-01");
+  req.mutable_invoice_data()->set_invoice_sha256(Sha256(absl::StrCat("invoice ", n)));
+  req.set_request_id(absl::StrCat("inv-", n));
+  return req;
+}
 
 template <typename Fn>
 grpc::Status Call(Fn fn) {

@@ -21,23 +21,6 @@ namespace {
 
 using OfflineE2eTest = E2eFixture;
 
-std::string Sha256(absl::string_view data) {
-  unsigned char md[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), md);
-  return std::string(reinterpret_cast<char*>(md), sizeof(md));
-}
-
-pb::SignOfflineInvoiceRequest Invoice(const std::string& key, int n) {
-  pb::SignOfflineInvoiceRequest req;
-  req.set_name(key);
-  req.mutable_context_identifier()->set_nip(kNipA);
-  req.mutable_invoice_data()->set_seller_nip(kNipA);
-  req.mutable_invoice_data()->set_issue_date("2026-02-01");
-  req.mutable_invoice_data()->set_invoice_sha256(Sha256(absl::StrCat("invoice ", n)));
-  req.set_request_id(absl::StrCat("inv-", n));
-  return req;
-}
-
 // The KOD II signed string: the link without https:// and the signature.
 std::string SignedStringOf(const std::string& link) {
   std::string rest = link.substr(std::string("https://").size());
