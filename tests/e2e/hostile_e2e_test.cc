@@ -427,6 +427,46 @@ TEST_F(HostileServerTest, MalformedRequestsAreInvalidArgumentAndAudited) {
   EXPECT_TRUE(audited);
 }
 
+// Over gRPC, a subject field with a NUL, a newline or too many characters is
+// INVALID_ARGUMENT naming the field, nothing is signed, and it is audited.
+TEST_F(HostileServerTest, CsrSubjectFieldsAreValidatedOverGrpc) {
+  Start();
+  pb::Key key;
+  ASSERT_TRUE(Call([&](auto* ctx) {
+                return cli_.keys->CreateKey(ctx, KeyRequest("csr-a", kNipA, pb::AUTHENTICATION),
+                                            &key);
+              }).ok());
+  struct Bad {
+    std::function<void(pb::EnrollmentData*)> set;
+    std::string field;
+  };
+  const std::vector<Bad> cases = {
+      {[](auto* d) { d->set_common_name(std::string("Be\0ta", 5)); }, "common_name"},
+      {[](auto* d) { d->set_surname("Kowal\nski"); }, "surname"},
+      {[](auto* d) { d->set_organization_name(std::string(65, 'O')); }, "organization_name"},
+      {[](auto* d) { d->set_common_name(std::string(70000, 'C')); }, "common_name"},
+  };
+  for (const Bad& bad : cases) {
+    pb::GenerateCsrRequest req;
+    req.set_name(key.name());
+    req.mutable_enrollment_data()->set_common_name("Beta");
+    req.mutable_enrollment_data()->set_country_name("PL");
+    bad.set(req.mutable_enrollment_data());
+    pb::GenerateCsrResponse resp;
+    grpc::Status s = Call([&](auto* ctx) { return cli_.enroll->GenerateCsr(ctx, req, &resp); });
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << bad.field;
+    EXPECT_NE(s.error_message().find(bad.field), std::string::npos) << s.error_message();
+    EXPECT_LT(s.error_message().size(), 300u);
+    EXPECT_TRUE(resp.csr_der().empty());
+  }
+  int audited = 0;
+  for (const pb::AuditEvent& e : Events(cli_, "GenerateCsr")) {
+    audited += e.status_code() == grpc::StatusCode::INVALID_ARGUMENT;
+    EXPECT_TRUE(e.signed_sha256().empty());
+  }
+  EXPECT_EQ(audited, 4);
+}
+
 // A page of audit events is bounded in bytes as well as in count, even over
 // a store written before events were bounded.
 TEST_F(HostileServerTest, AuditPagesAreBoundedInBytes) {
