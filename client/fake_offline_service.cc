@@ -34,12 +34,16 @@ std::string FakeOfflineService::KodIILink(const std::string& invoice_xml) {
       Digest(invoice_xml), "/SIG");
 }
 
+// Binary stand-ins with embedded NULs: the length comes from the array, so
+// it cannot disagree with the literal.
 std::string FakeOfflineService::KodIPng() {
-  return std::string("\x89PNG\r\n\x1a\n\0\0\0\rIHDR KOD I \xff", 26);
+  static constexpr char kPng[] = "\x89PNG\r\n\x1a\n\0\0\0\rIHDR KOD I \xff";
+  return std::string(kPng, sizeof(kPng) - 1);
 }
 
 std::string FakeOfflineService::KodIIPng() {
-  return std::string("\x89PNG\r\n\x1a\n\0\0\0\rIHDR KOD II \xfe", 27);
+  static constexpr char kPng[] = "\x89PNG\r\n\x1a\n\0\0\0\rIHDR KOD II \xfe";
+  return std::string(kPng, sizeof(kPng) - 1);
 }
 
 std::string FakeOfflineService::KodISvg() {

@@ -4,6 +4,8 @@
 #   ksef_cc_test(NAME <name> SRCS ... DEPS ... [LABELS ...] [TIMEOUT s])
 #
 # Our own targets build with -Wall -Wextra -Werror; generated code (proto) does not.
+# Tests run with KSEF_SANITIZER_TEST_ENV (cmake/Sanitizers.cmake; empty unless
+# KSEF_SANITIZE is set).
 
 set(KSEF_WARNINGS -Wall -Wextra -Werror -Wno-missing-field-initializers)
 
@@ -25,8 +27,9 @@ function(ksef_cc_test)
   if(NOT A_TIMEOUT)
     set(A_TIMEOUT 600)
   endif()
-  set_tests_properties(${A_NAME} PROPERTIES TIMEOUT ${A_TIMEOUT}
-    ENVIRONMENT "KSEF_BUILD_DIR=${PROJECT_BINARY_DIR};KSEF_SOURCE_DIR=${PROJECT_SOURCE_DIR}")
+  set(env KSEF_BUILD_DIR=${PROJECT_BINARY_DIR} KSEF_SOURCE_DIR=${PROJECT_SOURCE_DIR}
+      ${KSEF_SANITIZER_TEST_ENV})
+  set_tests_properties(${A_NAME} PROPERTIES TIMEOUT ${A_TIMEOUT} ENVIRONMENT "${env}")
   if(A_LABELS)
     set_tests_properties(${A_NAME} PROPERTIES LABELS "${A_LABELS}")
   endif()

@@ -18,6 +18,18 @@ namespace ksef {
 
 struct JsonValue {
   enum class Type { kNull, kBool, kNumber, kString, kArray, kObject };
+
+  // Declared here, defaulted in json.cc where JsonValue is complete:
+  // std::pair<std::string, JsonValue> below needs a complete JsonValue, and
+  // implicit members would instantiate it inside this class (clang rejects
+  // that with libstdc++ 12 in C++20).
+  JsonValue();
+  JsonValue(const JsonValue&);
+  JsonValue(JsonValue&&) noexcept;
+  JsonValue& operator=(const JsonValue&);
+  JsonValue& operator=(JsonValue&&) noexcept;
+  ~JsonValue();
+
   Type type = Type::kNull;
   bool boolean = false;
   std::string text;  // kString: the value; kNumber: the literal

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs every Debian 12 (bookworm) package that ksef-hsm needs to build,
 # run and test, including what the planned features use (XAdES/xmlsec1, QR
-# codes, PostgreSQL audit store, benchmarks).
+# codes, PostgreSQL audit store, benchmarks, fuzzing and sanitizers).
 #
 # Usage: scripts/install-deps.sh
 #   Runs as root directly, or through sudo for a normal user.
@@ -23,6 +23,10 @@ readonly PACKAGES=(
   libsqlite3-dev sqlite3 libpq-dev postgresql
   # tests and benchmarks, and the independent verifiers the tests call
   libgtest-dev libgmock-dev libbenchmark-dev xmlsec1 zbar-tools
+  # fuzzing and sanitizers (scripts/fuzz.sh, scripts/sanitize.sh): clang 14
+  # with its runtimes (libFuzzer, ASan/UBSan for clang), llvm-symbolizer for
+  # readable reports (gcc's ASan/UBSan runtimes come with build-essential)
+  clang libclang-rt-14-dev llvm
   # ps and friends, used by the scripts and tests
   procps
 )

@@ -1,13 +1,23 @@
 #!/usr/bin/env bash
-# Every test: installs the Debian packages, builds (and installs into the
-# prefix, as the e2e tests may use the installed binaries), starts a throwaway
-# PostgreSQL server for the audit store tests (scripts/pg-test-server.sh,
-# in ${BUILD_DIR}/pg-test; KSEF_TEST_PG), then runs ctest.
+# Every test, in three stages (docs/testing.md):
+#   1. the normal suite: installs the Debian packages, builds (and installs
+#      into the prefix, as the e2e tests may use the installed binaries) and
+#      runs ctest with a throwaway PostgreSQL server for the audit store tests
+#      (scripts/with-test-pg.sh, in ${BUILD_DIR}/pg-test; KSEF_TEST_PG);
+#   2. the same suite under ASan+UBSan (scripts/sanitize.sh, build-asan/);
+#   3. the libFuzzer targets, each for a bounded time (scripts/fuzz.sh,
+#      build-fuzz/).
+# Every stage runs even if an earlier one failed; the script fails if any did.
 #
 # Usage: scripts/test.sh [extra ctest arguments, e.g. -R key_store -L e2e]
+#   (given to the ctest of stages 1 and 2)
 # Environment: KSEF_BUILD_DIR, KSEF_PREFIX, KSEF_BUILD_TYPE (see build.sh),
-#   KSEF_FORCE_APT (see install-deps.sh).
-# The exit status is ctest's.
+#   KSEF_FORCE_APT (see install-deps.sh),
+#   KSEF_SKIP_SANITIZE=1  skip stage 2 (quick local runs),
+#   KSEF_SKIP_FUZZ=1      skip stage 3 (quick local runs),
+#   KSEF_FUZZ_SECONDS     seconds per fuzz target (default 30, see fuzz.sh),
+#   KSEF_ASAN_BUILD_DIR, KSEF_FUZZ_BUILD_DIR (see sanitize.sh, fuzz.sh).
+# The exit status is 0 only if every stage that ran passed.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
@@ -17,26 +27,51 @@ BUILD_DIR="${KSEF_BUILD_DIR:-${ROOT}/build}"
 
 step() { printf '\n==> %s\n' "$*"; }
 
+results=()
+overall=0
+# Runs one stage, records its outcome and wall time, never stops the script.
+stage() {
+  local name="$1"
+  shift
+  local start=${SECONDS} status=0
+  "$@" || status=$?
+  local took=$((SECONDS - start))
+  if [[ ${status} -eq 0 ]]; then
+    results+=("${name}: passed (${took}s)")
+  else
+    results+=("${name}: FAILED with ${status} (${took}s)")
+    overall=1
+  fi
+}
+
 step "Installing Debian packages (scripts/install-deps.sh)"
 bash "${ROOT}/scripts/install-deps.sh"
 
-step "Building (scripts/build.sh)"
-bash "${ROOT}/scripts/build.sh"
+normal_suite() {
+  step "Building (scripts/build.sh)"
+  bash "${ROOT}/scripts/build.sh" || return
+  step "Running the tests (ctest) with a test PostgreSQL server (scripts/with-test-pg.sh)"
+  # --no-tests=error: a run that finds no test at all is a failure, not a pass.
+  bash "${ROOT}/scripts/with-test-pg.sh" "${BUILD_DIR}/pg-test" \
+    ctest --test-dir "${BUILD_DIR}" --output-on-failure -j2 --timeout 900 \
+    --no-tests=error "$@"
+}
+stage "normal suite" normal_suite "$@"
 
-step "Starting the test PostgreSQL server (scripts/pg-test-server.sh)"
-# A throwaway cluster for the PostgreSQL audit store tests, which fail
-# without KSEF_TEST_PG; it is stopped when this script exits.
-PG_TEST_DIR="${BUILD_DIR}/pg-test"
-trap 'bash "${ROOT}/scripts/pg-test-server.sh" stop "${PG_TEST_DIR}" || true' EXIT
-pg_env="$(bash "${ROOT}/scripts/pg-test-server.sh" start "${PG_TEST_DIR}")"
-eval "${pg_env}"
-export KSEF_TEST_PG
-echo "KSEF_TEST_PG=${KSEF_TEST_PG}"
+if [[ "${KSEF_SKIP_SANITIZE:-0}" == "1" ]]; then
+  results+=("sanitizer suite: skipped (KSEF_SKIP_SANITIZE=1)")
+else
+  step "The suite under ASan+UBSan (scripts/sanitize.sh)"
+  stage "sanitizer suite" bash "${ROOT}/scripts/sanitize.sh" "$@"
+fi
 
-step "Running the tests (ctest)"
-# --no-tests=error: a run that finds no test at all is a failure, not a pass.
-# Not exec: the EXIT trap stops the PostgreSQL server afterwards.
-status=0
-ctest --test-dir "${BUILD_DIR}" --output-on-failure -j2 --timeout 900 \
-  --no-tests=error "$@" || status=$?
-exit "${status}"
+if [[ "${KSEF_SKIP_FUZZ:-0}" == "1" ]]; then
+  results+=("fuzzers: skipped (KSEF_SKIP_FUZZ=1)")
+else
+  step "Fuzzing (scripts/fuzz.sh)"
+  stage "fuzzers" bash "${ROOT}/scripts/fuzz.sh"
+fi
+
+step "Summary"
+printf '  %s\n' "${results[@]}"
+exit "${overall}"
