@@ -45,8 +45,10 @@ cmake --build "${BUILD_DIR}" -j "${JOBS}"
 log "ctest in ${BUILD_DIR}"
 # Instrumented code runs about 2-3x slower: the per-test TIMEOUTs of the
 # CMake files apply, --timeout only to tests without one, and tests that
-# measure latency (e2e_hostile_test) scale their bounds by this factor.
+# measure latency or memory (e2e_hostile_test) scale their bounds by these
+# factors (ASan's shadow memory and 256 MB quarantine inflate the RSS).
 export KSEF_TEST_TIME_SCALE="${KSEF_TEST_TIME_SCALE:-4}"
+export KSEF_TEST_MEMORY_SCALE="${KSEF_TEST_MEMORY_SCALE:-4}"
 bash "${ROOT}/scripts/with-test-pg.sh" "${BUILD_DIR}/pg-test" \
   ctest --test-dir "${BUILD_DIR}" --output-on-failure -j2 --timeout 1800 \
   --no-tests=error "$@"
