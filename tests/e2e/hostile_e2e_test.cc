@@ -181,10 +181,17 @@ TEST_F(HostileServerTest, IdleAndUnreadStreamsHoldNeitherMemoryNorThreads) {
   stop = true;
   anon_writer.join();
   unread_writer.join();
+  // Each was refused at once: UNAUTHENTICATED, or RESOURCE_EXHAUSTED when the
+  // burst found every worker thread busy (grpc_max_threads) - never served.
+  int unauthenticated = 0, exhausted = 0;
   for (OpenStream& s : idle) {
     grpc::Status st = s.stream->Finish();
-    EXPECT_EQ(st.error_code(), grpc::StatusCode::UNAUTHENTICATED) << st.error_message();
+    unauthenticated += st.error_code() == grpc::StatusCode::UNAUTHENTICATED;
+    exhausted += st.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED;
   }
+  std::printf("idle streams: %d UNAUTHENTICATED, %d RESOURCE_EXHAUSTED\n", unauthenticated,
+              exhausted);
+  EXPECT_EQ(unauthenticated + exhausted, 2000);
   idle.clear();
   anonymous.clear();
   int64_t threads_after = Threads(pid);
