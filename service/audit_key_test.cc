@@ -9,6 +9,7 @@
 
 #include "hsm/hsm.h"
 #include "common/sqlite.h"
+#include "tests/support/shared_hsm_test.h"
 #include "tests/support/softhsm_token.h"
 #include "tests/support/test_hsm.h"
 
@@ -17,19 +18,13 @@ namespace {
 
 using ::testing::HasSubstr;
 
-class AuditKeyTest : public ::testing::Test {
+class AuditKeyTest : public ksef::testing::SharedHsmTest {
  protected:
   static void SetUpTestSuite() {
-    auto token = ksef::testing::TestToken::Create("audit-key-test");
-    ASSERT_TRUE(token.ok()) << token.status();
-    token_ = token->release();
-    auto h = ksef::testing::OpenTestHsm(*token_);
-    ASSERT_TRUE(h.ok()) << h.status();
-    hsm_ = h->release();
+    OpenSharedHsm("audit-key-test");
   }
   static void TearDownTestSuite() {
-    delete hsm_;
-    delete token_;
+    CloseSharedHsm();
   }
 
   // Each test starts with an empty token and a new registry.
@@ -72,13 +67,9 @@ class AuditKeyTest : public ::testing::Test {
     return k.value_or(hsm::TokenKey{});
   }
 
-  static ksef::testing::TestToken* token_;
-  static hsm::Hsm* hsm_;
   std::string dir_;
   std::unique_ptr<KeyRegistry> registry_;
 };
-ksef::testing::TestToken* AuditKeyTest::token_ = nullptr;
-hsm::Hsm* AuditKeyTest::hsm_ = nullptr;
 
 TEST_F(AuditKeyTest, FirstStartGeneratesAndRecordsTheKey) {
   auto key = OpenAuditKey(store(), *registry_);

@@ -20,6 +20,7 @@
 #include "ksef/csr/enrollment_request.h"
 #include "ksef/csr/name_rules.h"
 #include "ksef/csr/name_rules_testing.h"
+#include "tests/support/shared_hsm_test.h"
 #include "tests/support/softhsm_token.h"
 #include "tests/support/test_hsm.h"
 
@@ -37,23 +38,17 @@ bool HasCode(const absl::Status& s, absl::StatusCode code, absl::string_view tex
   return s.code() == code && absl::StrContains(s.message(), text);
 }
 
-class EnrollmentTest : public ::testing::Test {
+class EnrollmentTest : public ksef::testing::SharedHsmTest {
  protected:
   static void SetUpTestSuite() {
-    auto token = ksef::testing::TestToken::Create("enroll-test");
-    ASSERT_TRUE(token.ok()) << token.status();
-    token_ = token->release();
-    auto h = ksef::testing::OpenTestHsm(*token_);
-    ASSERT_TRUE(h.ok()) << h.status();
-    hsm_ = h->release();
+    OpenSharedHsm("enroll-test");
     auto ca = cert::TestCa::CreateInMemory();
     ASSERT_TRUE(ca.ok()) << ca.status();
     ca_ = ca->release();
   }
   static void TearDownTestSuite() {
     delete ca_;
-    delete hsm_;
-    delete token_;
+    CloseSharedHsm();
   }
 
   void SetUp() override {
@@ -101,8 +96,6 @@ class EnrollmentTest : public ::testing::Test {
     return der.ok() ? *der : "";
   }
 
-  static ksef::testing::TestToken* token_;
-  static hsm::Hsm* hsm_;
   static cert::TestCa* ca_;
   std::string dir_;
   absl::Time now_ = absl::Now();
@@ -110,8 +103,6 @@ class EnrollmentTest : public ::testing::Test {
   std::unique_ptr<KeyManager> manager_;
   std::unique_ptr<Enrollment> enrollment_;
 };
-ksef::testing::TestToken* EnrollmentTest::token_ = nullptr;
-hsm::Hsm* EnrollmentTest::hsm_ = nullptr;
 cert::TestCa* EnrollmentTest::ca_ = nullptr;
 
 TEST_F(EnrollmentTest, CsrFromKsefJsonVerifiesAndRequestBodyIsReady) {

@@ -7,25 +7,20 @@
 #include <filesystem>
 
 #include "hsm/hsm.h"
+#include "tests/support/shared_hsm_test.h"
 #include "tests/support/softhsm_token.h"
 #include "tests/support/test_hsm.h"
 
 namespace ksef::service {
 namespace {
 
-class KeyManagerTest : public ::testing::Test {
+class KeyManagerTest : public ksef::testing::SharedHsmTest {
  protected:
   static void SetUpTestSuite() {
-    auto token = ksef::testing::TestToken::Create("km-test");
-    ASSERT_TRUE(token.ok()) << token.status();
-    token_ = token->release();
-    auto h = ksef::testing::OpenTestHsm(*token_);
-    ASSERT_TRUE(h.ok()) << h.status();
-    hsm_ = h->release();
+    OpenSharedHsm("km-test");
   }
   static void TearDownTestSuite() {
-    delete hsm_;
-    delete token_;
+    CloseSharedHsm();
   }
 
   void SetUp() override {
@@ -56,15 +51,11 @@ class KeyManagerTest : public ::testing::Test {
     return manager_->Create(p);
   }
 
-  static ksef::testing::TestToken* token_;
-  static hsm::Hsm* hsm_;
   std::string dir_;
   absl::Time now_ = absl::FromUnixSeconds(1800000000);
   std::unique_ptr<KeyRegistry> registry_;
   std::unique_ptr<KeyManager> manager_;
 };
-ksef::testing::TestToken* KeyManagerTest::token_ = nullptr;
-hsm::Hsm* KeyManagerTest::hsm_ = nullptr;
 
 TEST_F(KeyManagerTest, CreateGetAndStateSurvivesReopen) {
   auto k = Create("survivor", KeyPurpose::kAuthentication);
