@@ -23,24 +23,9 @@ using ::ksef::csr::NameAttribute;
 using ::ksef::csr::testing::BadNameValue;
 using ::ksef::csr::testing::BadNameValues;
 using ::ksef::csr::testing::LongestValidValue;
+using ::ksef::csr::testing::CountingSigner;
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
-
-class CountingSigner : public hsm::Signer {
- public:
-  CountingSigner() : inner_(*hsm::SoftwareSigner::Generate(hsm::KeyAlgorithm::kEcP256)) {}
-  hsm::KeyAlgorithm algorithm() const override { return inner_->algorithm(); }
-  const std::string& public_key_der() const override { return inner_->public_key_der(); }
-  absl::StatusOr<std::string> SignDigest(hsm::SignatureScheme scheme,
-                                         absl::string_view digest) const override {
-    ++calls;
-    return inner_->SignDigest(scheme, digest);
-  }
-  mutable int calls = 0;
-
- private:
-  std::unique_ptr<hsm::SoftwareSigner> inner_;
-};
 
 struct Param {
   const char* field;  // as SelfSignedSubject (and the gRPC request) names it

@@ -7,12 +7,33 @@
 #include <string>
 #include <vector>
 
+#include <memory>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "ksef/csr/enrollment_data.h"
 #include "ksef/csr/name_rules.h"
+#include "hsm/software_signer.h"
 
 namespace ksef::csr::testing {
+
+// A software EC P-256 signer that counts its signatures, so a test can show
+// that a refused value signs nothing.
+class CountingSigner : public hsm::Signer {
+ public:
+  CountingSigner() : inner_(*hsm::SoftwareSigner::Generate(hsm::KeyAlgorithm::kEcP256)) {}
+  hsm::KeyAlgorithm algorithm() const override { return inner_->algorithm(); }
+  const std::string& public_key_der() const override { return inner_->public_key_der(); }
+  absl::StatusOr<std::string> SignDigest(hsm::SignatureScheme scheme,
+                                         absl::string_view digest) const override {
+    ++calls;
+    return inner_->SignDigest(scheme, digest);
+  }
+  mutable int calls = 0;
+
+ private:
+  std::unique_ptr<hsm::SoftwareSigner> inner_;
+};
 
 struct BadNameValue {
   std::string what;  // for test output

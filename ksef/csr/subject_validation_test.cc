@@ -27,26 +27,10 @@ using ::ksef::csr::testing::EnrollmentDataToJson;
 using ::ksef::csr::testing::FullEnrollmentData;
 using ::ksef::csr::testing::LongestValidValue;
 using ::ksef::csr::testing::SetField;
+using ::ksef::csr::testing::CountingSigner;
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
 using X509ReqPtr = std::unique_ptr<X509_REQ, OpenSslDeleter<X509_REQ, X509_REQ_free>>;
-
-// Counts signatures, so a test can show that a refused value signs nothing.
-class CountingSigner : public hsm::Signer {
- public:
-  CountingSigner() : inner_(*hsm::SoftwareSigner::Generate(hsm::KeyAlgorithm::kEcP256)) {}
-  hsm::KeyAlgorithm algorithm() const override { return inner_->algorithm(); }
-  const std::string& public_key_der() const override { return inner_->public_key_der(); }
-  absl::StatusOr<std::string> SignDigest(hsm::SignatureScheme scheme,
-                                         absl::string_view digest) const override {
-    ++calls;
-    return inner_->SignDigest(scheme, digest);
-  }
-  mutable int calls = 0;
-
- private:
-  std::unique_ptr<hsm::SoftwareSigner> inner_;
-};
 
 bool Required(NameAttribute a) {
   return a == NameAttribute::kCommonName || a == NameAttribute::kCountryName;
