@@ -126,6 +126,9 @@ TEST_F(OfflineKeyTest, RefusesWrongKeysAndBadFields) {
        "context_identifier"},
       {[](auto& r) { r.set_invoice_xml("<!DOCTYPE x [<!ENTITY e SYSTEM \"file:///etc/passwd\">]><x>&e;</x>"); },
        "DOCTYPE"},
+      // The KOD I label: a KSeF number (NIP-date-hex-checksum) or nothing.
+      {[](auto& r) { r.set_ksef_number("5265877635-20250826-0100001AF629-AE"); }, "ksef_number"},
+      {[](auto& r) { r.set_ksef_number("line\nbreak"); }, "ksef_number"},
   };
   for (const Bad& b : bad) {
     pb::SignOfflineInvoiceRequest req = Invoice("keys/off-a", 1);
@@ -135,6 +138,17 @@ TEST_F(OfflineKeyTest, RefusesWrongKeysAndBadFields) {
     EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << b.field;
     EXPECT_TRUE(absl::StrContains(s.error_message(), b.field)) << s.error_message();
   }
+}
+
+TEST_F(OfflineKeyTest, AValidKsefNumberLabelsKodI) {
+  StartWithKey();
+  pb::SignOfflineInvoiceRequest req = Invoice("keys/off-a", 1);
+  req.set_ksef_number("5265877635-20250826-0100001AF629-AF");  // KSeF docs' example
+  pb::OfflineInvoiceCodes codes;
+  grpc::Status s =
+      Call([&](auto* ctx) { return cli_.offline->SignOfflineInvoice(ctx, req, &codes); });
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(codes.kod_i_label(), "5265877635-20250826-0100001AF629-AF");
 }
 
 TEST_F(OfflineKeyTest, TenThousandInvoicesOverOneStreamInOrder) {
