@@ -141,14 +141,23 @@ std::string EventHash(const AuditEvent& e) {
   return Finish(ctx);
 }
 
-std::string CheckpointDigest(const std::string& node, int64_t seq, const std::string& head_hash,
-                             absl::Time time) {
-  EVP_MD_CTX* ctx = Start("ksef-hsm audit checkpoint v1");
-  Field(ctx, node);
-  Int(ctx, seq);
-  Field(ctx, head_hash);
-  Int(ctx, absl::ToUnixMicros(time));
+std::string CheckpointDigest(const Checkpoint& cp) {
+  EVP_MD_CTX* ctx =
+      Start(cp.version == 1 ? "ksef-hsm audit checkpoint v1" : "ksef-hsm audit checkpoint v2");
+  Field(ctx, cp.node);
+  Int(ctx, cp.seq);
+  Field(ctx, cp.head_hash);
+  Int(ctx, absl::ToUnixMicros(cp.time));
+  if (cp.version != 1) {
+    Field(ctx, cp.prev_hash);
+    Int(ctx, cp.count);
+    Int(ctx, cp.closing ? 1 : 0);
+    // Any version other than 1 and 2 never verifies: it is in the digest.
+    Int(ctx, cp.version);
+  }
   return Finish(ctx);
 }
+
+std::string ZeroHash() { return std::string(32, '\0'); }
 
 }  // namespace ksef::audit

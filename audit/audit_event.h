@@ -59,8 +59,8 @@ struct AuditEvent {
 
 // Upper bounds, in bytes, of an event's text fields as stored (see
 // BoundEventFields). What a caller sends can never make an event bigger.
-inline constexpr size_t kMaxEventNameBytes = 1024;    // caller subject, issuer
-inline constexpr size_t kMaxEventFieldBytes = 256;    // key name, subject, context, peer...
+inline constexpr size_t kMaxEventNameBytes = 1024;     // caller subject, issuer
+inline constexpr size_t kMaxEventFieldBytes = 256;     // key name, subject, context, peer...
 inline constexpr size_t kMaxEventMessageBytes = 1024;  // status message
 
 // Makes every text field storable and bounded: invalid UTF-8 bytes and
@@ -80,20 +80,36 @@ std::string BoundedText(absl::string_view text, size_t max_bytes);
 // (peer not empty or count != 1), so events written before keep their hash.
 std::string EventHash(const AuditEvent& event);
 
-// The bytes a checkpoint signature covers: SHA-256 over a versioned encoding
-// of (node, seq, head hash, time).
-std::string CheckpointDigest(const std::string& node, int64_t seq, const std::string& head_hash,
-                             absl::Time time);
-
-// An signed statement "the chain of `node` had head `head_hash` at `seq`".
+// A signed statement "the chain of `node` had head `head_hash` at `seq`".
+// Version 1 (written before issue 12) signs (node, seq, head hash, time).
+// Version 2 checkpoints also form their own chain per node: each signs the
+// CheckpointDigest of the node's previous checkpoint (32 zero bytes for the
+// node's first, its genesis), the number of events since that one, and
+// whether it was the last thing the node wrote before a graceful shutdown;
+// so deleting or editing a checkpoint breaks the link of the next.
 struct Checkpoint {
+  int version = 2;
   std::string node;
   int64_t seq = 0;
-  std::string head_hash;
+  std::string head_hash;  // hash of event `seq`; 32 zero bytes when seq == 0
   absl::Time time;
+  std::string prev_hash;       // v2: CheckpointDigest of the previous checkpoint
+  int64_t count = 0;           // v2: seq minus the previous checkpoint's seq
+  bool closing = false;        // v2: written at graceful shutdown, nothing after it
   std::string signature;       // raw r||s over CheckpointDigest
   std::string public_key_der;  // SPKI of the audit key that signed it
 };
+
+inline constexpr int kCheckpointVersion = 2;  // what AuditLog writes
+
+// The bytes a checkpoint signature covers, and the checkpoint's identity in
+// the checkpoint chain: SHA-256 over a versioned, length-prefixed encoding of
+// the fields its version signs (every field above but signature and key).
+std::string CheckpointDigest(const Checkpoint& checkpoint);
+
+// 32 zero bytes: the head hash of an empty chain and the prev_hash of a
+// node's genesis checkpoint.
+std::string ZeroHash();
 
 }  // namespace ksef::audit
 

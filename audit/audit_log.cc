@@ -1,10 +1,129 @@
 #include "audit/audit_log.h"
 
+#include <openssl/rand.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "common/ecdsa.h"
+#include "common/encoding.h"
 #include "common/log.h"
 #include "common/status_macros.h"
 
 namespace ksef::audit {
+namespace {
+
+constexpr int kTailPage = 2000;
+constexpr char kReopenedOperation[] = "AuditLogReopened";
+
+std::string Where(const Checkpoint& cp) {
+  return absl::StrCat("its last checkpoint (seq ", cp.seq, ", ", absl::FormatTime(cp.time), ")");
+}
+
+absl::Status Refuse(const std::string& node, std::string what) {
+  return absl::FailedPreconditionError(absl::StrCat(
+      "audit chain of node ", node, ": ", what,
+      ". The server will not write on from an altered chain: restore the audit store from a "
+      "backup (or investigate), and run \"ksef-hsm audit verify\""));
+}
+
+// The stored chain ends at `head`; is it still where `cp` left it?
+absl::Status CheckCovers(AuditStore& store, const ChainHead& head, const Checkpoint& cp) {
+  if (head.seq < cp.seq) {
+    return Refuse(cp.node, absl::StrCat("the store ends at event ", head.seq, " but ", Where(cp),
+                                        " covers events up to ", cp.seq, ": events ", head.seq + 1,
+                                        "..", cp.seq, " were removed"));
+  }
+  std::string hash = ZeroHash();
+  if (cp.seq > 0) {
+    KSEF_ASSIGN_OR_RETURN(std::vector<AuditEvent> at, store.ReadChain(cp.node, cp.seq - 1, 1));
+    hash = at.empty() || at[0].seq != cp.seq ? std::string() : at[0].hash;
+  }
+  if (hash != cp.head_hash) {
+    return Refuse(cp.node, absl::StrCat("event ", cp.seq, " is missing or differs from what ",
+                                        Where(cp), " signed"));
+  }
+  if (cp.closing && head.seq > cp.seq) {
+    return Refuse(cp.node, absl::StrCat("events ", cp.seq + 1, "..", head.seq,
+                                        " were added after the node's closing checkpoint at "
+                                        "graceful shutdown (seq ",
+                                        cp.seq, "): this server did not write them"));
+  }
+  return absl::OkStatus();
+}
+
+// The anchor's newest checkpoint of the node must be in the store as it was
+// anchored (the anchor keeps no public key: that field is not compared).
+absl::Status CheckAnchoredIsStored(const Checkpoint& anchored,
+                                   const std::vector<Checkpoint>& stored) {
+  for (const Checkpoint& cp : stored) {
+    if (cp.seq != anchored.seq) continue;
+    if (CheckpointDigest(cp) == CheckpointDigest(anchored) && cp.signature == anchored.signature) {
+      return absl::OkStatus();
+    }
+    return Refuse(anchored.node, absl::StrCat("the store's checkpoint at seq ", cp.seq,
+                                              " differs from the anchored one"));
+  }
+  return Refuse(anchored.node,
+                absl::StrCat("the last anchored checkpoint (seq ", anchored.seq, ", ",
+                             absl::FormatTime(anchored.time),
+                             ") is not in the store: checkpoints (and the events they cover) "
+                             "were deleted"));
+}
+
+std::string LeaseHolder() {
+  char host[256] = {};
+  if (::gethostname(host, sizeof(host) - 1) != 0) host[0] = '\0';
+  unsigned char random[8] = {};
+  RAND_bytes(random, sizeof(random));
+  return absl::StrCat(host, "/", ::getpid(), "/",
+                      HexUpper(absl::string_view(reinterpret_cast<char*>(random), 8)));
+}
+
+// A holder on this host whose process is gone (a crash, SIGKILL) holds
+// nothing: its successor need not wait for the lease to expire.
+bool HolderIsDead(const std::string& holder) {
+  std::vector<std::string> parts = absl::StrSplit(holder, '/');
+  char host[256] = {};
+  if (parts.size() != 3 || ::gethostname(host, sizeof(host) - 1) != 0 || parts[0] != host) {
+    return false;
+  }
+  pid_t pid = 0;
+  if (!absl::SimpleAtoi(parts[1], &pid) || pid <= 0 || pid == ::getpid()) return false;
+  return ::kill(pid, 0) != 0 && errno == ESRCH;
+}
+
+}  // namespace
+
+absl::Status AuditLog::TakeLease() {
+  const absl::Time now = absl::Now();
+  return store_->AcquireNodeLease(options_.node, lease_holder_, now, now + options_.node_lease,
+                                  HolderIsDead);
+}
+
+void AuditLog::RenewLeaseIfDue(absl::Time now) {
+  if (now < next_lease_renewal_) return;
+  absl::Status s = TakeLease();
+  if (s.ok()) {
+    next_lease_renewal_ = now + options_.node_lease / 3;
+    return;
+  }
+  next_lease_renewal_ = now + options_.probe_interval;
+  if (s.code() != absl::StatusCode::kFailedPrecondition) {
+    LogWarning("audit node lease not renewed: ", s.message());
+    return;
+  }
+  absl::MutexLock lock(&chain_mu_);
+  tamper_reason_ = absl::StrCat("this server lost the node lease: ", s.message());
+  tampered_.store(true);
+  LogError("audit chain of node ", options_.node, ": ", tamper_reason_,
+           "; signing is refused (fail closed)");
+}
 
 absl::StatusOr<std::unique_ptr<AuditLog>> AuditLog::Start(AuditStore* store,
                                                           CheckpointSigner signer,
@@ -13,18 +132,68 @@ absl::StatusOr<std::unique_ptr<AuditLog>> AuditLog::Start(AuditStore* store,
   if (!signer.sign || signer.public_key_der.empty()) {
     return absl::InvalidArgumentError("audit: a checkpoint signer is required");
   }
+  if (options.checkpoint_events < 1) {
+    return absl::InvalidArgumentError("audit: checkpoint_events must be at least 1");
+  }
   std::unique_ptr<AuditLog> log(new AuditLog(store, std::move(signer), std::move(options)));
-  KSEF_ASSIGN_OR_RETURN(ChainHead head, store->Head(log->options_.node));
-  KSEF_ASSIGN_OR_RETURN(std::vector<Checkpoint> checkpoints,
-                        store->Checkpoints(log->options_.node));
-  {
-    absl::MutexLock lock(&log->chain_mu_);
-    log->head_ = head;
-    log->head_known_ = true;
-    if (!checkpoints.empty()) log->checkpointed_seq_ = checkpoints.back().seq;
+  log->lease_holder_ = LeaseHolder();
+  KSEF_RETURN_IF_ERROR(log->TakeLease());
+  absl::Status resumed = log->Resume();
+  if (resumed.ok()) resumed = log->ReopenAfterClosing();
+  if (resumed.ok()) resumed = log->WriteCheckpoint(/*closing=*/false);
+  if (!resumed.ok()) {
+    store->ReleaseNodeLease(log->options_.node, log->lease_holder_).IgnoreError();
+    return resumed;
   }
   log->writer_ = std::thread([raw = log.get()] { raw->WriterLoop(); });
   return log;
+}
+
+absl::Status AuditLog::Resume() {
+  const std::string& node = options_.node;
+  KSEF_ASSIGN_OR_RETURN(ChainHead head, store_->Head(node));
+  KSEF_ASSIGN_OR_RETURN(std::vector<Checkpoint> checkpoints, store_->Checkpoints(node));
+  if (const std::optional<Checkpoint>& anchored = options_.last_anchored; anchored) {
+    KSEF_RETURN_IF_ERROR(CheckAnchoredIsStored(*anchored, checkpoints));
+    KSEF_RETURN_IF_ERROR(CheckCovers(*store_, head, *anchored));
+  }
+  std::optional<Checkpoint> last;
+  if (!checkpoints.empty()) {
+    last = checkpoints.back();
+    if (!VerifyEcdsaSha256Raw(signer_.public_key_der, CheckpointDigest(*last), last->signature)
+             .ok()) {
+      return Refuse(node, absl::StrCat(Where(*last), " is not signed by this server's audit key"));
+    }
+    KSEF_RETURN_IF_ERROR(CheckCovers(*store_, head, *last));
+  }
+  // A checkpoint stored but not anchored (a crash between the two) is
+  // anchored by the start-up checkpoint.
+  const bool anchored =
+      !last || (options_.last_anchored &&
+                CheckpointDigest(*options_.last_anchored) == CheckpointDigest(*last));
+  absl::MutexLock lock(&chain_mu_);
+  head_ = head;
+  head_known_ = true;
+  last_checkpoint_ = std::move(last);
+  last_checkpoint_time_ = options_.clock();
+  last_checkpoint_anchored_ = anchored;
+  return absl::OkStatus();
+}
+
+absl::Status AuditLog::ReopenAfterClosing() {
+  int64_t closed_at = 0;
+  {
+    absl::MutexLock lock(&chain_mu_);
+    if (!last_checkpoint_ || !last_checkpoint_->closing) return absl::OkStatus();
+    closed_at = last_checkpoint_->seq;
+  }
+  Pending reopened;
+  reopened.event.operation = kReopenedOperation;
+  reopened.event.message =
+      absl::StrCat("audit log reopened after the closing checkpoint at seq ", closed_at);
+  std::deque<Pending*> batch = {&reopened};
+  WriteBatch(batch);
+  return reopened.status;
 }
 
 AuditLog::~AuditLog() { Shutdown(); }
@@ -75,43 +244,70 @@ absl::StatusOr<std::vector<AuditEvent>> AuditLog::RecordAll(std::vector<AuditEve
 }
 
 void AuditLog::WriterLoop() {
-  absl::Time next_checkpoint = options_.clock() + options_.checkpoint_interval;
-  absl::Time next_probe = absl::InfiniteFuture();
+  absl::Time next_retry = absl::InfinitePast();  // after a failed checkpoint or write
   while (true) {
-    std::deque<Pending*> batch;
+    std::deque<Pending*> batch, refused;
     bool stopping;
     {
+      // Unhealthy: probe (or retry the checkpoint) every probe_interval.
+      const absl::Time wake =
+          std::min(healthy() ? CheckpointDue() : next_retry, next_lease_renewal_);
       absl::MutexLock lock(&mu_);
-      const absl::Time wake = std::min(next_checkpoint, next_probe);
       mu_.AwaitWithDeadline(absl::Condition(this, &AuditLog::HasWork), wake);
-      while (!queue_.empty() && static_cast<int>(batch.size()) < options_.max_batch) {
+      retry_soon_ = false;
+      const int64_t room = std::min<int64_t>(options_.max_batch, Room());
+      while (!queue_.empty() && static_cast<int64_t>(batch.size()) < room) {
         batch.push_back(queue_.front());
         queue_.pop_front();
       }
+      if (room == 0) refused.swap(queue_);
       stopping = stopping_ && queue_.empty();
     }
+    if (!refused.empty()) {
+      Complete(refused,
+               absl::UnavailableError(absl::StrCat(
+                   "the audit log cannot record this operation (", options_.checkpoint_events,
+                   " events wait for a checkpoint that cannot be written), so it was "
+                   "refused; retry when the audit log is healthy")));
+    }
     if (!batch.empty()) WriteBatch(batch);
+    RenewLeaseIfDue(absl::Now());
     const absl::Time now = options_.clock();
-    if (!healthy_.load() && next_probe == absl::InfiniteFuture()) {
-      next_probe = now + options_.probe_interval;
+    if (now >= next_retry && (now >= CheckpointDue() || !healthy())) {
+      absl::Status s = WriteCheckpoint(/*closing=*/false);
+      next_retry = s.ok() ? absl::InfinitePast() : now + options_.probe_interval;
     }
     if (stopping) break;
-    if (now >= next_checkpoint || (now >= next_probe && !healthy_.load())) {
-      absl::Status s = WriteCheckpoint();
-      if (!s.ok()) LogWarning("audit checkpoint failed: ", s.message());
-      next_checkpoint = now + options_.checkpoint_interval;
-      next_probe = healthy_.load() ? absl::InfiniteFuture() : now + options_.probe_interval;
-    }
   }
-  absl::Status s = WriteCheckpoint();
-  if (!s.ok()) LogWarning("final audit checkpoint failed: ", s.message());
+  absl::Status s = WriteCheckpoint(/*closing=*/true);
+  if (!s.ok()) LogWarning("closing audit checkpoint failed: ", s.message());
+  s = store_->ReleaseNodeLease(options_.node, lease_holder_);
+  if (!s.ok()) LogWarning("audit node lease not released: ", s.message());
+}
+
+int64_t AuditLog::RoomLocked() const {
+  const int64_t covered = last_checkpoint_ ? last_checkpoint_->seq : 0;
+  return std::max<int64_t>(0, options_.checkpoint_events - (head_.seq - covered));
+}
+
+int64_t AuditLog::Room() {
+  absl::MutexLock lock(&chain_mu_);
+  return RoomLocked();
+}
+
+absl::Time AuditLog::CheckpointDue() {
+  absl::MutexLock lock(&chain_mu_);
+  if (last_checkpoint_ && head_.seq == last_checkpoint_->seq) return absl::InfiniteFuture();
+  if (RoomLocked() == 0) return absl::InfinitePast();
+  return last_checkpoint_time_ + options_.checkpoint_interval;
 }
 
 void AuditLog::WriteBatch(std::deque<Pending*>& batch) {
   absl::Status status;
   {
     absl::MutexLock lock(&chain_mu_);
-    if (!head_known_) {
+    if (tampered_.load()) status = Refuse(options_.node, tamper_reason_);
+    if (status.ok() && !head_known_) {
       // After a failed write the store may or may not hold the batch.
       auto head = store_->Head(options_.node);
       if (head.ok()) {
@@ -147,16 +343,20 @@ void AuditLog::WriteBatch(std::deque<Pending*>& batch) {
     }
   }
   if (status.ok()) {
-    if (!healthy_.exchange(true)) LogInfo("audit store writes again; audit log is healthy");
+    if (!store_ok_.exchange(true)) LogInfo("audit store writes again");
   } else {
-    if (healthy_.exchange(false)) {
+    if (store_ok_.exchange(false)) {
       LogError("audit store cannot write: ", status.message(),
                "; signing is refused until it can (fail closed)");
     }
-    status = absl::UnavailableError(absl::StrCat(
-        "the audit log cannot record this operation (", status.message(),
-        "), so it was refused; retry when the audit store is writable"));
+    status = absl::UnavailableError(
+        absl::StrCat("the audit log cannot record this operation (", status.message(),
+                     "), so it was refused; retry when the audit store is writable"));
   }
+  Complete(batch, status);
+}
+
+void AuditLog::Complete(std::deque<Pending*>& batch, const absl::Status& status) {
   absl::MutexLock lock(&mu_);
   for (Pending* p : batch) {
     p->status = status;
@@ -164,38 +364,135 @@ void AuditLog::WriteBatch(std::deque<Pending*>& batch) {
   }
 }
 
-absl::Status AuditLog::WriteCheckpoint() {
-  absl::MutexLock lock(&chain_mu_);
-  if (!head_known_) {
-    auto head = store_->Head(options_.node);
-    if (!head.ok()) {
-      healthy_.store(false);
-      return head.status();
+absl::Status AuditLog::CheckStoreTail() {
+  if (tampered_.load()) return Refuse(options_.node, tamper_reason_);
+  // Re-read what this node wrote since its last checkpoint: every event
+  // must follow the one before (seq, link, hash) up to the head it wrote.
+  int64_t seq = last_checkpoint_ ? last_checkpoint_->seq : 0;
+  std::string hash = last_checkpoint_ ? last_checkpoint_->head_hash : ZeroHash();
+  std::string problem;
+  while (problem.empty()) {
+    KSEF_ASSIGN_OR_RETURN(std::vector<AuditEvent> events,
+                          store_->ReadChain(options_.node, seq, kTailPage));
+    for (const AuditEvent& e : events) {
+      if (e.seq != seq + 1 || e.prev_hash != hash || EventHash(e) != e.hash) {
+        problem = absl::StrCat("event ", seq + 1, " is missing, or event ", e.seq,
+                               " was replaced: events were removed or replaced behind its back");
+        break;
+      }
+      seq = e.seq;
+      hash = e.hash;
     }
-    head_ = *head;
+    if (static_cast<int>(events.size()) < kTailPage) break;
+  }
+  if (!head_known_ && problem.empty()) {
+    head_ = ChainHead{seq, hash};
     head_known_ = true;
   }
-  if (head_.seq == checkpointed_seq_ && healthy_.load()) return absl::OkStatus();
+  if (problem.empty() && (seq != head_.seq || hash != head_.hash)) {
+    problem =
+        absl::StrCat("the store's chain ends at event ", seq, " but this server wrote up to event ",
+                     head_.seq, ": events were removed or replaced behind its back");
+  }
+  if (problem.empty()) return absl::OkStatus();
+  tamper_reason_ = std::move(problem);
+  tampered_.store(true);
+  LogError("audit chain of node ", options_.node, " was altered: ", tamper_reason_,
+           "; signing is refused (fail closed)");
+  return Refuse(options_.node, tamper_reason_);
+}
+
+absl::StatusOr<std::optional<Checkpoint>> AuditLog::NextCheckpoint(bool closing) {
+  absl::MutexLock lock(&chain_mu_);
+  KSEF_RETURN_IF_ERROR(CheckStoreTail());
+  const Checkpoint* prev = last_checkpoint_ ? &*last_checkpoint_ : nullptr;
+  if (prev != nullptr && prev->seq == head_.seq) return std::optional<Checkpoint>();
   Checkpoint cp;
+  cp.version = kCheckpointVersion;
   cp.node = options_.node;
   cp.seq = head_.seq;
   cp.head_hash = head_.hash;
   cp.time = absl::FromUnixMicros(absl::ToUnixMicros(options_.clock()));
+  cp.prev_hash = prev != nullptr ? CheckpointDigest(*prev) : ZeroHash();
+  cp.count = head_.seq - (prev != nullptr ? prev->seq : 0);
+  cp.closing = closing;
   cp.public_key_der = signer_.public_key_der;
-  auto signature = signer_.sign(CheckpointDigest(cp.node, cp.seq, cp.head_hash, cp.time));
-  if (!signature.ok()) return signature.status();
-  cp.signature = *signature;
-  absl::Status stored = store_->AddCheckpoint(cp);
-  if (!stored.ok()) {
-    healthy_.store(false);
-    return stored;
+  return std::optional<Checkpoint>(std::move(cp));
+}
+
+absl::Status AuditLog::CheckpointFailed(absl::Status status) {
+  if (checkpoint_ok_.exchange(false)) {
+    LogError("audit checkpoint failed: ", status.message(),
+             "; signing is refused until a checkpoint succeeds (fail closed)");
   }
-  if (!healthy_.exchange(true)) LogInfo("audit store writes again; audit log is healthy");
-  checkpointed_seq_ = cp.seq;
+  // Only now: the writer must see the log unhealthy when it wakes.
+  absl::MutexLock lock(&mu_);
+  retry_soon_ = true;
+  return status;
+}
+
+absl::Status AuditLog::WriteCheckpoint(bool closing) {
+  absl::MutexLock one_at_a_time(&checkpoint_mu_);
+  absl::StatusOr<std::optional<Checkpoint>> next = NextCheckpoint(closing);
+  if (!next.ok()) {
+    if (!tampered_.load()) store_ok_.store(false);
+    return CheckpointFailed(next.status());
+  }
+  if (!next->has_value()) {
+    if (healthy() || closing) return AnchorLastCheckpoint();
+    // Nothing new to sign: rewriting the last checkpoint as it is probes
+    // whether the store writes again.
+    Checkpoint last;
+    {
+      absl::MutexLock lock(&chain_mu_);
+      last = *last_checkpoint_;
+    }
+    absl::Status probed = store_->AddCheckpoint(last);
+    if (!probed.ok()) return CheckpointFailed(probed);
+    if (absl::Status anchored = AnchorLastCheckpoint(); !anchored.ok()) return anchored;
+  } else {
+    Checkpoint& cp = **next;
+    absl::StatusOr<std::string> signature = signer_.sign(CheckpointDigest(cp));
+    if (!signature.ok()) {
+      return CheckpointFailed(absl::UnavailableError(
+          absl::StrCat("the audit key cannot sign a checkpoint: ", signature.status().message())));
+    }
+    cp.signature = *std::move(signature);
+    absl::Status stored = store_->AddCheckpoint(cp);
+    if (!stored.ok()) return CheckpointFailed(stored);
+    {
+      absl::MutexLock lock(&chain_mu_);
+      last_checkpoint_ = std::move(cp);
+      last_checkpoint_time_ = options_.clock();
+      last_checkpoint_anchored_ = false;
+    }
+    if (absl::Status anchored = AnchorLastCheckpoint(); !anchored.ok()) return anchored;
+  }
+  if (!store_ok_.exchange(true)) LogInfo("audit store writes again");
+  if (!checkpoint_ok_.exchange(true)) LogInfo("audit checkpoints are written again");
   return absl::OkStatus();
 }
 
-absl::Status AuditLog::CheckpointNow() { return WriteCheckpoint(); }
+absl::Status AuditLog::AnchorLastCheckpoint() {
+  Checkpoint last;
+  {
+    absl::MutexLock lock(&chain_mu_);
+    if (last_checkpoint_anchored_ || !last_checkpoint_) return absl::OkStatus();
+    last = *last_checkpoint_;
+  }
+  for (AnchorSink* anchor : options_.anchors) {
+    absl::Status s = anchor->Append(last);
+    if (!s.ok()) {
+      return CheckpointFailed(absl::UnavailableError(
+          absl::StrCat("the checkpoint at seq ", last.seq, " cannot be anchored: ", s.message())));
+    }
+  }
+  absl::MutexLock lock(&chain_mu_);
+  last_checkpoint_anchored_ = true;
+  return absl::OkStatus();
+}
+
+absl::Status AuditLog::CheckpointNow() { return WriteCheckpoint(/*closing=*/false); }
 
 void AuditLog::Shutdown() {
   {

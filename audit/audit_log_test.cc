@@ -16,8 +16,10 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "audit/anchor.h"
 #include "audit/audit_test_util.h"
 #include "audit/verifier.h"
+#include "common/encoding.h"
 
 namespace ksef::audit {
 namespace {
@@ -29,13 +31,14 @@ class FlakyStore : public AuditStore {
  public:
   explicit FlakyStore(AuditStore* inner) : inner_(inner) {}
   std::atomic<bool> fail{false};
+  std::atomic<bool> fail_checkpoints{false};
   absl::StatusOr<ChainHead> Head(const std::string& n) override { return inner_->Head(n); }
   absl::Status Append(const std::vector<AuditEvent>& e) override {
     if (fail) return absl::UnavailableError("disk full (injected)");
     return inner_->Append(e);
   }
   absl::Status AddCheckpoint(const Checkpoint& c) override {
-    if (fail) return absl::UnavailableError("disk full (injected)");
+    if (fail || fail_checkpoints) return absl::UnavailableError("disk full (injected)");
     return inner_->AddCheckpoint(c);
   }
   absl::StatusOr<std::vector<Checkpoint>> Checkpoints(const std::string& n) override {
@@ -47,6 +50,14 @@ class FlakyStore : public AuditStore {
     return inner_->ReadChain(n, a, l);
   }
   absl::StatusOr<AuditPage> Query(const AuditQuery& q) override { return inner_->Query(q); }
+  absl::Status AcquireNodeLease(const std::string& n, const std::string& h, absl::Time now,
+                                absl::Time until,
+                                const std::function<bool(const std::string&)>& dead) override {
+    return inner_->AcquireNodeLease(n, h, now, until, dead);
+  }
+  absl::Status ReleaseNodeLease(const std::string& n, const std::string& h) override {
+    return inner_->ReleaseNodeLease(n, h);
+  }
   absl::StatusOr<std::vector<UsageCount>> Usage(const std::string& k, std::optional<absl::Time> s,
                                                 std::optional<absl::Time> u) override {
     return inner_->Usage(k, s, u);
@@ -80,14 +91,27 @@ class AuditLogTest : public ::testing::TestWithParam<StoreParam> {
     harness_.reset();
   }
 
-  std::unique_ptr<AuditLog> StartLog(AuditStore* store, const std::string& node = "node-a") {
+  AuditLogOptions Options(const std::string& node = "node-a") {
     AuditLogOptions options;
     options.node = node;
     options.checkpoint_interval = absl::Hours(1);
     options.probe_interval = absl::Milliseconds(50);
-    auto log = AuditLog::Start(store, key_.signer(), options);
+    return options;
+  }
+
+  std::unique_ptr<AuditLog> StartLog(AuditStore* store, const std::string& node = "node-a") {
+    auto log = AuditLog::Start(store, key_.signer(), Options(node));
     EXPECT_TRUE(log.ok()) << log.status();
     return log.ok() ? std::move(*log) : nullptr;
+  }
+
+  std::vector<int64_t> CheckpointSeqs(const std::string& node = "node-a") {
+    std::vector<int64_t> seqs;
+    absl::StatusOr<std::vector<Checkpoint>> checkpoints = store_->Checkpoints(node);
+    EXPECT_TRUE(checkpoints.ok()) << checkpoints.status();
+    if (!checkpoints.ok()) return seqs;
+    for (const Checkpoint& cp : *checkpoints) seqs.push_back(cp.seq);
+    return seqs;
   }
 
   void Write(AuditLog& log, int n) {
@@ -157,7 +181,12 @@ TEST_P(AuditLogTest, RestartContinuesTheChain) {
   auto again = StartLog(store_.get());
   auto e = again->Record(Event("CreateKey", "keys/b", 1));
   ASSERT_TRUE(e.ok());
-  EXPECT_EQ(e->seq, 11);
+  // After the closing checkpoint at 10 the start recorded its reopening at
+  // 11 and covered it, so the closing checkpoint is not the last one.
+  EXPECT_EQ(e->seq, 12);
+  EXPECT_EQ(store_->ReadChain("node-a", 10, 1).value().at(0).operation, "AuditLogReopened");
+  EXPECT_THAT(CheckpointSeqs(), ::testing::ElementsAre(0, 10, 11));
+  EXPECT_TRUE(Verify().ok);  // while running
   again->Shutdown();
   EXPECT_TRUE(Verify().ok);
 }
@@ -350,11 +379,20 @@ TEST_P(AuditLogTest, StoreKeepsEveryFieldAndTimeFiltersApply) {
   EXPECT_EQ(usage[0].key_name, "keys/q");
   EXPECT_EQ(usage[0].count, 4);
   auto checkpoints = store_->Checkpoints("node-a").value();
-  ASSERT_EQ(checkpoints.size(), 1u);
-  EXPECT_EQ(checkpoints[0].seq, 5);
-  EXPECT_EQ(checkpoints[0].head_hash, written[4].hash);
-  EXPECT_EQ(checkpoints[0].public_key_der, key_.spki());
-  EXPECT_EQ(checkpoints[0].signature.size(), 64u);
+  ASSERT_EQ(checkpoints.size(), 2u);  // the genesis at start-up, the closing one
+  EXPECT_EQ(checkpoints[0].seq, 0);
+  EXPECT_EQ(checkpoints[0].prev_hash, ZeroHash());
+  EXPECT_FALSE(checkpoints[0].closing);
+  const Checkpoint& last = checkpoints[1];
+  EXPECT_EQ(last.seq, 5);
+  EXPECT_EQ(last.version, 2);
+  EXPECT_EQ(last.head_hash, written[4].hash);
+  EXPECT_EQ(last.time, t0 + absl::Seconds(5));
+  EXPECT_EQ(last.prev_hash, CheckpointDigest(checkpoints[0]));
+  EXPECT_EQ(last.count, 5);
+  EXPECT_TRUE(last.closing);
+  EXPECT_EQ(last.public_key_der, key_.spki());
+  EXPECT_EQ(last.signature.size(), 64u);
 }
 
 // Two replicas (their own node ids, their own store connections) write to
@@ -416,8 +454,576 @@ TEST_P(AuditLogTest, TwoReplicasWriteOneStore) {
   EXPECT_EQ(static_cast<int64_t>(seen.size()), total);
 }
 
+TEST_P(AuditLogTest, CheckpointsFollowEveryNEventsAndFormAChain) {
+  AuditLogOptions options = Options();
+  options.checkpoint_events = 10;
+  auto log = AuditLog::Start(store_.get(), key_.signer(), options).value();
+  Write(*log, 25);
+  // The writer checkpoints a full budget before it takes the next event.
+  EXPECT_THAT(CheckpointSeqs(), ::testing::ElementsAre(0, 10, 20));
+  VerifyReport running = Verify();
+  EXPECT_TRUE(running.ok) << running.problem;
+  ASSERT_EQ(running.nodes.size(), 1u);
+  EXPECT_EQ(running.nodes[0].unprotected, 5);
+  log->Shutdown();
+  EXPECT_THAT(CheckpointSeqs(), ::testing::ElementsAre(0, 10, 20, 25));
+  VerifyReport done = Verify();
+  EXPECT_TRUE(done.ok) << done.problem;
+  EXPECT_EQ(done.nodes[0].unprotected, 0);
+}
+
+TEST_P(AuditLogTest, CheckpointFollowsTheIntervalWithoutNewEvents) {
+  AuditLogOptions options = Options();
+  options.checkpoint_interval = absl::Milliseconds(100);
+  auto log = AuditLog::Start(store_.get(), key_.signer(), options).value();
+  Write(*log, 3);
+  for (int i = 0; i < 100 && CheckpointSeqs().back() != 3; ++i) {
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  EXPECT_EQ(CheckpointSeqs().back(), 3);
+  EXPECT_EQ(CheckpointSeqs().size(), 2u);  // nothing new to cover: no more checkpoints
+  absl::SleepFor(absl::Milliseconds(300));
+  EXPECT_EQ(CheckpointSeqs().size(), 2u);
+}
+
+TEST_P(AuditLogTest, DeletedCheckpointBreaksTheNextOne) {
+  AuditLogOptions options = Options();
+  options.checkpoint_events = 10;
+  Write(*AuditLog::Start(store_.get(), key_.signer(), options).value(), 30);
+  ASSERT_THAT(CheckpointSeqs(), ::testing::ElementsAre(0, 10, 20, 30));
+  Sql("DELETE FROM audit_checkpoints WHERE seq=20");
+  VerifyReport report = Verify();
+  EXPECT_FALSE(report.ok);
+  EXPECT_EQ(report.bad_seq, 30);
+  EXPECT_THAT(report.problem, HasSubstr("checkpoint at seq 30 does not link"));
+}
+
+TEST_P(AuditLogTest, DeletedGenesisAndEditedCountAreFound) {
+  AuditLogOptions options = Options();
+  options.checkpoint_events = 10;
+  Write(*AuditLog::Start(store_.get(), key_.signer(), options).value(), 20);
+  Sql("UPDATE audit_checkpoints SET count=count+1 WHERE seq=10");
+  VerifyReport edited = Verify();
+  EXPECT_FALSE(edited.ok);
+  EXPECT_EQ(edited.bad_seq, 10);
+  EXPECT_THAT(edited.problem, HasSubstr("checkpoint at seq 10 has an invalid signature"));
+  Sql("UPDATE audit_checkpoints SET count=count-1 WHERE seq=10");
+  ASSERT_TRUE(Verify().ok);
+  Sql("DELETE FROM audit_checkpoints WHERE seq=0");
+  VerifyReport report = Verify();
+  EXPECT_FALSE(report.ok);
+  EXPECT_EQ(report.bad_seq, 10);
+  EXPECT_THAT(report.problem, HasSubstr("checkpoints were deleted"));
+}
+
+TEST_P(AuditLogTest, EventsAfterTheClosingCheckpointAreFoundAndRefused) {
+  Write(*StartLog(store_.get()), 5);
+  // A forged event with a correctly computed hash, appended after shutdown.
+  AuditEvent forged = store_->ReadChain("node-a", 4, 1).value().at(0);
+  forged.prev_hash = forged.hash;
+  forged.seq = 6;
+  forged.message = "forged";
+  forged.hash = EventHash(forged);
+  ASSERT_TRUE(store_->Append({forged}).ok());
+  VerifyReport report = Verify();
+  EXPECT_FALSE(report.ok);
+  EXPECT_EQ(report.bad_seq, 6);
+  EXPECT_THAT(report.problem, HasSubstr("closing checkpoint"));
+  auto refused = AuditLog::Start(store_.get(), key_.signer(), Options());
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(refused.status().message(), HasSubstr("closing checkpoint"));
+}
+
+TEST_P(AuditLogTest, StartUpCheckpointCoversTheTailOfACrash) {
+  FlakyStore flaky(store_.get());
+  {
+    auto log = StartLog(&flaky);
+    flaky.fail_checkpoints = true;  // as if killed before any later checkpoint
+    Write(*log, 7);
+  }
+  ASSERT_THAT(CheckpointSeqs(), ::testing::ElementsAre(0));
+  VerifyReport before = Verify();
+  ASSERT_TRUE(before.ok) << before.problem;
+  EXPECT_EQ(before.nodes[0].unprotected, 7);
+  auto log = StartLog(store_.get());
+  ASSERT_NE(log, nullptr);
+  EXPECT_THAT(CheckpointSeqs(), ::testing::ElementsAre(0, 7));
+  EXPECT_EQ(log->Record(Event("CreateKey", "keys/b", 1)).value().seq, 8);
+}
+
+TEST_P(AuditLogTest, RestartRefusesAChainCutBelowItsLastCheckpoint) {
+  Write(*StartLog(store_.get()), 20);
+  Sql("DELETE FROM audit_events WHERE seq>15");
+  auto refused = AuditLog::Start(store_.get(), key_.signer(), Options());
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(refused.status().message(), HasSubstr("events 16..20 were removed"));
+  // Cutting the checkpoint too is only visible to the anchor (anchor_test).
+}
+
+TEST_P(AuditLogTest, RunningLogFindsDeletedNewestRowsAtItsNextCheckpoint) {
+  auto log = StartLog(store_.get());
+  Write(*log, 20);
+  ASSERT_TRUE(log->CheckpointNow().ok());
+  Write(*log, 5);
+  Sql("DELETE FROM audit_events WHERE seq>22");
+  Write(*log, 2);  // written on top, unaware: 26 and 27
+  absl::Status s = log->CheckpointNow();
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition) << s;
+  EXPECT_THAT(s.message(), HasSubstr("event 23 is missing"));
+  EXPECT_FALSE(log->healthy());
+  auto refused = log->Record(Event("SignAuthToken", "keys/a", 1));
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(store_->Head("node-a").value().seq, 27);  // nothing more on the cut chain
+  EXPECT_THAT(CheckpointSeqs(), ::testing::ElementsAre(0, 20));
+  absl::SleepFor(absl::Milliseconds(200));  // probes do not heal it
+  EXPECT_FALSE(log->healthy());
+  log->Shutdown();
+  // Nor does a restart write on from it.
+  auto restarted = AuditLog::Start(store_.get(), key_.signer(), Options());
+  ASSERT_FALSE(restarted.ok());
+  EXPECT_EQ(restarted.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(restarted.status().message(), HasSubstr("event 23 is missing"));
+}
+
+TEST_P(AuditLogTest, CheckpointThatCannotBeSignedFailsClosedAndRecovers) {
+  std::atomic<bool> fail_sign{false};
+  CheckpointSigner inner = key_.signer();
+  CheckpointSigner signer{inner.public_key_der,
+                          [&](const std::string& digest) -> absl::StatusOr<std::string> {
+                            if (fail_sign) return absl::UnavailableError("token removed (test)");
+                            return inner.sign(digest);
+                          }};
+  AuditLogOptions options = Options();
+  options.checkpoint_events = 5;
+  auto log = AuditLog::Start(store_.get(), signer, options).value();
+  fail_sign = true;
+  Write(*log, 5);  // the budget: then a checkpoint is due and fails
+  for (int i = 0; i < 100 && log->healthy(); ++i) absl::SleepFor(absl::Milliseconds(10));
+  EXPECT_FALSE(log->healthy());
+  auto refused = log->Record(Event("SignAuthToken", "keys/a", 6));
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(refused.status().message(), HasSubstr("checkpoint"));
+  fail_sign = false;
+  for (int i = 0; i < 100 && !log->healthy(); ++i) absl::SleepFor(absl::Milliseconds(20));
+  EXPECT_TRUE(log->healthy());
+  EXPECT_EQ(log->Record(Event("SignAuthToken", "keys/a", 7)).value().seq, 6);
+  EXPECT_THAT(CheckpointSeqs(), ::testing::ElementsAre(0, 5));
+  log->Shutdown();
+  EXPECT_TRUE(Verify().ok);
+}
+
+TEST_P(AuditLogTest, ASecondLogForALiveNodeIsRefusedUntilTheLeaseIsFree) {
+  auto first = StartLog(store_.get());
+  ASSERT_NE(first, nullptr);
+  auto second_store = harness_->Open();
+  ASSERT_TRUE(second_store.ok()) << second_store.status();
+  auto second = AuditLog::Start(second_store->get(), key_.signer(), Options());
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(second.status().message(), HasSubstr("is in use by another live server"));
+  EXPECT_TRUE(StartLog(second_store->get(), "node-b") != nullptr);  // another node id is fine
+  first->Shutdown();                                                // releases the lease
+  EXPECT_TRUE(AuditLog::Start(second_store->get(), key_.signer(), Options()).ok());
+}
+
+TEST_P(AuditLogTest, NodeLeaseExpiresAndIsTakenFromADeadHolder) {
+  const absl::Time now = absl::Now();
+  auto never_dead = [](const std::string&) { return false; };
+  ASSERT_TRUE(
+      store_->AcquireNodeLease("node-a", "host/1/A", now, now + absl::Seconds(30), never_dead)
+          .ok());
+  EXPECT_TRUE(
+      store_->AcquireNodeLease("node-a", "host/1/A", now, now + absl::Seconds(30),
+                               never_dead)
+          .ok());  // renewal
+  EXPECT_EQ(store_->AcquireNodeLease("node-a", "host/2/B", now, now + absl::Seconds(30), never_dead)
+                .code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(store_
+                  ->AcquireNodeLease("node-a", "host/2/B", now + absl::Seconds(31),
+                                     now + absl::Seconds(60), never_dead)
+                  .ok());  // expired
+  auto dead = [](const std::string& holder) { return holder == "host/2/B"; };
+  EXPECT_TRUE(
+      store_->AcquireNodeLease("node-a", "host/3/C", now, now + absl::Seconds(30), dead).ok());
+  ASSERT_TRUE(store_->ReleaseNodeLease("node-a", "host/3/C").ok());
+  EXPECT_TRUE(
+      store_->AcquireNodeLease("node-a", "host/4/D", now, now + absl::Seconds(30), never_dead)
+          .ok());
+}
+
+// Checkpoints written before they were chained (version 1) keep verifying,
+// and the first chained one links to the last of them.
+TEST_P(AuditLogTest, VersionOneCheckpointsKeepVerifying) {
+  Write(*StartLog(store_.get()), 5);
+  Sql("DELETE FROM audit_checkpoints");
+  Checkpoint v1;
+  v1.version = 1;
+  v1.node = "node-a";
+  v1.seq = 5;
+  v1.head_hash = store_->Head("node-a").value().hash;
+  v1.time = absl::FromUnixMicros(1'700'000'000'000'000);
+  v1.public_key_der = key_.spki();
+  v1.signature = key_.signer().sign(CheckpointDigest(v1)).value();
+  ASSERT_TRUE(store_->AddCheckpoint(v1).ok());
+  VerifyReport old = Verify();
+  EXPECT_TRUE(old.ok) << old.problem;
+  Write(*StartLog(store_.get()), 3);
+  auto checkpoints = store_->Checkpoints("node-a").value();
+  ASSERT_EQ(checkpoints.size(), 2u);
+  EXPECT_EQ(checkpoints[0].version, 1);
+  EXPECT_EQ(checkpoints[1].prev_hash, CheckpointDigest(v1));
+  VerifyReport report = Verify();
+  EXPECT_TRUE(report.ok) << report.problem;
+}
+
+// An audit.db from before chained checkpoints: read-only (a copy being
+// verified) it reads as version 1; opened for writing it gains the columns,
+// and the server's next checkpoint links to the old one.
+TEST(SqliteAuditStoreTest, MigratesCheckpointsOfAnOlderFile) {
+  SqliteHarness harness;
+  TestAuditKey key;
+  AuditLogOptions options;
+  options.node = "node-a";
+  {
+    auto store = harness.Open().value();
+    auto log = AuditLog::Start(store.get(), key.signer(), options).value();
+    for (int i = 0; i < 4; ++i) ASSERT_TRUE(log->Record(TestEvent("CreateKey", "keys/a", i)).ok());
+  }
+  Checkpoint v1;
+  v1.version = 1;
+  v1.node = "node-a";
+  v1.seq = 4;
+  v1.head_hash = harness.Open().value()->Head("node-a").value().hash;
+  v1.time = absl::FromUnixMicros(1'700'000'000'000'000);
+  v1.signature = key.signer().sign(CheckpointDigest(v1)).value();
+  ASSERT_TRUE(
+      harness
+          .Sql(absl::StrCat("DELETE FROM audit_checkpoints;"
+                            "ALTER TABLE audit_checkpoints DROP COLUMN version;"
+                            "ALTER TABLE audit_checkpoints DROP COLUMN prev_hash;"
+                            "ALTER TABLE audit_checkpoints DROP COLUMN count;"
+                            "ALTER TABLE audit_checkpoints DROP COLUMN closing;"
+                            "INSERT INTO audit_checkpoints VALUES ('node-a', 4, X'",
+                            HexUpper(v1.head_hash), "', ", absl::ToUnixMicros(v1.time), ", X'",
+                            HexUpper(v1.signature), "', X'", HexUpper(key.spki()), "')"))
+          .ok());
+  {
+    auto copy = harness.OpenForVerify().value();
+    auto checkpoints = copy->Checkpoints("node-a").value();
+    ASSERT_EQ(checkpoints.size(), 1u);
+    EXPECT_EQ(checkpoints[0].version, 1);
+    auto report = VerifyAuditChain(*copy, key.spki()).value();
+    EXPECT_TRUE(report.ok) << report.problem;
+  }
+  auto store = harness.Open().value();
+  auto log = AuditLog::Start(store.get(), key.signer(), options).value();
+  ASSERT_TRUE(log->Record(TestEvent("CreateKey", "keys/a", 5)).ok());
+  log->Shutdown();
+  auto checkpoints = store->Checkpoints("node-a").value();
+  ASSERT_EQ(checkpoints.size(), 2u);
+  EXPECT_EQ(checkpoints[1].prev_hash, CheckpointDigest(checkpoints[0]));
+  auto report = VerifyAuditChain(*harness.OpenForVerify().value(), key.spki()).value();
+  EXPECT_TRUE(report.ok) << report.problem;
+}
+
 INSTANTIATE_TEST_SUITE_P(
     Stores, AuditLogTest,
+    ::testing::Values(StoreParam{"Sqlite",
+                                 []() -> absl::StatusOr<std::unique_ptr<StoreHarness>> {
+                                   return std::unique_ptr<StoreHarness>(new SqliteHarness());
+                                 }},
+                      StoreParam{"Postgres", [] { return PostgresHarness::Create(); }}),
+    [](const ::testing::TestParamInfo<StoreParam>& info) { return info.param.name; });
+
+// --- the anchor (audit/anchor.h): the tamperings of issue 12 -------------
+
+// A sink that fails while `fail` is set.
+class FlakyAnchor : public AnchorSink {
+ public:
+  explicit FlakyAnchor(AnchorSink* inner) : inner_(inner) {}
+  std::atomic<bool> fail{false};
+  absl::Status Append(const Checkpoint& cp) override {
+    if (fail) return absl::UnavailableError("anchor disk full (injected)");
+    return inner_->Append(cp);
+  }
+
+ private:
+  AnchorSink* inner_;
+};
+
+// `events` renumbered from 1 under `node` with every hash recomputed, as an
+// attacker who rewrites a chain would.
+std::vector<AuditEvent> Rechain(std::vector<AuditEvent> events, const std::string& node) {
+  std::string prev = ZeroHash();
+  for (size_t i = 0; i < events.size(); ++i) {
+    events[i].node = node;
+    events[i].seq = static_cast<int64_t>(i) + 1;
+    events[i].prev_hash = prev;
+    events[i].hash = EventHash(events[i]);
+    prev = events[i].hash;
+  }
+  return events;
+}
+
+class AnchoredAuditLogTest : public AuditLogTest {
+ protected:
+  void SetUp() override {
+    AuditLogTest::SetUp();
+    dir_ = ksef::testing::MakeTempDir("ksef-anchor");
+    anchor_path_ = dir_ + "/audit-anchor.log";
+    auto anchor = FileAnchor::Open(anchor_path_);
+    ASSERT_TRUE(anchor.ok()) << anchor.status();
+    anchor_ = std::move(*anchor);
+  }
+  void TearDown() override {
+    AuditLogTest::TearDown();
+    ksef::testing::RunCommand("rm -rf " + dir_);
+  }
+
+  AuditLogOptions AnchoredOptions() {
+    AuditLogOptions options = Options();
+    options.checkpoint_events = 10;
+    options.anchors = {anchor_.get()};
+    return options;
+  }
+
+  // 25 events (signing and key management), checkpoints at 0, 10, 20 and
+  // the closing one at 25, all anchored.
+  void WriteHistory() {
+    auto log = AuditLog::Start(store_.get(), key_.signer(), AnchoredOptions()).value();
+    for (int i = 0; i < 25; ++i) {
+      ASSERT_TRUE(log->Record(Event(i % 5 == 1 ? "CreateKey" : "SignAuthToken", "keys/a", i)).ok());
+    }
+    log->Shutdown();
+    ASSERT_THAT(CheckpointSeqs(), ::testing::ElementsAre(0, 10, 20, 25));
+  }
+
+  std::vector<AnchorRecord> Anchor() {
+    auto records = ReadAnchorFile(anchor_path_);
+    EXPECT_TRUE(records.ok()) << records.status();
+    return records.ok() ? *records : std::vector<AnchorRecord>{};
+  }
+
+  // Offline verification as `ksef-hsm audit verify --db COPY --anchor FILE`
+  // runs it: the anchor, and no --public-key.
+  VerifyReport VerifyWithAnchor(const std::string& trusted_key = "") {
+    auto store = OpenForVerify();
+    if (store == nullptr) return VerifyReport{.ok = false, .problem = "cannot open"};
+    VerifyOptions options;
+    options.trusted_public_key_der = trusted_key;
+    options.anchor = Anchor();
+    auto report = VerifyAuditChain(*store, options);
+    EXPECT_TRUE(report.ok()) << report.status();
+    return report.ok() ? *report : VerifyReport{.ok = false, .problem = "cannot verify"};
+  }
+
+  std::vector<AuditEvent> Chain(const std::string& node = "node-a") {
+    return store_->ReadChain(node, 0, 1000).value();
+  }
+
+  std::string dir_, anchor_path_;
+  std::unique_ptr<FileAnchor> anchor_;
+};
+
+TEST_P(AnchoredAuditLogTest, UntamperedStoreVerifiesAgainstItsAnchor) {
+  WriteHistory();
+  EXPECT_EQ(Anchor().size(), 4u);
+  VerifyReport report = VerifyWithAnchor();
+  EXPECT_TRUE(report.ok) << report.problem;
+  EXPECT_TRUE(report.signatures_pinned);
+  EXPECT_TRUE(report.anchor_checked);
+  ASSERT_EQ(report.nodes.size(), 1u);
+  EXPECT_EQ(report.nodes[0].anchored_checkpoints, 4);
+  EXPECT_EQ(report.nodes[0].last_anchored_seq, 25);
+  EXPECT_EQ(report.nodes[0].unprotected, 0);
+  EXPECT_TRUE(VerifyWithAnchor(key_.spki()).ok);
+}
+
+TEST_P(AnchoredAuditLogTest, CutTailAndItsCheckpointAreMissingFromTheAnchor) {
+  WriteHistory();
+  Sql("DELETE FROM audit_events WHERE seq>20; DELETE FROM audit_checkpoints WHERE seq>20");
+  EXPECT_TRUE(Verify().ok);  // without the anchor this passes
+  VerifyReport report = VerifyWithAnchor();
+  EXPECT_FALSE(report.ok);
+  EXPECT_EQ(report.bad_seq, 25);
+  EXPECT_THAT(report.problem, HasSubstr("anchored checkpoint at seq 25"));
+  EXPECT_THAT(report.problem, HasSubstr("missing from the database"));
+}
+
+TEST_P(AnchoredAuditLogTest, CutBelowACheckpointWithItsRowDeletedIsFound) {
+  WriteHistory();
+  Sql("DELETE FROM audit_events WHERE seq>15; DELETE FROM audit_checkpoints WHERE seq>=20");
+  VerifyReport report = VerifyWithAnchor();
+  EXPECT_FALSE(report.ok);
+  EXPECT_EQ(report.bad_seq, 20);
+  EXPECT_THAT(report.problem, HasSubstr("missing from the database"));
+  // The server refuses to write on from it.
+  AuditLogOptions options = AnchoredOptions();
+  options.last_anchored = Anchor().back().checkpoint;
+  auto refused = AuditLog::Start(store_.get(), key_.signer(), options);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(refused.status().message(), HasSubstr("last anchored checkpoint (seq 25"));
+}
+
+TEST_P(AnchoredAuditLogTest, ForgedAppendedRowIsFound) {
+  WriteHistory();
+  std::vector<AuditEvent> chain = Chain();
+  AuditEvent forged = chain.back();
+  forged.seq = 26;
+  forged.prev_hash = forged.hash;
+  forged.message = "forged";
+  forged.hash = EventHash(forged);
+  ASSERT_TRUE(store_->Append({forged}).ok());
+  VerifyReport report = VerifyWithAnchor();
+  EXPECT_FALSE(report.ok);
+  EXPECT_EQ(report.bad_seq, 26);
+  EXPECT_THAT(report.problem, HasSubstr("closing checkpoint"));
+}
+
+TEST_P(AnchoredAuditLogTest, RewrittenChainWithoutCheckpointsIsFound) {
+  WriteHistory();
+  std::vector<AuditEvent> chain = Chain();
+  chain[4].outcome = Outcome::kDenied;  // edit one, rehash all, drop the checkpoints
+  Sql("DELETE FROM audit_events; DELETE FROM audit_checkpoints");
+  ASSERT_TRUE(store_->Append(Rechain(chain, "node-a")).ok());
+  EXPECT_TRUE(Verify().ok);  // without the anchor this passes
+  VerifyReport report = VerifyWithAnchor();
+  EXPECT_FALSE(report.ok);
+  EXPECT_EQ(report.bad_node, "node-a");
+  EXPECT_EQ(report.bad_seq, 0);
+  EXPECT_THAT(report.problem, HasSubstr("anchored checkpoint at seq 0"));
+}
+
+TEST_P(AnchoredAuditLogTest, DeletedSigningEventsRenumberedAndRehashedAreFound) {
+  WriteHistory();
+  std::vector<AuditEvent> kept;
+  for (const AuditEvent& e : Chain()) {
+    if (e.operation != "SignAuthToken") kept.push_back(e);
+  }
+  ASSERT_EQ(kept.size(), 5u);  // the 20 signing events are gone
+  Sql("DELETE FROM audit_events; DELETE FROM audit_checkpoints");
+  ASSERT_TRUE(store_->Append(Rechain(kept, "node-a")).ok());
+  VerifyReport report = VerifyWithAnchor();
+  EXPECT_FALSE(report.ok);
+  EXPECT_EQ(report.bad_seq, 0);
+  EXPECT_THAT(report.problem, HasSubstr("missing from the database"));
+}
+
+TEST_P(AnchoredAuditLogTest, FabricatedNodeWithoutAnchoredCheckpointIsFound) {
+  WriteHistory();
+  std::vector<AuditEvent> fake;
+  for (int i = 0; i < 25; ++i) fake.push_back(Event("SignAuthToken", "keys/a", i));
+  for (AuditEvent& e : fake) e.time = absl::Now();
+  ASSERT_TRUE(store_->Append(Rechain(fake, "node-fake")).ok());
+  EXPECT_TRUE(Verify().ok);  // without the anchor this passes
+  VerifyReport report = VerifyWithAnchor();
+  EXPECT_FALSE(report.ok);
+  EXPECT_EQ(report.bad_node, "node-fake");
+  EXPECT_THAT(report.problem, HasSubstr("no anchored checkpoint"));
+  // A server verifying with its own anchor only (replicas keep theirs) does
+  // not flag other nodes: the offline verify with every anchor does.
+  auto store = OpenForVerify();
+  ASSERT_NE(store, nullptr);
+  VerifyOptions own;
+  own.anchor = Anchor();
+  own.anchor_node = "node-a";
+  VerifyReport server_side = VerifyAuditChain(*store, own).value();
+  EXPECT_TRUE(server_side.ok) << server_side.problem;
+}
+
+TEST_P(AnchoredAuditLogTest, DeletingEverythingIsFound) {
+  WriteHistory();
+  Sql("DELETE FROM audit_events; DELETE FROM audit_checkpoints");
+  EXPECT_TRUE(Verify().ok);  // without the anchor this passes
+  VerifyReport report = VerifyWithAnchor();
+  EXPECT_FALSE(report.ok);
+  EXPECT_EQ(report.bad_node, "node-a");
+  EXPECT_EQ(report.bad_seq, 0);
+}
+
+TEST_P(AnchoredAuditLogTest, CheckpointsReSignedWithAnotherKeyAreFound) {
+  WriteHistory();
+  TestAuditKey other;
+  auto checkpoints = store_->Checkpoints("node-a").value();
+  for (Checkpoint cp : checkpoints) {
+    cp.public_key_der = other.spki();
+    cp.signature = other.signer().sign(CheckpointDigest(cp)).value();
+    ASSERT_TRUE(store_->AddCheckpoint(cp).ok());
+  }
+  auto store = OpenForVerify();
+  ASSERT_NE(store, nullptr);
+  EXPECT_TRUE(VerifyAuditChain(*store, std::string()).value().ok);  // unpinned: passes
+  VerifyReport report = VerifyWithAnchor();                         // the anchor pins the key
+  EXPECT_FALSE(report.ok);
+  EXPECT_EQ(report.bad_seq, 0);
+  EXPECT_THAT(report.problem, HasSubstr("another key"));
+}
+
+TEST_P(AnchoredAuditLogTest, CrashTailIsReportedAsUnprotected) {
+  FlakyStore flaky(store_.get());
+  {
+    auto log = AuditLog::Start(&flaky, key_.signer(), AnchoredOptions()).value();
+    Write(*log, 17);
+    flaky.fail_checkpoints = true;  // as if killed: no closing checkpoint
+  }
+  VerifyReport report = VerifyWithAnchor();
+  EXPECT_TRUE(report.ok) << report.problem;
+  EXPECT_EQ(report.nodes[0].last_anchored_seq, 10);
+  EXPECT_EQ(report.nodes[0].unprotected, 7);
+  // The next start covers the tail and anchors it.
+  AuditLogOptions options = AnchoredOptions();
+  options.last_anchored = Anchor().back().checkpoint;
+  auto log = AuditLog::Start(store_.get(), key_.signer(), options).value();
+  EXPECT_EQ(Anchor().back().checkpoint.seq, 17);
+  EXPECT_EQ(VerifyWithAnchor().nodes[0].unprotected, 0);
+}
+
+TEST_P(AnchoredAuditLogTest, FailedAnchorWriteFailsTheCheckpointAndRecovers) {
+  FlakyAnchor flaky(anchor_.get());
+  AuditLogOptions options = AnchoredOptions();
+  options.anchors = {&flaky};
+  auto log = AuditLog::Start(store_.get(), key_.signer(), options).value();
+  flaky.fail = true;
+  Write(*log, 3);
+  absl::Status s = log->CheckpointNow();
+  EXPECT_EQ(s.code(), absl::StatusCode::kUnavailable) << s;
+  EXPECT_THAT(s.message(), HasSubstr("cannot be anchored"));
+  EXPECT_FALSE(log->healthy());
+  flaky.fail = false;
+  for (int i = 0; i < 100 && !log->healthy(); ++i) absl::SleepFor(absl::Milliseconds(20));
+  EXPECT_TRUE(log->healthy());
+  EXPECT_EQ(Anchor().back().checkpoint.seq, 3);  // anchored on recovery
+  log->Shutdown();
+  EXPECT_TRUE(VerifyWithAnchor().ok);
+}
+
+TEST_P(AnchoredAuditLogTest, ACheckpointStoredButNotAnchoredIsAnchoredAtTheNextStart) {
+  FlakyAnchor flaky(anchor_.get());
+  AuditLogOptions options = AnchoredOptions();
+  options.anchors = {&flaky};
+  {
+    auto log = AuditLog::Start(store_.get(), key_.signer(), options).value();
+    Write(*log, 4);
+    flaky.fail = true;  // stored, then the anchor fails: as if killed in between
+    EXPECT_FALSE(log->CheckpointNow().ok());
+  }
+  ASSERT_EQ(CheckpointSeqs().back(), 4);
+  ASSERT_EQ(Anchor().back().checkpoint.seq, 0);
+  AuditLogOptions restart = AnchoredOptions();
+  restart.last_anchored = Anchor().back().checkpoint;
+  auto log = AuditLog::Start(store_.get(), key_.signer(), restart).value();
+  EXPECT_EQ(Anchor().back().checkpoint.seq, 4);
+  EXPECT_TRUE(log->healthy());
+  EXPECT_EQ(VerifyWithAnchor().nodes.at(0).unprotected, 0);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Stores, AnchoredAuditLogTest,
     ::testing::Values(StoreParam{"Sqlite",
                                  []() -> absl::StatusOr<std::unique_ptr<StoreHarness>> {
                                    return std::unique_ptr<StoreHarness>(new SqliteHarness());

@@ -8,6 +8,7 @@
 #define KSEF_AUDIT_AUDIT_STORE_H_
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -19,8 +20,8 @@
 namespace ksef::audit {
 
 struct ChainHead {
-  int64_t seq = 0;         // 0: the node has no events yet
-  std::string hash;        // hash of event `seq`; 32 zero bytes when seq == 0
+  int64_t seq = 0;   // 0: the node has no events yet
+  std::string hash;  // hash of event `seq`; 32 zero bytes when seq == 0
 };
 
 // Filters combine with AND; empty strings and nullopt match everything.
@@ -50,6 +51,9 @@ struct UsageCount {
   int64_t count = 0;
 };
 
+// The FAILED_PRECONDITION AcquireNodeLease returns when `holder` has `node`.
+absl::Status NodeLeaseTaken(const std::string& node, const std::string& holder, absl::Time expires);
+
 class AuditStore {
  public:
   virtual ~AuditStore() = default;
@@ -74,6 +78,19 @@ class AuditStore {
 
   // Events matching `query`, oldest first.
   virtual absl::StatusOr<AuditPage> Query(const AuditQuery& query) = 0;
+
+  // The node lease (design.md section 6b): one live server per node id, so
+  // two can never write one chain. Takes or renews the lease of `node` for
+  // `holder` until `expires`, in one transaction: OK when the node is free,
+  // its lease expired, it is held by `holder` already, or `holder_is_dead`
+  // says its holder is gone; FAILED_PRECONDITION, naming the holder and its
+  // expiry, when another live holder has it; UNAVAILABLE when the store
+  // cannot write.
+  virtual absl::Status AcquireNodeLease(
+      const std::string& node, const std::string& holder, absl::Time now, absl::Time expires,
+      const std::function<bool(const std::string& other_holder)>& holder_is_dead) = 0;
+  // Gives the lease up if `holder` has it (nothing to do otherwise).
+  virtual absl::Status ReleaseNodeLease(const std::string& node, const std::string& holder) = 0;
 
   // SUCCESS events per key and operation (only events with a key), within
   // [since, until) when given, for `key_name` if not empty.

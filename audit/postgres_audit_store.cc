@@ -68,7 +68,15 @@ CREATE TABLE IF NOT EXISTS audit_checkpoints (
   time_us BIGINT NOT NULL,
   signature BYTEA NOT NULL,
   public_key BYTEA NOT NULL,
+  version INTEGER NOT NULL DEFAULT 1,
+  prev_hash BYTEA NOT NULL DEFAULT ''::bytea,
+  count BIGINT NOT NULL DEFAULT 0,
+  closing INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY (node, seq));
+CREATE TABLE IF NOT EXISTS audit_node_leases (
+  node TEXT PRIMARY KEY,
+  holder TEXT NOT NULL,
+  expires_us BIGINT NOT NULL);
 COMMIT;
 )sql";
 static_assert(kLockClass == 1802724710 && kSchemaLock == 1, "kSchema names the schema lock");
@@ -80,6 +88,30 @@ BEGIN;
 SELECT pg_advisory_xact_lock(1802724710, 1);
 ALTER TABLE audit_events ADD COLUMN IF NOT EXISTS peer TEXT NOT NULL DEFAULT '',
                          ADD COLUMN IF NOT EXISTS count BIGINT NOT NULL DEFAULT 1;
+COMMIT;
+)sql";
+
+// Stores created before chained checkpoints (issue 12): old rows read as
+// version 1, which signs none of the new columns. docs/operations.md has the
+// same statements for an administrator when the service's role may not ALTER.
+constexpr char kAddCheckpointChain[] = R"sql(
+BEGIN;
+SELECT pg_advisory_xact_lock(1802724710, 1);
+ALTER TABLE audit_checkpoints ADD COLUMN IF NOT EXISTS version INTEGER NOT NULL DEFAULT 1,
+                              ADD COLUMN IF NOT EXISTS prev_hash BYTEA NOT NULL DEFAULT ''::bytea,
+                              ADD COLUMN IF NOT EXISTS count BIGINT NOT NULL DEFAULT 0,
+                              ADD COLUMN IF NOT EXISTS closing INTEGER NOT NULL DEFAULT 0;
+COMMIT;
+)sql";
+
+// Stores created before node leases (issue 12).
+constexpr char kAddNodeLeases[] = R"sql(
+BEGIN;
+SELECT pg_advisory_xact_lock(1802724710, 1);
+CREATE TABLE IF NOT EXISTS audit_node_leases (
+  node TEXT PRIMARY KEY,
+  holder TEXT NOT NULL,
+  expires_us BIGINT NOT NULL);
 COMMIT;
 )sql";
 
@@ -276,21 +308,30 @@ absl::StatusOr<std::unique_ptr<PostgresAuditStore>> PostgresAuditStore::Open(
         return store->Error(result.get(), "create the schema");
       }
     }
-    PgResultPtr has_peer;
-    KSEF_RETURN_IF_ERROR(store->Exec(
-        "SELECT COUNT(*) FROM information_schema.columns WHERE table_name = 'audit_events' "
-        "AND column_name = 'count' AND table_schema = current_schema()",
-        nullptr, "look for the peer and count columns", &has_peer));
-    if (PQntuples(has_peer.get()) != 1 || Int(has_peer.get(), 0, 0) != 1) {
-      PgResultPtr result(PQexec(store->conn_.get(), kAddPeerAndCount));
-      if (PQresultStatus(result.get()) != PGRES_COMMAND_OK) {
-        return store->Error(result.get(),
-                            "add the peer and count columns (run docs/operations.md's "
-                            "migration as the owner of audit_events)");
-      }
-    }
+    KSEF_RETURN_IF_ERROR(store->Migrate("audit_events", "count", kAddPeerAndCount,
+                                        "add the peer and count columns"));
+    KSEF_RETURN_IF_ERROR(store->Migrate("audit_checkpoints", "version", kAddCheckpointChain,
+                                        "add the checkpoint chain columns"));
+    KSEF_RETURN_IF_ERROR(store->Migrate("audit_node_leases", "holder", kAddNodeLeases,
+                                        "create the audit_node_leases table"));
   }
   return store;
+}
+
+absl::Status PostgresAuditStore::Migrate(const char* table, const char* column,
+                                         const char* migration, const char* what) {
+  Params p;
+  const std::string sql = absl::StrCat(
+      "SELECT COUNT(*) FROM information_schema.columns WHERE table_name = ", p.Text(table),
+      " AND column_name = ", p.Text(column), " AND table_schema = current_schema()");
+  PgResultPtr has;
+  KSEF_RETURN_IF_ERROR(Exec(sql, &p, "read the schema", &has));
+  if (PQntuples(has.get()) == 1 && Int(has.get(), 0, 0) == 1) return absl::OkStatus();
+  PgResultPtr result(PQexec(conn_.get(), migration));
+  if (PQresultStatus(result.get()) == PGRES_COMMAND_OK) return absl::OkStatus();
+  const std::string why =
+      absl::StrCat(what, " (run docs/operations.md's migration as the owner of ", table, ")");
+  return Error(result.get(), why.c_str());
 }
 
 std::string PostgresAuditStore::Scrub(std::string message) const {
@@ -468,15 +509,17 @@ absl::Status PostgresAuditStore::AddCheckpoint(const Checkpoint& cp) {
   return Run([&](bool*) -> absl::Status {
     Params p;
     const std::string sql = absl::StrCat(
-        "INSERT INTO audit_checkpoints (node, seq, head_hash, time_us, signature, public_key) "
-        "VALUES (",
+        "INSERT INTO audit_checkpoints (node, seq, head_hash, time_us, signature, public_key, "
+        "version, prev_hash, count, closing) VALUES (",
         absl::StrJoin(
             {p.Text(cp.node), p.Int(cp.seq), p.Bytea(cp.head_hash),
-             p.Int(absl::ToUnixMicros(cp.time)), p.Bytea(cp.signature), p.Bytea(cp.public_key_der)},
+             p.Int(absl::ToUnixMicros(cp.time)), p.Bytea(cp.signature), p.Bytea(cp.public_key_der),
+             p.Int(cp.version), p.Bytea(cp.prev_hash), p.Int(cp.count), p.Int(cp.closing ? 1 : 0)},
             ","),
         ") ON CONFLICT (node, seq) DO UPDATE SET head_hash=EXCLUDED.head_hash, "
         "time_us=EXCLUDED.time_us, signature=EXCLUDED.signature, "
-        "public_key=EXCLUDED.public_key");
+        "public_key=EXCLUDED.public_key, version=EXCLUDED.version, "
+        "prev_hash=EXCLUDED.prev_hash, count=EXCLUDED.count, closing=EXCLUDED.closing");
     return Exec(sql, &p, "add checkpoint");
   });
 }
@@ -487,8 +530,8 @@ absl::StatusOr<std::vector<Checkpoint>> PostgresAuditStore::Checkpoints(const st
   KSEF_RETURN_IF_ERROR(Run([&](bool*) -> absl::Status {
     Params p;
     const std::string sql = absl::StrCat(
-        "SELECT node, seq, head_hash, time_us, signature, public_key FROM audit_checkpoints "
-        "WHERE node=",
+        "SELECT node, seq, head_hash, time_us, signature, public_key, version, prev_hash, "
+        "count, closing FROM audit_checkpoints WHERE node=",
         p.Text(node), " ORDER BY seq");
     PgResultPtr r;
     KSEF_RETURN_IF_ERROR(Exec(sql, &p, "read checkpoints", &r));
@@ -501,11 +544,66 @@ absl::StatusOr<std::vector<Checkpoint>> PostgresAuditStore::Checkpoints(const st
       cp.time = absl::FromUnixMicros(Int(r.get(), i, 3));
       cp.signature = Bytes(r.get(), i, 4);
       cp.public_key_der = Bytes(r.get(), i, 5);
+      cp.version = static_cast<int>(Int(r.get(), i, 6));
+      cp.prev_hash = Bytes(r.get(), i, 7);
+      cp.count = Int(r.get(), i, 8);
+      cp.closing = Int(r.get(), i, 9) != 0;
       out.push_back(std::move(cp));
     }
     return absl::OkStatus();
   }));
   return out;
+}
+
+absl::Status PostgresAuditStore::AcquireNodeLease(
+    const std::string& node, const std::string& holder, absl::Time now, absl::Time expires,
+    const std::function<bool(const std::string&)>& holder_is_dead) {
+  absl::MutexLock lock(&mu_);
+  return Run([&](bool*) -> absl::Status {
+    // The row lock of the upsert makes take-or-renew one atomic step.
+    Params p;
+    const std::string sql = absl::StrCat(
+        "INSERT INTO audit_node_leases (node, holder, expires_us) VALUES (", p.Text(node), ",",
+        p.Text(holder), ",", p.Int(absl::ToUnixMicros(expires)),
+        ") ON CONFLICT (node) DO UPDATE SET holder=EXCLUDED.holder, "
+        "expires_us=EXCLUDED.expires_us WHERE audit_node_leases.holder=EXCLUDED.holder OR "
+        "audit_node_leases.expires_us<",
+        p.Int(absl::ToUnixMicros(now)), " RETURNING holder");
+    PgResultPtr r;
+    KSEF_RETURN_IF_ERROR(Exec(sql, &p, "take node lease", &r));
+    if (PQntuples(r.get()) == 1) return absl::OkStatus();
+    Params q;
+    PgResultPtr held;
+    KSEF_RETURN_IF_ERROR(Exec(absl::StrCat("SELECT holder, expires_us FROM audit_node_leases "
+                                           "WHERE node=",
+                                           q.Text(node)),
+                              &q, "read node lease", &held));
+    if (PQntuples(held.get()) != 1) return absl::UnavailableError("node lease vanished; retry");
+    const std::string other = Bytes(held.get(), 0, 0);
+    const int64_t until = Int(held.get(), 0, 1);
+    if (!holder_is_dead(other)) return NodeLeaseTaken(node, other, absl::FromUnixMicros(until));
+    // Its holder is gone: take it over, unless it changed meanwhile.
+    Params t;
+    PgResultPtr taken;
+    KSEF_RETURN_IF_ERROR(Exec(absl::StrCat("UPDATE audit_node_leases SET holder=", t.Text(holder),
+                                           ", expires_us=", t.Int(absl::ToUnixMicros(expires)),
+                                           " WHERE node=", t.Text(node),
+                                           " AND holder=", t.Text(other), " RETURNING holder"),
+                              &t, "take over node lease", &taken));
+    if (PQntuples(taken.get()) == 1) return absl::OkStatus();
+    return absl::UnavailableError("the node lease changed hands meanwhile; retry");
+  });
+}
+
+absl::Status PostgresAuditStore::ReleaseNodeLease(const std::string& node,
+                                                  const std::string& holder) {
+  absl::MutexLock lock(&mu_);
+  return Run([&](bool*) -> absl::Status {
+    Params p;
+    return Exec(absl::StrCat("DELETE FROM audit_node_leases WHERE node=", p.Text(node),
+                             " AND holder=", p.Text(holder)),
+                &p, "release node lease");
+  });
 }
 
 absl::StatusOr<std::vector<std::string>> PostgresAuditStore::Nodes() {

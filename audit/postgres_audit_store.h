@@ -14,8 +14,9 @@
 // Privileges: Open creates the tables when they are missing (CREATE on the
 // schema); on existing tables the role needs only SELECT and INSERT on
 // audit_events and audit_checkpoints, UPDATE on audit_checkpoints (a
-// checkpoint of the same seq replaces the older one) and USAGE on the
-// sequence audit_events_id_seq.
+// checkpoint of the same seq replaces the older one), SELECT, INSERT, UPDATE
+// and DELETE on audit_node_leases, and USAGE on the sequence
+// audit_events_id_seq.
 // Thread-safe: one connection, serialized by a mutex.
 #ifndef KSEF_AUDIT_POSTGRES_AUDIT_STORE_H_
 #define KSEF_AUDIT_POSTGRES_AUDIT_STORE_H_
@@ -55,6 +56,10 @@ class PostgresAuditStore final : public AuditStore {
   absl::StatusOr<std::vector<AuditEvent>> ReadChain(const std::string& node, int64_t after_seq,
                                                     int limit) override;
   absl::StatusOr<AuditPage> Query(const AuditQuery& query) override;
+  absl::Status AcquireNodeLease(
+      const std::string& node, const std::string& holder, absl::Time now, absl::Time expires,
+      const std::function<bool(const std::string&)>& holder_is_dead) override;
+  absl::Status ReleaseNodeLease(const std::string& node, const std::string& holder) override;
   absl::StatusOr<std::vector<UsageCount>> Usage(const std::string& key_name,
                                                 std::optional<absl::Time> since,
                                                 std::optional<absl::Time> until) override;
@@ -77,6 +82,10 @@ class PostgresAuditStore final : public AuditStore {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status EnsureConnected() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status SetupSession() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Runs `migration` unless `table` already has `column`; a role that may
+  // not ALTER gets an error naming the migration in docs/operations.md.
+  absl::Status Migrate(const char* table, const char* column, const char* migration,
+                       const char* what) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Executes one statement; OK results (tuples or command) go to `*out`.
   absl::Status Exec(const std::string& sql, const Params* params, const char* what,
                     PgResultPtr* out = nullptr) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

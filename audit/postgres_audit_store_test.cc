@@ -179,7 +179,8 @@ TEST(PostgresAuditStoreTest, WorksWithALeastPrivilegeRole) {
         (*db)
             ->Exec(absl::StrCat("GRANT SELECT, INSERT ON audit_events, audit_checkpoints TO ", role,
                                 "; GRANT UPDATE ON audit_checkpoints TO ", role,
-                                "; GRANT USAGE ON SEQUENCE audit_events_id_seq TO ", role))
+                                "; GRANT SELECT, INSERT, UPDATE, DELETE ON audit_node_leases TO ",
+                                role, "; GRANT USAGE ON SEQUENCE audit_events_id_seq TO ", role))
             .ok());
     auto store = PostgresAuditStore::Open(absl::StrCat((*db)->conninfo(), " user=", role));
     ASSERT_TRUE(store.ok()) << store.status();
@@ -195,6 +196,38 @@ TEST(PostgresAuditStoreTest, WorksWithALeastPrivilegeRole) {
     ASSERT_EQ(report.nodes.size(), 1u);
     EXPECT_EQ(report.nodes[0].last_checkpoint_seq, 1);
   }
+  EXPECT_TRUE((*db)->Exec(absl::StrCat("DROP OWNED BY ", role)).ok());
+  EXPECT_TRUE(ksef::testing::TestPostgresDb::AdminExec(absl::StrCat("DROP ROLE ", role)).ok());
+}
+
+// Tables from before chained checkpoints: a role that may not ALTER them is
+// told which migration to run; once the owner has opened the store (and so
+// migrated it), the role works.
+TEST(PostgresAuditStoreTest, LeastPrivilegeRoleIsToldToRunTheCheckpointMigration) {
+  auto db = ksef::testing::TestPostgresDb::Create("ksef_audit_migrate");
+  ASSERT_TRUE(db.ok()) << db.status();
+  ASSERT_TRUE(PostgresAuditStore::Open((*db)->conninfo()).ok());
+  ASSERT_TRUE((*db)
+                  ->Exec("ALTER TABLE audit_checkpoints DROP COLUMN version, DROP COLUMN "
+                         "prev_hash, DROP COLUMN count, DROP COLUMN closing")
+                  .ok());
+  const std::string role = absl::StrCat((*db)->name(), "_writer");
+  ASSERT_TRUE(
+      ksef::testing::TestPostgresDb::AdminExec(absl::StrCat("CREATE ROLE ", role, " LOGIN")).ok());
+  ASSERT_TRUE(
+      (*db)
+          ->Exec(absl::StrCat("GRANT SELECT, INSERT ON audit_events, audit_checkpoints TO ", role,
+                              "; GRANT UPDATE ON audit_checkpoints TO ", role,
+                              "; GRANT SELECT, INSERT, UPDATE, DELETE ON audit_node_leases TO ",
+                              role, "; GRANT USAGE ON SEQUENCE audit_events_id_seq TO ", role))
+          .ok());
+  const std::string as_role = absl::StrCat((*db)->conninfo(), " user=", role);
+  auto refused = PostgresAuditStore::Open(as_role);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_THAT(refused.status().message(), HasSubstr("add the checkpoint chain columns"));
+  EXPECT_THAT(refused.status().message(), HasSubstr("docs/operations.md"));
+  ASSERT_TRUE(PostgresAuditStore::Open((*db)->conninfo()).ok());  // the owner migrates
+  EXPECT_TRUE(PostgresAuditStore::Open(as_role).ok());
   EXPECT_TRUE((*db)->Exec(absl::StrCat("DROP OWNED BY ", role)).ok());
   EXPECT_TRUE(ksef::testing::TestPostgresDb::AdminExec(absl::StrCat("DROP ROLE ", role)).ok());
 }

@@ -42,7 +42,15 @@ CREATE TABLE IF NOT EXISTS audit_checkpoints (
   time_us INTEGER NOT NULL,
   signature BLOB NOT NULL,
   public_key BLOB NOT NULL,
+  version INTEGER NOT NULL DEFAULT 1,
+  prev_hash BLOB NOT NULL DEFAULT X'',
+  count INTEGER NOT NULL DEFAULT 0,
+  closing INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY (node, seq));
+CREATE TABLE IF NOT EXISTS audit_node_leases (
+  node TEXT PRIMARY KEY,
+  holder TEXT NOT NULL,
+  expires_us INTEGER NOT NULL);
 )sql";
 
 constexpr char kColumns[] =
@@ -55,15 +63,31 @@ constexpr char kColumnsV1[] =
     "operation, key_name, key_public_hash, subject, context, signed_sha256, outcome, "
     "status_code, message, prev_hash, hash, '', 1";
 
-// Stores created before peer and count: add them (old rows read as '' and 1,
-// which EventHash treats as "not set", so their hashes still verify).
-absl::StatusOr<bool> HasPeerColumn(SqliteDb& db) {
-  Statement st(db, "SELECT COUNT(*) FROM pragma_table_info('audit_events') WHERE name='peer'");
+constexpr char kCheckpointColumns[] =
+    "node, seq, head_hash, time_us, signature, public_key, version, prev_hash, count, closing";
+// A read-only copy of a store from before chained checkpoints: all are v1.
+constexpr char kCheckpointColumnsV1[] =
+    "node, seq, head_hash, time_us, signature, public_key, 1, X'', 0, 0";
+
+// Stores created before chained checkpoints (issue 12): old rows read as
+// version 1, which signs none of the new columns.
+constexpr char kAddCheckpointChain[] =
+    "ALTER TABLE audit_checkpoints ADD COLUMN version INTEGER NOT NULL DEFAULT 1;"
+    "ALTER TABLE audit_checkpoints ADD COLUMN prev_hash BLOB NOT NULL DEFAULT X'';"
+    "ALTER TABLE audit_checkpoints ADD COLUMN count INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE audit_checkpoints ADD COLUMN closing INTEGER NOT NULL DEFAULT 0;";
+
+absl::StatusOr<bool> HasColumn(SqliteDb& db, const char* table, const char* column) {
+  Statement st(db, "SELECT COUNT(*) FROM pragma_table_info(?) WHERE name=?");
   KSEF_RETURN_IF_ERROR(st.prepared());
+  st.BindText(1, table);
+  st.BindText(2, column);
   KSEF_RETURN_IF_ERROR(st.Check(st.Step(), "read schema"));
   return st.Int(0) > 0;
 }
 
+// Stores created before peer and count: add them (old rows read as '' and 1,
+// which EventHash treats as "not set", so their hashes still verify).
 AuditEvent ReadEvent(const Statement& st) {
   AuditEvent e;
   e.node = st.Text(1);
@@ -97,15 +121,21 @@ absl::StatusOr<std::unique_ptr<SqliteAuditStore>> SqliteAuditStore::Open(const s
   KSEF_ASSIGN_OR_RETURN(std::unique_ptr<SqliteDb> db,
                         SqliteDb::Open(path, "audit store", read_only));
   if (!read_only) KSEF_RETURN_IF_ERROR(db->Exec(kSchema));
-  KSEF_ASSIGN_OR_RETURN(bool has_peer, HasPeerColumn(*db));
+  KSEF_ASSIGN_OR_RETURN(bool has_peer, HasColumn(*db, "audit_events", "peer"));
   if (!has_peer && !read_only) {
     KSEF_RETURN_IF_ERROR(
         db->Exec("ALTER TABLE audit_events ADD COLUMN peer TEXT NOT NULL DEFAULT '';"
                  "ALTER TABLE audit_events ADD COLUMN count INTEGER NOT NULL DEFAULT 1;"));
     has_peer = true;
   }
+  KSEF_ASSIGN_OR_RETURN(bool chained, HasColumn(*db, "audit_checkpoints", "version"));
+  if (!chained && !read_only) {
+    KSEF_RETURN_IF_ERROR(db->Exec(kAddCheckpointChain));
+    chained = true;
+  }
   return std::unique_ptr<SqliteAuditStore>(
-      new SqliteAuditStore(std::move(db), has_peer ? kColumns : kColumnsV1));
+      new SqliteAuditStore(std::move(db), has_peer ? kColumns : kColumnsV1,
+                           chained ? kCheckpointColumns : kCheckpointColumnsV1));
 }
 
 absl::StatusOr<ChainHead> SqliteAuditStore::Head(const std::string& node) {
@@ -175,7 +205,8 @@ absl::Status SqliteAuditStore::AddCheckpoint(const Checkpoint& cp) {
   absl::MutexLock lock(&mu_);
   Statement st(*db_,
                "INSERT OR REPLACE INTO audit_checkpoints (node, seq, head_hash, time_us, "
-               "signature, public_key) VALUES (?,?,?,?,?,?)");
+               "signature, public_key, version, prev_hash, count, closing) "
+               "VALUES (?,?,?,?,?,?,?,?,?,?)");
   KSEF_RETURN_IF_ERROR(st.prepared());
   st.BindText(1, cp.node);
   st.Bind(2, cp.seq);
@@ -183,14 +214,18 @@ absl::Status SqliteAuditStore::AddCheckpoint(const Checkpoint& cp) {
   st.Bind(4, absl::ToUnixMicros(cp.time));
   st.BindBlob(5, cp.signature);
   st.BindBlob(6, cp.public_key_der);
+  st.Bind(7, cp.version);
+  st.BindBlob(8, cp.prev_hash);
+  st.Bind(9, cp.count);
+  st.Bind(10, cp.closing ? 1 : 0);
   return st.Check(st.Step(), "add checkpoint");
 }
 
 absl::StatusOr<std::vector<Checkpoint>> SqliteAuditStore::Checkpoints(const std::string& node) {
   absl::MutexLock lock(&mu_);
-  Statement st(*db_,
-               "SELECT node, seq, head_hash, time_us, signature, public_key FROM "
-               "audit_checkpoints WHERE node=? ORDER BY seq");
+  const std::string sql = absl::StrCat("SELECT ", checkpoint_columns_,
+                                       " FROM audit_checkpoints WHERE node=? ORDER BY seq");
+  Statement st(*db_, sql.c_str());
   KSEF_RETURN_IF_ERROR(st.prepared());
   st.BindText(1, node);
   std::vector<Checkpoint> out;
@@ -203,10 +238,60 @@ absl::StatusOr<std::vector<Checkpoint>> SqliteAuditStore::Checkpoints(const std:
     cp.time = absl::FromUnixMicros(st.Int(3));
     cp.signature = st.Blob(4);
     cp.public_key_der = st.Blob(5);
+    cp.version = static_cast<int>(st.Int(6));
+    cp.prev_hash = st.Blob(7);
+    cp.count = st.Int(8);
+    cp.closing = st.Int(9) != 0;
     out.push_back(std::move(cp));
   }
   KSEF_RETURN_IF_ERROR(st.Check(rc, "read checkpoints"));
   return out;
+}
+
+absl::Status SqliteAuditStore::AcquireNodeLease(
+    const std::string& node, const std::string& holder, absl::Time now, absl::Time expires,
+    const std::function<bool(const std::string&)>& holder_is_dead) {
+  absl::MutexLock lock(&mu_);
+  KSEF_RETURN_IF_ERROR(db_->Exec("BEGIN IMMEDIATE"));
+  auto rollback = [&](absl::Status why) {
+    db_->Exec("ROLLBACK").IgnoreError();
+    return why;
+  };
+  {
+    Statement st(*db_, "SELECT holder, expires_us FROM audit_node_leases WHERE node=?");
+    absl::Status prepared = st.prepared();
+    if (!prepared.ok()) return rollback(prepared);
+    st.BindText(1, node);
+    const int rc = st.Step();
+    if (rc == SQLITE_ROW) {
+      const std::string other = st.Text(0);
+      const absl::Time until = absl::FromUnixMicros(st.Int(1));
+      if (other != holder && until > now && !holder_is_dead(other)) {
+        return rollback(NodeLeaseTaken(node, other, until));
+      }
+    } else if (absl::Status s = st.Check(rc, "read node lease"); !s.ok()) {
+      return rollback(s);
+    }
+  }
+  Statement put(
+      *db_, "INSERT OR REPLACE INTO audit_node_leases (node, holder, expires_us) VALUES (?,?,?)");
+  absl::Status prepared = put.prepared();
+  if (!prepared.ok()) return rollback(prepared);
+  put.BindText(1, node);
+  put.BindText(2, holder);
+  put.Bind(3, absl::ToUnixMicros(expires));
+  if (absl::Status s = put.Check(put.Step(), "take node lease"); !s.ok()) return rollback(s);
+  return db_->Exec("COMMIT");
+}
+
+absl::Status SqliteAuditStore::ReleaseNodeLease(const std::string& node,
+                                                const std::string& holder) {
+  absl::MutexLock lock(&mu_);
+  Statement st(*db_, "DELETE FROM audit_node_leases WHERE node=? AND holder=?");
+  KSEF_RETURN_IF_ERROR(st.prepared());
+  st.BindText(1, node);
+  st.BindText(2, holder);
+  return st.Check(st.Step(), "release node lease");
 }
 
 absl::StatusOr<std::vector<std::string>> SqliteAuditStore::Nodes() {
@@ -223,8 +308,7 @@ absl::StatusOr<std::vector<std::string>> SqliteAuditStore::Nodes() {
 }
 
 absl::StatusOr<std::vector<AuditEvent>> SqliteAuditStore::ReadChain(const std::string& node,
-                                                                    int64_t after_seq,
-                                                                    int limit) {
+                                                                    int64_t after_seq, int limit) {
   absl::MutexLock lock(&mu_);
   const std::string sql = absl::StrCat("SELECT ", columns_,
                                        " FROM audit_events WHERE node=? AND seq>? "
@@ -292,10 +376,9 @@ absl::StatusOr<std::vector<UsageCount>> SqliteAuditStore::Usage(const std::strin
   if (!key_name.empty()) where.push_back("key_name=?");
   if (since) where.push_back("time_us>=?");
   if (until) where.push_back("time_us<?");
-  const std::string sql =
-      absl::StrCat("SELECT key_name, operation, COUNT(*) FROM audit_events WHERE ",
-                   absl::StrJoin(where, " AND "),
-                   " GROUP BY key_name, operation ORDER BY key_name, operation");
+  const std::string sql = absl::StrCat(
+      "SELECT key_name, operation, COUNT(*) FROM audit_events WHERE ",
+      absl::StrJoin(where, " AND "), " GROUP BY key_name, operation ORDER BY key_name, operation");
   absl::MutexLock lock(&mu_);
   Statement st(*db_, sql.c_str());
   KSEF_RETURN_IF_ERROR(st.prepared());

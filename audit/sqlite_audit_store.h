@@ -28,14 +28,20 @@ class SqliteAuditStore final : public AuditStore {
   absl::StatusOr<std::vector<AuditEvent>> ReadChain(const std::string& node, int64_t after_seq,
                                                     int limit) override;
   absl::StatusOr<AuditPage> Query(const AuditQuery& query) override;
+  absl::Status AcquireNodeLease(
+      const std::string& node, const std::string& holder, absl::Time now, absl::Time expires,
+      const std::function<bool(const std::string&)>& holder_is_dead) override;
+  absl::Status ReleaseNodeLease(const std::string& node, const std::string& holder) override;
   absl::StatusOr<std::vector<UsageCount>> Usage(const std::string& key_name,
                                                 std::optional<absl::Time> since,
                                                 std::optional<absl::Time> until) override;
 
  private:
-  SqliteAuditStore(std::unique_ptr<SqliteDb> db, const char* columns)
-      : columns_(columns), db_(std::move(db)) {}
-  const char* const columns_;  // what SELECTs read (older copies lack peer, count)
+  SqliteAuditStore(std::unique_ptr<SqliteDb> db, const char* columns,
+                   const char* checkpoint_columns)
+      : columns_(columns), checkpoint_columns_(checkpoint_columns), db_(std::move(db)) {}
+  const char* const columns_;             // what SELECTs read (older copies lack peer, count)
+  const char* const checkpoint_columns_;  // older copies lack the checkpoint chain
   absl::Mutex mu_;
   std::unique_ptr<SqliteDb> db_ ABSL_GUARDED_BY(mu_);
 };

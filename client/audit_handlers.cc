@@ -23,6 +23,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/string_view.h"
+#include "audit/anchor.h"
 #include "audit/sqlite_audit_store.h"
 #include "audit/verifier.h"
 #include "client/command_context.h"
@@ -271,6 +272,13 @@ std::string FormatVerifyReport(const v1::VerifyAuditLogResponse& report) {
     }
     out = Table(rows);
   }
+  for (const v1::AuditChainReport& chain : report.chains()) {
+    if (chain.unprotected() > 0) {
+      absl::StrAppend(&out, "unprotected tail: ", OrDash(chain.node()), ": ", chain.unprotected(),
+                      " events past the last ",
+                      report.anchor_checked() ? "anchored " : "", "checkpoint\n");
+    }
+  }
   if (report.ok()) {
     absl::StrAppend(&out, "\nresult: OK\n");
   } else {
@@ -359,16 +367,27 @@ int RunVerifyOffline(CommandContext& ctx, const std::string& db) {
                      kExitUsage);
   }
   std::string trusted_key;
+  std::optional<std::vector<audit::AnchorRecord>> anchor;
+  if (std::optional<std::string> anchor_file = ctx.args().Get("anchor"); anchor_file.has_value()) {
+    if (anchor_file->empty()) return ctx.UsageError("--anchor FILE is empty");
+    absl::StatusOr<std::vector<audit::AnchorRecord>> records = audit::ReadAnchorFile(*anchor_file);
+    if (!records.ok()) return ctx.Error(records.status(), kExitUsage);
+    anchor = *std::move(records);
+  }
   if (std::optional<std::string> key_file = ctx.args().Get("public-key"); key_file.has_value()) {
     if (key_file->empty()) return ctx.UsageError("--public-key FILE is empty");
     absl::StatusOr<std::string> der = ReadPublicKeyFile(*key_file);
     if (!der.ok()) return ctx.Error(der.status(), kExitUsage);
     trusted_key = *std::move(der);
-  } else {
-    ctx.err() << "warning: no --public-key: checkpoints are only checked against the key stored "
-                 "with them,\nso someone able to rewrite the store could re-sign it with a key of "
-                 "their own.\nGive the audit key from \"ksef-hsm audit public-key\" (obtained "
-                 "beforehand, over a\nchannel you trust) for a full check.\n";
+  }
+  const bool unpinned = trusted_key.empty() && !anchor.has_value();
+  const bool skip_signature = ctx.args().IsSet("insecure-skip-signature");
+  if (unpinned) {
+    ctx.err() << "warning: no --public-key and no --anchor: signatures were NOT checked against "
+                 "the audit key,\nonly against the key stored with them, so someone able to "
+                 "rewrite the store could\nre-sign it with a key of their own. Give the audit key "
+                 "from \"ksef-hsm audit public-key\"\n(obtained beforehand, over a channel you "
+                 "trust) or the anchor file for a full check.\n";
   }
 
   // Work on a copy (with its WAL, if any): SQLite may create -shm/-wal side
@@ -392,7 +411,10 @@ int RunVerifyOffline(CommandContext& ctx, const std::string& db) {
     absl::StatusOr<std::unique_ptr<audit::SqliteAuditStore>> store =
         audit::SqliteAuditStore::Open(copy, /*read_only=*/true);
     if (!store.ok()) return ctx.Error(store.status(), kExitFailure);
-    absl::StatusOr<audit::VerifyReport> report = audit::VerifyAuditChain(**store, trusted_key);
+    audit::VerifyOptions options;
+    options.trusted_public_key_der = trusted_key;
+    options.anchor = std::move(anchor);
+    absl::StatusOr<audit::VerifyReport> report = audit::VerifyAuditChain(**store, options);
     if (!report.ok()) {
       return ctx.Error(
           absl::Status(report.status().code(), absl::StrCat("cannot verify audit store ", db, ": ",
@@ -407,7 +429,12 @@ int RunVerifyOffline(CommandContext& ctx, const std::string& db) {
       chain->set_checkpoints(node.checkpoints);
       chain->set_last_seq(node.last_seq);
       chain->set_last_checkpoint_seq(node.last_checkpoint_seq);
+      chain->set_unprotected(node.unprotected);
+      chain->set_anchored_checkpoints(node.anchored_checkpoints);
+      chain->set_last_anchored_seq(node.last_anchored_seq);
     }
+    response.set_signatures_pinned(report->signatures_pinned);
+    response.set_anchor_checked(report->anchor_checked);
     response.set_bad_node(report->bad_node);
     response.set_bad_seq(report->bad_seq);
     response.set_problem(report->problem);
@@ -416,18 +443,28 @@ int RunVerifyOffline(CommandContext& ctx, const std::string& db) {
     ctx.err() << "checked against the audit key with SHA-256 fingerprint " << Sha256Hex(trusted_key)
               << "\n";
   }
-  return PrintVerifyReport(ctx, response);
+  const int rc = PrintVerifyReport(ctx, response);
+  if (rc != kExitOk || !unpinned || skip_signature) return rc;
+  ctx.err() << "ksef-hsm: signatures were not checked against a pinned audit key; give "
+               "--public-key or --anchor\n(or --insecure-skip-signature to accept that)\n";
+  return kExitFailure;
 }
 
 int RunVerify(CommandContext& ctx) {
   int rc = kExitOk;
-  if (!CheckSubcommandFlags(ctx, {"db", "public-key"}, "verify", &rc)) return rc;
+  if (!CheckSubcommandFlags(ctx, {"db", "public-key", "anchor", "insecure-skip-signature"},
+                            "verify", &rc)) {
+    return rc;
+  }
   if (std::optional<std::string> db = ctx.args().Get("db"); db.has_value()) {
     return RunVerifyOffline(ctx, *db);
   }
-  if (ctx.args().Has("public-key")) {
-    return ctx.UsageError(
-        "--public-key only applies with --db (the server checks against its own audit key)");
+  for (const char* flag : {"public-key", "anchor", "insecure-skip-signature"}) {
+    if (ctx.args().Has(flag)) {
+      return ctx.UsageError(absl::StrCat("--", flag,
+                                         " only applies with --db (the server checks against its "
+                                         "own audit key and anchor)"));
+    }
   }
   v1::VerifyAuditLogRequest request;
   v1::VerifyAuditLogResponse response;

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "audit/anchor.h"
 #include "audit/audit_log.h"
 #include "audit/sqlite_audit_store.h"
 #include "client/cli.h"
@@ -403,7 +404,7 @@ TEST_F(OfflineVerifyTest, IntactStoreVerifiesWithoutAServer) {
   std::string before = Read(db_);
   Result r = Cli({"audit", "verify", "--db", db_, "--public-key", pem_});
   ASSERT_EQ(r.exit_status, 0) << r.err << r.out;
-  EXPECT_THAT(r.out, ContainsRegex("node-a +5 +1 +5 +5\n"));
+  EXPECT_THAT(r.out, ContainsRegex("node-a +5 +2 +5 +5\n"));  // genesis and closing checkpoints
   EXPECT_THAT(r.out, HasSubstr("result: OK\n"));
   EXPECT_THAT(r.err, Not(HasSubstr("warning")));
   EXPECT_EQ(server_.audit().calls(), 0);
@@ -414,12 +415,18 @@ TEST_F(OfflineVerifyTest, IntactStoreVerifiesWithoutAServer) {
   r = Cli({"audit", "verify", "--db", db_, "--public-key", File("audit-key.der", key_.spki())});
   EXPECT_EQ(r.exit_status, 0) << r.err << r.out;
 
-  // Without the trusted key: OK, with a warning.
+  // Without the trusted key or the anchor: the chain is OK, but signatures
+  // were not checked against a pinned key, so the exit status is 1...
   r = Cli({"audit", "verify", "--db", db_});
-  EXPECT_EQ(r.exit_status, 0) << r.err << r.out;
-  EXPECT_THAT(r.err, HasSubstr("warning: no --public-key: checkpoints are only checked against "
-                               "the key stored with them"));
+  EXPECT_EQ(r.exit_status, 1) << r.err << r.out;
+  EXPECT_THAT(r.err, HasSubstr("warning: no --public-key and no --anchor: signatures were NOT "
+                               "checked against the audit key"));
+  EXPECT_THAT(r.err, HasSubstr("--insecure-skip-signature"));
   EXPECT_THAT(r.out, HasSubstr("result: OK\n"));
+  // ...unless the caller says that is what they want.
+  r = Cli({"audit", "verify", "--db", db_, "--insecure-skip-signature"});
+  EXPECT_EQ(r.exit_status, 0) << r.err << r.out;
+  EXPECT_THAT(r.err, HasSubstr("signatures were NOT checked"));
 
   // --json: the same reply as the server's.
   r = Cli({"--json", "audit", "verify", "--db", db_, "--public-key", pem_});
@@ -443,10 +450,47 @@ TEST_F(OfflineVerifyTest, AnEditedEventFailsNamingItsSeq) {
   EXPECT_THAT(r.out, HasSubstr("problem: event 3 was modified"));
 
   // Without --public-key the edit is found just the same.
-  r = Cli({"audit", "verify", "--db", db_});
+  r = Cli({"audit", "verify", "--db", db_, "--insecure-skip-signature"});
   EXPECT_EQ(r.exit_status, 1) << r.out;
   EXPECT_THAT(r.out, HasSubstr("bad_seq: 3\n"));
   EXPECT_EQ(server_.audit().calls(), 0);
+}
+
+TEST_F(OfflineVerifyTest, TheAnchorPinsTheKeyAndFindsACutTail) {
+  // The anchor the server would have written for this store.
+  std::string anchor;
+  {
+    auto store = audit::SqliteAuditStore::Open(db_);
+    ASSERT_TRUE(store.ok()) << store.status();
+    absl::StatusOr<std::vector<audit::Checkpoint>> checkpoints = (*store)->Checkpoints("node-a");
+    ASSERT_TRUE(checkpoints.ok()) << checkpoints.status();
+    for (const audit::Checkpoint& cp : *checkpoints) {
+      absl::StrAppend(&anchor, audit::FormatAnchorLine(cp), "\n");
+    }
+  }
+  const std::string anchor_file = File("audit-anchor.log", anchor);
+  Result r = Cli({"audit", "verify", "--db", db_, "--anchor", anchor_file});
+  ASSERT_EQ(r.exit_status, 0) << r.err << r.out;
+  EXPECT_THAT(r.out, HasSubstr("result: OK\n"));
+  EXPECT_THAT(r.err, Not(HasSubstr("warning")));
+  EXPECT_THAT(r.out, Not(HasSubstr("unprotected tail")));
+
+  // Cutting the tail with the checkpoint that covers it passes without the
+  // anchor, and fails with it, naming the missing checkpoint.
+  Sql("DELETE FROM audit_events WHERE seq>3; DELETE FROM audit_checkpoints WHERE seq>0");
+  r = Cli({"audit", "verify", "--db", db_, "--public-key", pem_});
+  EXPECT_EQ(r.exit_status, 0) << r.out;
+  EXPECT_THAT(r.out, HasSubstr("unprotected tail: node-a: 3 events past the last checkpoint\n"));
+  r = Cli({"audit", "verify", "--db", db_, "--anchor", anchor_file, "--public-key", pem_});
+  EXPECT_EQ(r.exit_status, 1) << r.out;
+  EXPECT_THAT(r.out, HasSubstr("bad_seq: 5\nproblem: anchored checkpoint at seq 5"));
+
+  r = Cli({"audit", "verify", "--db", db_, "--anchor", Path("missing.log")});
+  EXPECT_EQ(r.exit_status, 2);
+  EXPECT_THAT(r.err, HasSubstr("does not exist"));
+  r = Cli({"audit", "verify", "--anchor", anchor_file});
+  EXPECT_EQ(r.exit_status, 2);
+  EXPECT_THAT(r.err, HasSubstr("--anchor only applies with --db"));
 }
 
 TEST_F(OfflineVerifyTest, BadInputFiles) {

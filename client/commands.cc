@@ -370,7 +370,7 @@ const std::vector<CommandSpec>& Table() {
        "     [--outcome success|failure|denied] [--page-size N]\n"
        "     [--page-token T] [--all]\n"
        "usage [--key NAME] [--since TIME] [--until TIME]\n"
-       "verify [--db FILE [--public-key FILE]]\n"
+       "verify [--db FILE [--anchor FILE] [--public-key FILE] [--insecure-skip-signature]]\n"
        "public-key [--out FILE]",
        "The service records every key use and key-management action, allowed or not,\n"
        "in a tamper-evident log: one hash chain per server node, with checkpoints signed\n"
@@ -387,16 +387,20 @@ const std::vector<CommandSpec>& Table() {
        "if it finds a problem (node, seq and what is wrong are printed). With --db it\n"
        "runs offline instead, without a server, on a copy of an SQLite audit store\n"
        "(e.g. made with: sqlite3 audit.db \".backup audit-copy.db\"); the file itself is\n"
-       "never written. Give it --public-key, the audit key saved earlier with\n"
-       "\"audit public-key\" (PEM or DER): without it, checkpoints are only checked\n"
-       "against the key stored with them.\n"
+       "never written. Give it --anchor, a copy of the server's anchor file (every\n"
+       "checkpoint, kept outside the database; it pins the audit key's fingerprint),\n"
+       "and/or --public-key, the audit key saved earlier with \"audit public-key\"\n"
+       "(PEM or DER). Without either, signatures are not checked against a pinned key\n"
+       "and the exit status is 1 unless --insecure-skip-signature is given. Events past\n"
+       "the last (anchored) checkpoint are reported as an unprotected tail.\n"
        "\"public-key\" prints the audit key (PEM) and its SHA-256 fingerprint, or\n"
        "writes the PEM to --out.",
        {"ksef-hsm audit list --key acme-auth-1 --since 2025-07-01T00:00:00Z --all",
         "ksef-hsm audit list --outcome denied --operation SignAuthToken",
         "ksef-hsm audit usage --since 2025-07-01T00:00:00Z",
         "ksef-hsm audit public-key --out audit-key.pem\n"
-        "  ksef-hsm audit verify --db audit-copy.db --public-key audit-key.pem"},
+        "  ksef-hsm audit verify --db audit-copy.db --anchor audit-anchor.log "
+        "--public-key audit-key.pem"},
        {{"since", "TIME", "list, usage: from TIME on (inclusive), RFC 3339"},
         {"until", "TIME", "list, usage: before TIME (exclusive), RFC 3339"},
         {"caller", "X", "list: certificate subject or policy identity of the caller"},
@@ -409,6 +413,9 @@ const std::vector<CommandSpec>& Table() {
         {"all", "", "list: fetch every page and print them as one list"},
         {"db", "FILE", "verify: check this copy of an SQLite audit store offline"},
         {"public-key", "FILE", "verify --db: the audit key (PEM or DER) to trust"},
+        {"anchor", "FILE", "verify --db: the audit anchor file to compare the store with"},
+        {"insecure-skip-signature", "",
+         "verify --db: accept checking signatures against the stored key only"},
         {"out", "FILE", "public-key: write the PEM to FILE"}},
        {"list|usage|verify|public-key"},
        &RunAudit},

@@ -155,8 +155,11 @@ grpc::Status AuditServiceImpl::VerifyAuditLog(grpc::ServerContext* context,
   return call.Finish([&]() -> absl::Status {
     KSEF_RETURN_IF_ERROR(call.Admit({Role::kAuditReading}));
     KSEF_RETURN_IF_ERROR(call.Authorize(Role::kAuditReading, Resource::Everything()));
-    KSEF_ASSIGN_OR_RETURN(audit::VerifyReport report,
-                          audit::VerifyAuditChain(*store_, guard_->log()->public_key_der()));
+    audit::VerifyOptions options;
+    options.trusted_public_key_der = guard_->log()->public_key_der();
+    KSEF_ASSIGN_OR_RETURN(options.anchor, audit::ReadAnchorFile(anchor_file_));
+    options.anchor_node = guard_->log()->node();  // replicas keep their own anchors
+    KSEF_ASSIGN_OR_RETURN(audit::VerifyReport report, audit::VerifyAuditChain(*store_, options));
     resp->set_ok(report.ok);
     for (const audit::NodeReport& n : report.nodes) {
       pb::AuditChainReport* c = resp->add_chains();
@@ -165,7 +168,12 @@ grpc::Status AuditServiceImpl::VerifyAuditLog(grpc::ServerContext* context,
       c->set_checkpoints(n.checkpoints);
       c->set_last_seq(n.last_seq);
       c->set_last_checkpoint_seq(n.last_checkpoint_seq);
+      c->set_unprotected(n.unprotected);
+      c->set_anchored_checkpoints(n.anchored_checkpoints);
+      c->set_last_anchored_seq(n.last_anchored_seq);
     }
+    resp->set_signatures_pinned(report.signatures_pinned);
+    resp->set_anchor_checked(report.anchor_checked);
     resp->set_bad_node(report.bad_node);
     resp->set_bad_seq(report.bad_seq);
     resp->set_problem(report.problem);

@@ -12,9 +12,10 @@ namespace ksef::service {
 
 class AuditServiceImpl final : public ksef::hsm::v1::AuditService::Service {
  public:
-  // All must outlive the service.
-  AuditServiceImpl(audit::AuditStore* store, const AccessGuard* guard)
-      : store_(store), guard_(guard) {}
+  // All must outlive the service. VerifyAuditLog compares the store with
+  // the server's own anchor file (`anchor_file`).
+  AuditServiceImpl(audit::AuditStore* store, const AccessGuard* guard, std::string anchor_file)
+      : store_(store), guard_(guard), anchor_file_(std::move(anchor_file)) {}
 
   grpc::Status ListAuditEvents(grpc::ServerContext*, const ksef::hsm::v1::ListAuditEventsRequest*,
                                ksef::hsm::v1::ListAuditEventsResponse*) override;
@@ -29,6 +30,7 @@ class AuditServiceImpl final : public ksef::hsm::v1::AuditService::Service {
  private:
   audit::AuditStore* const store_;
   const AccessGuard* const guard_;
+  const std::string anchor_file_;
 };
 
 // audit::AuditEvent -> proto (also used by tests).

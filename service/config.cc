@@ -115,6 +115,18 @@ absl::Status SetListenAddress(absl::string_view value, absl::string_view, Server
   return absl::OkStatus();
 }
 
+absl::Status SetAuditKeySha256(absl::string_view value, absl::string_view, ServerConfig& config) {
+  std::string hex = absl::AsciiStrToUpper(absl::StripAsciiWhitespace(value));
+  hex.erase(std::remove(hex.begin(), hex.end(), ':'), hex.end());
+  if (hex.size() != 64 || !std::all_of(hex.begin(), hex.end(), absl::ascii_isxdigit)) {
+    return absl::InvalidArgumentError(
+        "expected the audit key's SHA-256 fingerprint, 64 hex digits (as \"ksef-hsm audit "
+        "public-key\" prints it)");
+  }
+  config.audit_public_key_sha256 = hex;
+  return absl::OkStatus();
+}
+
 template <std::string ServerConfig::*kField>
 absl::Status SetString(absl::string_view value, absl::string_view, ServerConfig& config) {
   config.*kField = std::string(value);
@@ -204,7 +216,7 @@ struct Option {
 };
 
 using C = ServerConfig;
-constexpr std::array<Option, 42> kOptions = {{
+constexpr std::array<Option, 46> kOptions = {{
     {"listen_address", &SetListenAddress},
     {"plaintext", &SetBool<&C::plaintext>},
     {"tls_cert_file", &SetPath<&C::tls_cert_file>},
@@ -231,6 +243,10 @@ constexpr std::array<Option, 42> kOptions = {{
     {"audit_db", &SetPath<&C::audit_db>},
     {"audit_postgres", &SetString<&C::audit_postgres>},
     {"audit_checkpoint_interval", &SetDuration<&C::audit_checkpoint_interval, false>},
+    {"audit_checkpoint_events", &SetInt<&C::audit_checkpoint_events, 1, 1000000>},
+    {"audit_anchor_file", &SetPath<&C::audit_anchor_file>},
+    {"audit_anchor_syslog", &SetBool<&C::audit_anchor_syslog>},
+    {"audit_public_key_sha256", &SetAuditKeySha256},
     {"qr_environment", &SetQrEnvironment},
     {"qr_base_url", &SetQrBaseUrl},
     {"node_id", &SetString<&C::node_id>},

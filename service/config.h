@@ -68,8 +68,21 @@ struct ServerConfig {
   std::string audit_store = "sqlite";
   std::string audit_db;  // SQLite audit store; default <state_dir>/audit.db
   std::string audit_postgres;
-  // The chain head is signed by the audit key this often (and at shutdown).
-  absl::Duration audit_checkpoint_interval = absl::Minutes(1);
+  // The chain head is signed by the audit key (a checkpoint) after at most
+  // audit_checkpoint_events events or audit_checkpoint_interval after the
+  // first event no checkpoint covers, whichever comes first; also at
+  // start-up and at shutdown. At most that many events are ever unprotected.
+  int audit_checkpoint_events = 1000;
+  absl::Duration audit_checkpoint_interval = absl::Seconds(10);
+  // Every checkpoint is also appended as one line to this file (opened
+  // O_APPEND, fsynced); default <state_dir>/audit-anchor.log. A failed append
+  // fails the checkpoint. Also to syslog (LOG_AUTHPRIV) when set.
+  std::string audit_anchor_file;
+  bool audit_anchor_syslog = false;
+  // The SHA-256 fingerprint (64 hex digits) the audit key must have: the
+  // server refuses to start with another one (a swapped token, or a key
+  // generated anew). Empty: not pinned (the anchor still pins it).
+  std::string audit_public_key_sha256;
 
   // --- offline invoices (KOD I / KOD II) ---
   // Which KSeF environment's verification links calls get by default:

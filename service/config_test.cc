@@ -121,6 +121,29 @@ shutdown_timeout = 2m
   EXPECT_EQ(config.shutdown_timeout, absl::Minutes(2));
 }
 
+TEST(ServerConfigTest, AuditIntegrityOptions) {
+  const ServerConfig defaults = MustParse(kMinimal);
+  EXPECT_EQ(defaults.audit_checkpoint_events, 1000);
+  EXPECT_EQ(defaults.audit_checkpoint_interval, absl::Seconds(10));
+  EXPECT_EQ(defaults.audit_anchor_file, "");  // <state_dir>/audit-anchor.log
+  EXPECT_FALSE(defaults.audit_anchor_syslog);
+  EXPECT_EQ(defaults.audit_public_key_sha256, "");
+  const std::string fingerprint(64, 'a');
+  const ServerConfig config = MustParse(absl::StrCat(kMinimal, R"(
+audit_checkpoint_events = 50
+audit_checkpoint_interval = 2s
+audit_anchor_file = /worm/audit-anchor.log
+audit_anchor_syslog = true
+audit_public_key_sha256 = )", fingerprint, "\n"));
+  EXPECT_EQ(config.audit_checkpoint_events, 50);
+  EXPECT_EQ(config.audit_checkpoint_interval, absl::Seconds(2));
+  EXPECT_EQ(config.audit_anchor_file, "/worm/audit-anchor.log");
+  EXPECT_TRUE(config.audit_anchor_syslog);
+  EXPECT_EQ(config.audit_public_key_sha256, std::string(64, 'A'));
+  EXPECT_TRUE(Has(ErrorOnLine3("audit_checkpoint_events = 0"), "ksef.conf:3:"));
+  EXPECT_TRUE(Has(ErrorOnLine3("audit_public_key_sha256 = ABCD"), "64 hex digits"));
+}
+
 TEST(ServerConfigTest, Durations) {
   auto grace = [](absl::string_view value) {
     return MustParse(absl::StrCat(kMinimal, "destruction_grace_period = ", value))

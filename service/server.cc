@@ -13,6 +13,7 @@
 #include "common/log.h"
 #include "hsm/hsm.h"
 #include "ksef/cert/certificate_info.h"
+#include "audit/anchor.h"
 #include "audit/audit_log.h"
 #include "audit/audit_store_factory.h"
 #include "service/audit_key.h"
@@ -123,7 +124,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerConfig& config
   server->enrollment_ = std::make_unique<Enrollment>(server->keys_.get());
   server->enrollment_service_ = std::make_unique<EnrollmentServiceImpl>(
       server->enrollment_.get(), server->keys_.get(), guard);
-  server->audit_service_ = std::make_unique<AuditServiceImpl>(server->audit_store_.get(), guard);
+  server->audit_service_ = std::make_unique<AuditServiceImpl>(server->audit_store_.get(), guard,
+                                                              server->AnchorFile());
   server->certificates_ = std::make_unique<CertificateCache>();
   server->auth_service_ = std::make_unique<AuthServiceImpl>(server->keys_.get(), guard,
                                                             server->certificates_.get());
@@ -158,7 +160,12 @@ absl::Status Server::StartAudit() {
   if (!signer.ok()) return signer.status();
   audit::AuditLogOptions options;
   options.node = config_.node_id.empty() ? HostName() : config_.node_id;
+  absl::Status pinned = CheckAuditKeyPinned(signer->public_key_der);
+  if (!pinned.ok()) return pinned;
+  absl::Status anchored = OpenAnchors(options, audit::KeyFingerprint(signer->public_key_der));
+  if (!anchored.ok()) return anchored;
   options.checkpoint_interval = config_.audit_checkpoint_interval;
+  options.checkpoint_events = config_.audit_checkpoint_events;
   auto log = audit::AuditLog::Start(audit_store_.get(), std::move(*signer), options);
   if (!log.ok()) return log.status();
   audit_log_ = std::move(*log);
@@ -174,6 +181,51 @@ absl::Status Server::StartAudit() {
   guard_ = std::make_unique<AccessGuard>(policy_.get(), audit_log_.get(), limiter_.get(),
                                          refusals_.get());
   LogInfo("audit log in ", where, " (node ", options.node, ")");
+  return absl::OkStatus();
+}
+
+std::string Server::AnchorFile() const {
+  return config_.audit_anchor_file.empty() ? config_.state_dir + "/audit-anchor.log"
+                                           : config_.audit_anchor_file;
+}
+
+absl::Status Server::CheckAuditKeyPinned(const std::string& public_key_der) const {
+  const std::string fingerprint = audit::KeyFingerprint(public_key_der);
+  if (config_.audit_public_key_sha256.empty() || config_.audit_public_key_sha256 == fingerprint) {
+    return absl::OkStatus();
+  }
+  return absl::FailedPreconditionError(absl::StrCat(
+      "the audit key on the token has SHA-256 fingerprint ", fingerprint,
+      " but audit_public_key_sha256 in the config pins ", config_.audit_public_key_sha256,
+      ": wrong token, or the audit key was replaced; checkpoints signed now would not verify "
+      "against the pinned key"));
+}
+
+absl::Status Server::OpenAnchors(audit::AuditLogOptions& options,
+                                 const std::string& key_sha256) {
+  const std::string path = AnchorFile();
+  auto records = audit::ReadAnchorFile(path);
+  if (!records.ok() && records.status().code() != absl::StatusCode::kNotFound) {
+    return records.status();
+  }
+  if (records.ok()) {
+    for (const audit::AnchorRecord& r : *records) {
+      if (r.key_sha256 != key_sha256) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "the audit anchor ", path, " (line ", r.line, ") was signed by the audit key ",
+            r.key_sha256, " but the token's audit key is ", key_sha256,
+            ": wrong token or anchor file"));
+      }
+      if (r.checkpoint.node == options.node) options.last_anchored = r.checkpoint;
+    }
+  }
+  auto file = audit::FileAnchor::Open(path);
+  if (!file.ok()) return file.status();
+  anchors_.push_back(std::move(*file));
+  if (config_.audit_anchor_syslog) anchors_.push_back(std::make_unique<audit::SyslogAnchor>());
+  for (const auto& anchor : anchors_) options.anchors.push_back(anchor.get());
+  LogInfo("audit checkpoints are anchored in ", path,
+          config_.audit_anchor_syslog ? " and syslog" : "");
   return absl::OkStatus();
 }
 
@@ -347,6 +399,7 @@ void Server::Shutdown() {
     guard_.reset();
     limiter_.reset();
     audit_log_.reset();
+    anchors_.clear();
     audit_store_.reset();
     hsm_.reset();  // closes sessions, then C_Finalize
     LogInfo("shutdown complete");

@@ -15,6 +15,7 @@
 #include <memory>
 #include <mutex>
 #include <thread>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/synchronization/notification.h"
@@ -30,7 +31,9 @@ class Hsm;
 struct TokenKey;
 }
 namespace ksef::audit {
+class AnchorSink;
 class AuditLog;
+struct AuditLogOptions;
 class AuditStore;
 }
 
@@ -70,6 +73,16 @@ class Server {
   // Message size, thread, memory, stream and connection limits from the config.
   void ApplyLimits(grpc::ServerBuilder& builder);
   absl::Status StartAudit();
+  // <state_dir>/audit-anchor.log unless audit_anchor_file says otherwise.
+  std::string AnchorFile() const;
+  // Opens the anchor sinks into anchors_ and hands them to `options`, with
+  // this node's last anchored checkpoint. UNAVAILABLE when the anchor file
+  // cannot be opened; INVALID_ARGUMENT (naming the line) when it is malformed.
+  // `key_sha256` is the audit key's fingerprint; FAILED_PRECONDITION if the
+  // anchor was written under another.
+  absl::Status OpenAnchors(audit::AuditLogOptions& options, const std::string& key_sha256);
+  // FAILED_PRECONDITION unless the audit key matches audit_public_key_sha256.
+  absl::Status CheckAuditKeyPinned(const std::string& public_key_der) const;
   void MonitorLoop();
   void SweepLoop();
   // Logs a warning per key whose certificate expires within
@@ -84,6 +97,7 @@ class Server {
   std::unique_ptr<PolicyHolder> policy_;
   std::unique_ptr<hsm::TokenKey> audit_key_;
   std::unique_ptr<audit::AuditStore> audit_store_;
+  std::vector<std::unique_ptr<audit::AnchorSink>> anchors_;  // outlive audit_log_
   std::unique_ptr<audit::AuditLog> audit_log_;
   std::unique_ptr<UsageLimiter> limiter_;
   std::unique_ptr<RefusalLog> refusals_;

@@ -3,12 +3,16 @@
 // in the tests) and, while the file named by KSEF_FAULT_PKCS11_FILE exists,
 // makes the calls that touch the device fail with CKR_DEVICE_ERROR: a token
 // outage that a test can start and end by creating and removing a file.
+// While the file named by KSEF_FAULT_PKCS11_AUDIT_SIGN_FILE exists, only
+// C_SignInit with the key labelled "ksef-hsm-audit" fails (CKR_FUNCTION_FAILED):
+// the audit key cannot sign checkpoints while the token is otherwise fine.
 // The only PKCS#11 code outside hsm/ (docs/architecture.md, "Tests").
 #include <dlfcn.h>
 #include <p11-kit/pkcs11.h>
 #include <sys/stat.h>
 
 #include <cstdlib>
+#include <cstring>
 #include <mutex>
 
 namespace {
@@ -16,10 +20,21 @@ namespace {
 CK_FUNCTION_LIST g_list;
 CK_FUNCTION_LIST_PTR g_real = nullptr;
 
-bool Outage() {
-  const char* file = std::getenv("KSEF_FAULT_PKCS11_FILE");
+bool Exists(const char* env) {
+  const char* file = std::getenv(env);
   struct stat st;
   return file != nullptr && ::stat(file, &st) == 0;
+}
+
+bool Outage() { return Exists("KSEF_FAULT_PKCS11_FILE"); }
+
+bool IsAuditKey(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE key) {
+  static constexpr char kLabel[] = "ksef-hsm-audit";
+  char label[64] = {};
+  CK_ATTRIBUTE attr = {CKA_LABEL, label, sizeof(label)};
+  if (g_real->C_GetAttributeValue(session, key, &attr, 1) != CKR_OK) return false;
+  return attr.ulValueLen == sizeof(kLabel) - 1 &&
+         std::memcmp(label, kLabel, sizeof(kLabel) - 1) == 0;
 }
 
 CK_RV GetTokenInfo(CK_SLOT_ID slot, CK_TOKEN_INFO_PTR info) {
@@ -39,7 +54,11 @@ CK_RV FindObjectsInit(CK_SESSION_HANDLE session, CK_ATTRIBUTE_PTR tmpl, CK_ULONG
   return Outage() ? CKR_DEVICE_ERROR : g_real->C_FindObjectsInit(session, tmpl, count);
 }
 CK_RV SignInit(CK_SESSION_HANDLE session, CK_MECHANISM_PTR mech, CK_OBJECT_HANDLE key) {
-  return Outage() ? CKR_DEVICE_ERROR : g_real->C_SignInit(session, mech, key);
+  if (Outage()) return CKR_DEVICE_ERROR;
+  if (Exists("KSEF_FAULT_PKCS11_AUDIT_SIGN_FILE") && IsAuditKey(session, key)) {
+    return CKR_FUNCTION_FAILED;
+  }
+  return g_real->C_SignInit(session, mech, key);
 }
 CK_RV Sign(CK_SESSION_HANDLE session, CK_BYTE_PTR data, CK_ULONG len, CK_BYTE_PTR sig,
            CK_ULONG_PTR sig_len) {
