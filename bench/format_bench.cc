@@ -18,9 +18,9 @@
 #include <string>
 
 #include "absl/time/clock.h"
+#include "bench/raw_pkcs11.h"
 #include "hsm/key_store.h"
 #include "hsm/module.h"
-#include "hsm/objects.h"
 #include "hsm/token.h"
 #include "ksef/cert/test_ca.h"
 #include "ksef/csr/csr_builder.h"
@@ -93,17 +93,14 @@ int main(int argc, char** argv) {
 
   // Raw PKCS#11 on a session of our own, as sign_bench does.
   CK_FUNCTION_LIST* f = (*tok)->f();
-  auto lease = (*tok)->Lease();
-  CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
-  CK_OBJECT_HANDLE handle =
-      hsm::FindObjects(f, lease->get(), {hsm::Attr(CKA_CLASS, &cls), hsm::BytesAttr(CKA_ID, key->id)})
-          ->front();
+  CK_SESSION_HANDLE session = bench::OpenRawSessions(f, (*token)->label(), 1).front();
+  CK_OBJECT_HANDLE handle = bench::FindKey(f, session, key->id);
   auto raw = [&] {
     CK_MECHANISM mech{CKM_ECDSA, nullptr, 0};
     unsigned char sig[64];
     CK_ULONG len = sizeof(sig);
-    return f->C_SignInit(lease->get(), &mech, handle) == CKR_OK &&
-           f->C_Sign(lease->get(), digest, 32, sig, &len) == CKR_OK && len == 64;
+    return f->C_SignInit(session, &mech, handle) == CKR_OK &&
+           f->C_Sign(session, digest, 32, sig, &len) == CKR_OK && len == 64;
   };
   const std::pair<const char*, std::function<bool()>> cases[] = {
       {"csr", [&] { return csr::BuildCsrDer(data, **signer).ok(); }},

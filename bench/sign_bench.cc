@@ -5,20 +5,34 @@
 //   signer: hsm::Pkcs11Signer::SignDigest (sign slot, session lease, cached
 //           handle, length checks)
 //
-// Prints ops/s for both and the ratio signer/raw (1.00 = no overhead), for 1
-// and 2 threads. Run: build/bench/sign_bench [seconds_per_case]
+// Prints ops/s for both and the ratio signer/raw (1.00 = no overhead) for
+// each thread count, and how many keys were generated while the signer case
+// ran (key creation must not be starved by steady signing).
+//
+// Run: build/bench/sign_bench [seconds_per_case] [threads,...]   (default 2 s; 1,2)
+// Environment:
+//   KSEF_BENCH_PKCS11_MODULE  module to load instead of SoftHSM2 (e.g. the
+//       fault module build/tests/libksef_fault_pkcs11.so, which forwards to
+//       KSEF_FAULT_PKCS11_MODULE and adds KSEF_FAULT_PKCS11_DIR/sign-latency-us
+//       per C_Sign: a network HSM; docs/performance.md)
+//   KSEF_BENCH_MAX_SIGNS      max_concurrent_signs of the signer (default 8)
 #include <openssl/sha.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
+#include <string>
 #include <thread>
 #include <vector>
 
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "hsm/key_store.h"
 #include "hsm/module.h"
 #include "hsm/objects.h"
+#include "bench/raw_pkcs11.h"
 #include "hsm/token.h"
 #include "tests/support/softhsm_token.h"
 
@@ -45,20 +59,47 @@ double OpsPerSecond(int threads, absl::Duration duration, Fn fn) {
   return ops.load() / absl::ToDoubleSeconds(duration);
 }
 
+std::vector<int> ThreadCounts(int argc, char** argv) {
+  std::vector<int> out;
+  if (argc > 2) {
+    for (absl::string_view part : absl::StrSplit(argv[2], ',')) {
+      int n = 0;
+      if (absl::SimpleAtoi(part, &n) && n > 0) out.push_back(n);
+    }
+  }
+  if (out.empty()) out = {1, 2};
+  return out;
+}
+
+int EnvInt(const char* name, int fallback) {
+  const char* v = std::getenv(name);
+  int n = 0;
+  return v != nullptr && absl::SimpleAtoi(v, &n) && n > 0 ? n : fallback;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   absl::Duration per_case = absl::Seconds(argc > 1 ? std::atof(argv[1]) : 2.0);
+  std::vector<int> thread_counts = ThreadCounts(argc, argv);
+  int max_threads = *std::max_element(thread_counts.begin(), thread_counts.end());
   auto token = ksef::testing::TestToken::Create("bench");
   if (!token.ok()) {
     std::fprintf(stderr, "%s\n", token.status().ToString().c_str());
     return 1;
   }
-  auto module = Module::Load(ksef::testing::TestToken::ModulePath());
+  const char* override_module = std::getenv("KSEF_BENCH_PKCS11_MODULE");
+  std::string module_path =
+      override_module != nullptr ? override_module : ksef::testing::TestToken::ModulePath();
+  auto module = Module::Load(module_path);
+  if (!module.ok()) {
+    std::fprintf(stderr, "%s\n", module.status().ToString().c_str());
+    return 1;
+  }
   auto tok = Token::Open(module->get(), TokenSelector{(*token)->label(), ""},
-                         ksef::SecureString((*token)->pin()), 8);
+                         ksef::SecureString((*token)->pin()), max_threads + 2);
   if (!tok.ok()) return 1;
-  KeyStore store(tok->get(), "", 8);
+  KeyStore store(tok->get(), "", EnvInt("KSEF_BENCH_MAX_SIGNS", 8));
   auto key = store.Generate(KeyAlgorithm::kEcP256, "bench");
   auto signer = store.GetSigner(key->id);
   unsigned char digest[32];
@@ -66,27 +107,38 @@ int main(int argc, char** argv) {
   std::string d(reinterpret_cast<char*>(digest), 32);
 
   CK_FUNCTION_LIST* f = (*tok)->f();
-  std::vector<SessionLease> sessions;
-  for (int i = 0; i < 2; ++i) sessions.push_back(std::move(*(*tok)->Lease()));
-  CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
-  CK_OBJECT_HANDLE handle =
-      FindObjects(f, sessions[0].get(), {Attr(CKA_CLASS, &cls), BytesAttr(CKA_ID, key->id)})
-          ->front();
+  std::vector<CK_SESSION_HANDLE> sessions = ksef::bench::OpenRawSessions(f, (*token)->label(), max_threads);
+  CK_OBJECT_HANDLE handle = ksef::bench::FindKey(f, sessions[0], key->id);
   auto raw = [&](int t) {
     CK_MECHANISM mech{CKM_ECDSA, nullptr, 0};
     unsigned char sig[64];
     CK_ULONG len = sizeof(sig);
-    return f->C_SignInit(sessions[t].get(), &mech, handle) == CKR_OK &&
-           f->C_Sign(sessions[t].get(), digest, 32, sig, &len) == CKR_OK && len == 64;
+    return f->C_SignInit(sessions[t], &mech, handle) == CKR_OK &&
+           f->C_Sign(sessions[t], digest, 32, sig, &len) == CKR_OK && len == 64;
   };
   auto ours = [&](int) { return (*signer)->SignDigest(SignatureScheme::kEcdsaSha256, d).ok(); };
 
-  std::printf("%-8s %14s %14s %8s\n", "threads", "raw ops/s", "signer ops/s", "ratio");
-  for (int threads : {1, 2}) {
+  std::printf("module: %s\n", (*module)->description().c_str());
+  std::printf("%-8s %12s %12s %7s %18s %10s\n", "threads", "raw ops/s", "signer ops/s",
+              "ratio", "signer+keygen ops/s", "keys made");
+  for (int threads : thread_counts) {
     double r = OpsPerSecond(threads, per_case, raw);
     double s = OpsPerSecond(threads, per_case, ours);
-    std::printf("%-8d %14.0f %14.0f %8.3f\n", threads, r, s, s / r);
+    // Key creation beside steady signing: keys made during the case (the
+    // object lock is writer-fair, so this must not be 0).
+    std::atomic<bool> done{false};
+    std::atomic<int> made{0};
+    std::thread creator([&] {
+      while (!done) {
+        if (!store.Generate(KeyAlgorithm::kEcP256, "bench-made").ok()) std::abort();
+        ++made;
+      }
+    });
+    double sk = OpsPerSecond(threads, per_case, ours);
+    done = true;
+    creator.join();
+    std::printf("%-8d %12.0f %12.0f %7.3f %18.0f %10d\n", threads, r, s, s / r, sk, made.load());
   }
-  sessions.clear();
+  for (CK_SESSION_HANDLE h : sessions) f->C_CloseSession(h);
   return 0;
 }

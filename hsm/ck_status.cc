@@ -100,8 +100,8 @@ constexpr CkrEntry kTable[] = {
     {CKR_USER_ANOTHER_ALREADY_LOGGED_IN, "CKR_USER_ANOTHER_ALREADY_LOGGED_IN",
      absl::StatusCode::kFailedPrecondition, "another user (SO?) is logged in to the token"},
     {CKR_BUFFER_TOO_SMALL, "CKR_BUFFER_TOO_SMALL", absl::StatusCode::kInternal, ""},
-    {CKR_CRYPTOKI_NOT_INITIALIZED, "CKR_CRYPTOKI_NOT_INITIALIZED", absl::StatusCode::kInternal,
-     ""},
+    {CKR_CRYPTOKI_NOT_INITIALIZED, "CKR_CRYPTOKI_NOT_INITIALIZED", absl::StatusCode::kUnavailable,
+     "the module was finalized; the service re-initializes it"},
     {CKR_CRYPTOKI_ALREADY_INITIALIZED, "CKR_CRYPTOKI_ALREADY_INITIALIZED",
      absl::StatusCode::kFailedPrecondition,
      "another component of this process already initialized the module"},
@@ -146,6 +146,7 @@ bool IsSessionLost(CK_RV rv) {
     case CKR_TOKEN_NOT_RECOGNIZED:
     case CKR_USER_NOT_LOGGED_IN:
     case CKR_SLOT_ID_INVALID:
+    case CKR_CRYPTOKI_NOT_INITIALIZED:
       return true;
     default:
       return false;

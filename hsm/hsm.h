@@ -39,9 +39,18 @@ class Hsm {
 
   KeyStore& keys() { return *keys_; }
 
-  // OK when the token is usable; otherwise tries once to re-establish the
-  // login and returns why it is not usable.
+  // Probes the token (logged in, same serial, the required key visible); when
+  // that fails, recovers (new sessions, log in, re-initialize the module) and
+  // returns why the token is still not usable: UNAVAILABLE while the device
+  // is gone or not the expected token, FAILED_PRECONDITION after a PIN
+  // failure. The health monitor's call.
   absl::Status CheckHealth();
+  // True when a call saw trouble since the last CheckHealth: check now.
+  bool check_requested() const;
+
+  // The key whose presence proves the token is the expected one (the audit
+  // key): checked by CheckHealth and before every object write.
+  void RequireKey(const std::string& cka_id);
 
   const std::string& token_label() const;
   const std::string& module_description() const;

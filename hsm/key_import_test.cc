@@ -132,10 +132,9 @@ class KeyImportTest : public ::testing::Test {
 
   // Count of objects of `cls` with this CKA_ID.
   static size_t CountObjects(const std::string& id, CK_OBJECT_CLASS cls) {
-    auto lease = token_->Lease();
-    EXPECT_TRUE(lease.ok());
-    auto found =
-        FindObjects(token_->f(), lease->get(), {Attr(CKA_CLASS, &cls), BytesAttr(CKA_ID, id)});
+    auto found = token_->WithSession(ObjectAccess::kRead, [&](Session& s) {
+      return FindObjects(s, {Attr(CKA_CLASS, &cls), BytesAttr(CKA_ID, id)});
+    });
     EXPECT_TRUE(found.ok());
     return found.ok() ? found->size() : 0;
   }
@@ -166,18 +165,19 @@ TEST_F(KeyImportTest, ImportedKeysAreSensitiveNonExtractableNotLocalAndSign) {
     EXPECT_EQ(CountObjects(id, CKO_PUBLIC_KEY), 1u);
 
     // The private value cannot be read back.
-    auto lease = token_->Lease();
-    ASSERT_TRUE(lease.ok());
-    CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
-    auto handles =
-        FindObjects(token_->f(), lease->get(), {Attr(CKA_CLASS, &cls), BytesAttr(CKA_ID, id)});
-    ASSERT_TRUE(handles.ok());
-    ASSERT_EQ(handles->size(), 1u);
-    char buf[512];
-    CK_ATTRIBUTE value{std::string(kind) == "rsa" ? CKA_PRIVATE_EXPONENT : CKA_VALUE, buf,
-                       sizeof(buf)};
-    EXPECT_EQ(token_->f()->C_GetAttributeValue(lease->get(), handles->front(), &value, 1),
-              CKR_ATTRIBUTE_SENSITIVE);
+    absl::Status read = token_->WithSession(ObjectAccess::kRead, [&](Session& s) -> absl::Status {
+      CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
+      auto handles = FindObjects(s, {Attr(CKA_CLASS, &cls), BytesAttr(CKA_ID, id)});
+      EXPECT_TRUE(handles.ok());
+      EXPECT_EQ(handles->size(), 1u);
+      char buf[512];
+      CK_ATTRIBUTE value{std::string(kind) == "rsa" ? CKA_PRIVATE_EXPONENT : CKA_VALUE, buf,
+                         sizeof(buf)};
+      EXPECT_EQ(s.f()->C_GetAttributeValue(s.handle(), handles->front(), &value, 1),
+                CKR_ATTRIBUTE_SENSITIVE);
+      return absl::OkStatus();
+    });
+    EXPECT_TRUE(read.ok()) << read;
 
     auto signer = store_->GetSigner(id);
     ASSERT_TRUE(signer.ok()) << signer.status();

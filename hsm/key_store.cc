@@ -46,11 +46,11 @@ class KeyStore::Impl {
   Token* token() const { return token_; }
 
  private:
-  // Reads what we expose about a private key; `session` must stay leased.
-  absl::StatusOr<TokenKey> Describe(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE priv);
-  absl::StatusOr<CK_OBJECT_HANDLE> FindPrivate(CK_SESSION_HANDLE session, const std::string& id);
+  // Reads what we expose about a private key.
+  absl::StatusOr<TokenKey> Describe(Session& s, CK_OBJECT_HANDLE priv);
+  // NOT_FOUND only when the session is logged in and sees no such key.
+  absl::StatusOr<CK_OBJECT_HANDLE> FindPrivate(Session& s, const std::string& id);
   absl::Status SyncStore(time_t since);
-  absl::Status Checked(SessionLease& lease, CK_RV rv, absl::string_view what);
 
   Token* const token_;
   const std::string store_dir_;
@@ -58,15 +58,6 @@ class KeyStore::Impl {
   absl::Mutex mu_;
   absl::flat_hash_map<std::string, std::shared_ptr<Pkcs11Signer>> signers_ ABSL_GUARDED_BY(mu_);
 };
-
-absl::Status KeyStore::Impl::Checked(SessionLease& lease, CK_RV rv, absl::string_view what) {
-  if (rv == CKR_OK) return absl::OkStatus();
-  if (IsSessionLost(rv)) {
-    lease.MarkBroken();
-    token_->ReportLost();
-  }
-  return CkStatus(rv, what);
-}
 
 absl::Status KeyStore::Impl::SyncStore(time_t since) {
   if (store_dir_.empty()) return absl::OkStatus();
@@ -101,44 +92,36 @@ absl::StatusOr<TokenKey> KeyStore::Impl::Generate(KeyAlgorithm algorithm,
     pub.push_back(CK_ATTRIBUTE{CKA_PUBLIC_EXPONENT, public_exponent, sizeof(public_exponent)});
   }
 
-  auto lease = token_->Lease();
-  if (!lease.ok()) return lease.status();
-  CK_OBJECT_HANDLE pub_handle = CK_INVALID_HANDLE, priv_handle = CK_INVALID_HANDLE;
-  time_t started = std::time(nullptr);
-  std::unique_lock<std::shared_mutex> write(token_->object_mutex());
-  {
-    CK_RV rv = token_->f()->C_GenerateKeyPair(lease->get(), &mech, pub.data(), pub.size(),
-                                              priv.data(), priv.size(), &pub_handle,
-                                              &priv_handle);
-    absl::Status s = Checked(*lease, rv, "C_GenerateKeyPair");
-    if (!s.ok()) return s;
-  }
-  auto key = Describe(lease->get(), priv_handle);
-  absl::Status synced = key.ok() ? SyncStore(started) : absl::OkStatus();
-  if (!key.ok() || !synced.ok()) {
-    // No orphans: a key we cannot describe or make durable is removed again.
-    token_->f()->C_DestroyObject(lease->get(), priv_handle);
-    token_->f()->C_DestroyObject(lease->get(), pub_handle);
-    return key.ok() ? synced : key.status();
-  }
-  return key;
+  return token_->WithSession(ObjectAccess::kWrite, [&](Session& s) -> absl::StatusOr<TokenKey> {
+    KSEF_RETURN_IF_ERROR(token_->CheckIdentity(s));
+    CK_OBJECT_HANDLE pub_handle = CK_INVALID_HANDLE, priv_handle = CK_INVALID_HANDLE;
+    time_t started = std::time(nullptr);
+    CK_RV rv = s.f()->C_GenerateKeyPair(s.handle(), &mech, pub.data(), pub.size(), priv.data(),
+                                        priv.size(), &pub_handle, &priv_handle);
+    KSEF_RETURN_IF_ERROR(s.Check(rv, "C_GenerateKeyPair"));
+    auto key = Describe(s, priv_handle);
+    absl::Status synced = key.ok() ? SyncStore(started) : absl::OkStatus();
+    if (!key.ok() || !synced.ok()) {
+      // No orphans: a key we cannot describe or make durable is removed again.
+      s.f()->C_DestroyObject(s.handle(), priv_handle);
+      s.f()->C_DestroyObject(s.handle(), pub_handle);
+      return key.ok() ? synced : key.status();
+    }
+    return key;
+  });
 }
 
-absl::StatusOr<TokenKey> KeyStore::Impl::Describe(CK_SESSION_HANDLE session,
-                                                  CK_OBJECT_HANDLE priv) {
-  CK_FUNCTION_LIST* f = token_->f();
+absl::StatusOr<TokenKey> KeyStore::Impl::Describe(Session& s, CK_OBJECT_HANDLE priv) {
   TokenKey key;
-  auto id = GetBytesAttribute(f, session, priv, CKA_ID);
-  if (!id.ok()) return id.status();
-  key.id = *id;
-  auto label = GetBytesAttribute(f, session, priv, CKA_LABEL);
+  KSEF_ASSIGN_OR_RETURN(key.id, GetBytesAttribute(s, priv, CKA_ID));
+  auto label = GetBytesAttribute(s, priv, CKA_LABEL);
+  if (!label.ok() && absl::IsUnavailable(label.status())) return label.status();
   key.label = label.ok() ? *label : "";
-  auto type = GetUlongAttribute(f, session, priv, CKA_KEY_TYPE);
-  if (!type.ok()) return type.status();
-  if (*type != CKK_EC && *type != CKK_RSA) {
+  KSEF_ASSIGN_OR_RETURN(CK_ULONG type, GetUlongAttribute(s, priv, CKA_KEY_TYPE));
+  if (type != CKK_EC && type != CKK_RSA) {
     return absl::FailedPreconditionError("key type is neither EC nor RSA");
   }
-  key.algorithm = *type == CKK_EC ? KeyAlgorithm::kEcP256 : KeyAlgorithm::kRsa2048;
+  key.algorithm = type == CKK_EC ? KeyAlgorithm::kEcP256 : KeyAlgorithm::kRsa2048;
 
   struct {
     CK_ATTRIBUTE_TYPE type;
@@ -149,73 +132,61 @@ absl::StatusOr<TokenKey> KeyStore::Impl::Describe(CK_SESSION_HANDLE session,
                {CKA_ALWAYS_SENSITIVE, &key.attestation.always_sensitive},
                {CKA_NEVER_EXTRACTABLE, &key.attestation.never_extractable}};
   for (auto& flag : flags) {
-    auto v = GetBoolAttribute(f, session, priv, flag.type);
-    if (!v.ok()) return v.status();
-    *flag.out = *v;
+    KSEF_ASSIGN_OR_RETURN(*flag.out, GetBoolAttribute(s, priv, flag.type));
   }
 
   if (key.algorithm == KeyAlgorithm::kRsa2048) {
-    auto n = GetBytesAttribute(f, session, priv, CKA_MODULUS);
-    auto e = GetBytesAttribute(f, session, priv, CKA_PUBLIC_EXPONENT);
-    if (!n.ok()) return n.status();
-    if (!e.ok()) return e.status();
-    auto spki = RsaSpkiFromModulus(*n, *e);
-    if (!spki.ok()) return spki.status();
-    key.public_key_der = *spki;
+    KSEF_ASSIGN_OR_RETURN(std::string n, GetBytesAttribute(s, priv, CKA_MODULUS));
+    KSEF_ASSIGN_OR_RETURN(std::string e, GetBytesAttribute(s, priv, CKA_PUBLIC_EXPONENT));
+    KSEF_ASSIGN_OR_RETURN(key.public_key_der, RsaSpkiFromModulus(n, e));
   } else {
     CK_OBJECT_CLASS cls = CKO_PUBLIC_KEY;
-    auto pubs = FindObjects(f, session, {Attr(CKA_CLASS, &cls), BytesAttr(CKA_ID, key.id)}, 1);
-    if (!pubs.ok()) return pubs.status();
-    if (!pubs->empty()) {
-      auto point = GetBytesAttribute(f, session, pubs->front(), CKA_EC_POINT);
-      if (!point.ok()) return point.status();
-      auto spki = EcP256SpkiFromEcPoint(*point);
-      if (!spki.ok()) return spki.status();
-      key.public_key_der = *spki;
+    KSEF_ASSIGN_OR_RETURN(auto pubs,
+                          FindObjects(s, {Attr(CKA_CLASS, &cls), BytesAttr(CKA_ID, key.id)}, 1));
+    if (!pubs.empty()) {
+      KSEF_ASSIGN_OR_RETURN(std::string point, GetBytesAttribute(s, pubs.front(), CKA_EC_POINT));
+      KSEF_ASSIGN_OR_RETURN(key.public_key_der, EcP256SpkiFromEcPoint(point));
     }
   }
   key.uri = UriFor(key.id, key.label);
   return key;
 }
 
-absl::StatusOr<CK_OBJECT_HANDLE> KeyStore::Impl::FindPrivate(CK_SESSION_HANDLE session,
-                                                             const std::string& id) {
+absl::StatusOr<CK_OBJECT_HANDLE> KeyStore::Impl::FindPrivate(Session& s, const std::string& id) {
   CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
-  auto found = FindObjects(token_->f(), session, {Attr(CKA_CLASS, &cls), BytesAttr(CKA_ID, id)}, 2);
-  if (!found.ok()) return found.status();
-  if (found->empty()) {
-    KSEF_RETURN_IF_ERROR(token_->EnsureLoggedIn(session));
+  KSEF_ASSIGN_OR_RETURN(auto found,
+                        FindObjects(s, {Attr(CKA_CLASS, &cls), BytesAttr(CKA_ID, id)}, 2));
+  if (found.empty()) {
+    KSEF_RETURN_IF_ERROR(s.EnsureLoggedIn());
     return absl::NotFoundError("no private key with this CKA_ID on the token");
   }
-  return found->front();
+  return found.front();
 }
 
 absl::StatusOr<TokenKey> KeyStore::Impl::Get(const std::string& id) {
-  std::shared_lock<std::shared_mutex> read(token_->object_mutex());
-  auto lease = token_->Lease();
-  if (!lease.ok()) return lease.status();
-  auto priv = FindPrivate(lease->get(), id);
-  if (!priv.ok()) return priv.status();
-  return Describe(lease->get(), *priv);
+  return token_->WithSession(ObjectAccess::kRead, [&](Session& s) -> absl::StatusOr<TokenKey> {
+    KSEF_ASSIGN_OR_RETURN(CK_OBJECT_HANDLE priv, FindPrivate(s, id));
+    return Describe(s, priv);
+  });
 }
 
 absl::StatusOr<std::vector<TokenKey>> KeyStore::Impl::List() {
-  std::shared_lock<std::shared_mutex> read(token_->object_mutex());
-  auto lease = token_->Lease();
-  if (!lease.ok()) return lease.status();
-  CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
-  auto handles = FindObjects(token_->f(), lease->get(), {Attr(CKA_CLASS, &cls)});
-  if (!handles.ok()) return handles.status();
-  std::vector<TokenKey> keys;
-  for (CK_OBJECT_HANDLE h : *handles) {
-    auto key = Describe(lease->get(), h);
-    if (!key.ok()) {
-      LogWarning("skipping a private key that cannot be described: ", key.status().message());
-      continue;
+  using Keys = std::vector<TokenKey>;
+  return token_->WithSession(ObjectAccess::kRead, [&](Session& s) -> absl::StatusOr<Keys> {
+    CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
+    KSEF_ASSIGN_OR_RETURN(auto handles, FindObjects(s, {Attr(CKA_CLASS, &cls)}));
+    Keys keys;
+    for (CK_OBJECT_HANDLE h : handles) {
+      auto key = Describe(s, h);
+      if (absl::IsUnavailable(key.status())) return key.status();  // token trouble: no partial list
+      if (!key.ok()) {
+        LogWarning("skipping a private key that cannot be described: ", key.status().message());
+        continue;
+      }
+      keys.push_back(std::move(*key));
     }
-    keys.push_back(std::move(*key));
-  }
-  return keys;
+    return keys;
+  });
 }
 
 absl::Status KeyStore::Impl::Destroy(const std::string& id) {
@@ -223,23 +194,20 @@ absl::Status KeyStore::Impl::Destroy(const std::string& id) {
     absl::MutexLock lock(&mu_);
     signers_.erase(id);
   }
-  std::unique_lock<std::shared_mutex> write(token_->object_mutex());
-  auto lease = token_->Lease();
-  if (!lease.ok()) return lease.status();
-  auto handles = FindObjects(token_->f(), lease->get(), {BytesAttr(CKA_ID, id)});
-  if (!handles.ok()) return handles.status();
-  if (handles->empty()) {
-    KSEF_RETURN_IF_ERROR(token_->EnsureLoggedIn(lease->get()));
-    return absl::NotFoundError("no object with this CKA_ID on the token");
-  }
-  time_t started = std::time(nullptr);
-  for (CK_OBJECT_HANDLE h : *handles) {
-    CK_RV rv = token_->f()->C_DestroyObject(lease->get(), h);
-    if (rv == CKR_OBJECT_HANDLE_INVALID) continue;  // already gone
-    absl::Status s = Checked(*lease, rv, "C_DestroyObject");
-    if (!s.ok()) return s;
-  }
-  return SyncStore(started);
+  return token_->WithSession(ObjectAccess::kWrite, [&](Session& s) -> absl::Status {
+    KSEF_ASSIGN_OR_RETURN(auto handles, FindObjects(s, {BytesAttr(CKA_ID, id)}));
+    if (handles.empty()) {
+      KSEF_RETURN_IF_ERROR(s.EnsureLoggedIn());
+      return absl::NotFoundError("no object with this CKA_ID on the token");
+    }
+    time_t started = std::time(nullptr);
+    for (CK_OBJECT_HANDLE h : handles) {
+      CK_RV rv = s.f()->C_DestroyObject(s.handle(), h);
+      if (rv == CKR_OBJECT_HANDLE_INVALID) continue;  // already gone
+      KSEF_RETURN_IF_ERROR(s.Check(rv, "C_DestroyObject"));
+    }
+    return SyncStore(started);
+  });
 }
 
 absl::StatusOr<std::shared_ptr<Signer>> KeyStore::Impl::GetSigner(const std::string& id) {
@@ -249,15 +217,18 @@ absl::StatusOr<std::shared_ptr<Signer>> KeyStore::Impl::GetSigner(const std::str
     if (it != signers_.end()) return std::static_pointer_cast<Signer>(it->second);
   }
   uint64_t generation = token_->generation();
-  std::shared_lock<std::shared_mutex> read(token_->object_mutex());
-  auto lease = token_->Lease();
-  if (!lease.ok()) return lease.status();
-  auto priv = FindPrivate(lease->get(), id);
-  if (!priv.ok()) return priv.status();
-  auto key = Describe(lease->get(), *priv);
-  if (!key.ok()) return key.status();
-  auto signer = std::make_shared<Pkcs11Signer>(token_, &slots_, id, key->algorithm,
-                                               key->public_key_der, *priv, generation);
+  auto described = token_->WithSession(
+      ObjectAccess::kRead, [&](Session& s) -> absl::StatusOr<std::pair<TokenKey, CK_OBJECT_HANDLE>> {
+        auto priv = FindPrivate(s, id);
+        if (absl::IsNotFound(priv.status())) return token_->KnownKeyMissing();
+        if (!priv.ok()) return priv.status();
+        KSEF_ASSIGN_OR_RETURN(TokenKey key, Describe(s, *priv));
+        return std::make_pair(std::move(key), *priv);
+      });
+  if (!described.ok()) return described.status();
+  auto signer = std::make_shared<Pkcs11Signer>(token_, &slots_, id, described->first.algorithm,
+                                               described->first.public_key_der, described->second,
+                                               generation);
   absl::MutexLock lock(&mu_);
   auto [it, inserted] = signers_.emplace(id, signer);
   return std::static_pointer_cast<Signer>(it->second);
@@ -268,24 +239,24 @@ absl::StatusOr<TokenKey> KeyStore::Impl::ImportPrivateKey(const EVP_PKEY* key,
                                                           const std::string& id) {
   ImportTemplates t;
   KSEF_RETURN_IF_ERROR(t.Fill(key, label, id));
-  auto lease = token_->Lease();
-  if (!lease.ok()) return lease.status();
-  std::unique_lock<std::shared_mutex> write(token_->object_mutex());
-  time_t started = std::time(nullptr);
-  CK_OBJECT_HANDLE priv = CK_INVALID_HANDLE, pub = CK_INVALID_HANDLE;
-  CK_RV rv = token_->f()->C_CreateObject(lease->get(), t.priv.data(), t.priv.size(), &priv);
-  KSEF_RETURN_IF_ERROR(Checked(*lease, rv, "C_CreateObject (private key)"));
-  rv = token_->f()->C_CreateObject(lease->get(), t.pub.data(), t.pub.size(), &pub);
-  absl::Status s = Checked(*lease, rv, "C_CreateObject (public key)");
-  absl::StatusOr<TokenKey> described = s.ok() ? Describe(lease->get(), priv) : s;
-  if (described.ok()) s = SyncStore(started);
-  if (!described.ok() || !s.ok()) {
-    // No orphans: whatever was created is removed again.
-    token_->f()->C_DestroyObject(lease->get(), priv);
-    if (pub != CK_INVALID_HANDLE) token_->f()->C_DestroyObject(lease->get(), pub);
-    return described.ok() ? s : described.status();
-  }
-  return described;
+  return token_->WithSession(ObjectAccess::kWrite, [&](Session& s) -> absl::StatusOr<TokenKey> {
+    KSEF_RETURN_IF_ERROR(token_->CheckIdentity(s));
+    time_t started = std::time(nullptr);
+    CK_OBJECT_HANDLE priv = CK_INVALID_HANDLE, pub = CK_INVALID_HANDLE;
+    CK_RV rv = s.f()->C_CreateObject(s.handle(), t.priv.data(), t.priv.size(), &priv);
+    KSEF_RETURN_IF_ERROR(s.Check(rv, "C_CreateObject (private key)"));
+    rv = s.f()->C_CreateObject(s.handle(), t.pub.data(), t.pub.size(), &pub);
+    absl::Status created = s.Check(rv, "C_CreateObject (public key)");
+    absl::StatusOr<TokenKey> described = created.ok() ? Describe(s, priv) : created;
+    absl::Status synced = described.ok() ? SyncStore(started) : absl::OkStatus();
+    if (!described.ok() || !synced.ok()) {
+      // No orphans: whatever was created is removed again.
+      s.f()->C_DestroyObject(s.handle(), priv);
+      if (pub != CK_INVALID_HANDLE) s.f()->C_DestroyObject(s.handle(), pub);
+      return described.ok() ? synced : described.status();
+    }
+    return described;
+  });
 }
 
 absl::Status KeyStore::Impl::StoreCertificate(const std::string& id, const std::string& der,
@@ -301,41 +272,40 @@ absl::Status KeyStore::Impl::StoreCertificate(const std::string& id, const std::
       BytesAttr(CKA_LABEL, label),    BytesAttr(CKA_SUBJECT, attrs.subject),
       BytesAttr(CKA_ISSUER, attrs.issuer), BytesAttr(CKA_SERIAL_NUMBER, attrs.serial),
       BytesAttr(CKA_VALUE, der)};
-  auto lease = token_->Lease();
-  if (!lease.ok()) return lease.status();
-  std::unique_lock<std::shared_mutex> write(token_->object_mutex());
-  KSEF_RETURN_IF_ERROR(FindPrivate(lease->get(), id).status());
-  auto old = FindObjects(token_->f(), lease->get(), {Attr(CKA_CLASS, &cls), BytesAttr(CKA_ID, id)});
-  if (!old.ok()) return old.status();
-  time_t started = std::time(nullptr);
-  CK_OBJECT_HANDLE created = CK_INVALID_HANDLE;
-  CK_RV rv = token_->f()->C_CreateObject(lease->get(), tmpl.data(), tmpl.size(), &created);
-  KSEF_RETURN_IF_ERROR(Checked(*lease, rv, "C_CreateObject (certificate)"));
-  for (CK_OBJECT_HANDLE h : *old) {
-    rv = token_->f()->C_DestroyObject(lease->get(), h);
-    if (rv != CKR_OK && rv != CKR_OBJECT_HANDLE_INVALID) {
-      LogWarning("the previous certificate object could not be removed: ",
-                 CkStatus(rv, "C_DestroyObject").message());
+  return token_->WithSession(ObjectAccess::kWrite, [&](Session& s) -> absl::Status {
+    KSEF_RETURN_IF_ERROR(FindPrivate(s, id).status());
+    KSEF_ASSIGN_OR_RETURN(auto old, FindObjects(s, {Attr(CKA_CLASS, &cls), BytesAttr(CKA_ID, id)}));
+    time_t started = std::time(nullptr);
+    CK_OBJECT_HANDLE created = CK_INVALID_HANDLE;
+    CK_RV rv = s.f()->C_CreateObject(s.handle(), tmpl.data(), tmpl.size(), &created);
+    KSEF_RETURN_IF_ERROR(s.Check(rv, "C_CreateObject (certificate)"));
+    for (CK_OBJECT_HANDLE h : old) {
+      rv = s.f()->C_DestroyObject(s.handle(), h);
+      if (rv != CKR_OK && rv != CKR_OBJECT_HANDLE_INVALID) {
+        LogWarning("the previous certificate object could not be removed: ",
+                   CkStatus(rv, "C_DestroyObject").message());
+      }
     }
-  }
-  absl::Status synced = SyncStore(started);
-  if (!synced.ok()) {
-    token_->f()->C_DestroyObject(lease->get(), created);
-    return synced;
-  }
-  return absl::OkStatus();
+    absl::Status synced = SyncStore(started);
+    if (!synced.ok()) {
+      s.f()->C_DestroyObject(s.handle(), created);
+      return synced;
+    }
+    return absl::OkStatus();
+  });
 }
 
 absl::StatusOr<std::string> KeyStore::Impl::GetCertificate(const std::string& id) {
-  std::shared_lock<std::shared_mutex> read(token_->object_mutex());
-  auto lease = token_->Lease();
-  if (!lease.ok()) return lease.status();
-  CK_OBJECT_CLASS cls = CKO_CERTIFICATE;
-  auto found =
-      FindObjects(token_->f(), lease->get(), {Attr(CKA_CLASS, &cls), BytesAttr(CKA_ID, id)}, 2);
-  if (!found.ok()) return found.status();
-  if (found->empty()) return absl::NotFoundError("no certificate with this CKA_ID on the token");
-  return GetBytesAttribute(token_->f(), lease->get(), found->front(), CKA_VALUE);
+  return token_->WithSession(ObjectAccess::kRead, [&](Session& s) -> absl::StatusOr<std::string> {
+    CK_OBJECT_CLASS cls = CKO_CERTIFICATE;
+    KSEF_ASSIGN_OR_RETURN(auto found,
+                          FindObjects(s, {Attr(CKA_CLASS, &cls), BytesAttr(CKA_ID, id)}, 2));
+    if (found.empty()) {
+      KSEF_RETURN_IF_ERROR(s.EnsureLoggedIn());
+      return absl::NotFoundError("no certificate with this CKA_ID on the token");
+    }
+    return GetBytesAttribute(s, found.front(), CKA_VALUE);
+  });
 }
 
 KeyStore::KeyStore(Token* token, std::string token_store_dir, int max_concurrent_signs)

@@ -74,17 +74,18 @@ TEST_F(KeyStoreTest, GeneratedEcKeyIsSensitiveNonExtractableAndLocal) {
   EXPECT_EQ(key->public_key_der.size(), 91u);  // P-256 SPKI
 
   // The private value cannot be read: CKR_ATTRIBUTE_SENSITIVE.
-  auto lease = token_->Lease();
-  ASSERT_TRUE(lease.ok());
-  CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
-  auto handles =
-      FindObjects(token_->f(), lease->get(), {Attr(CKA_CLASS, &cls), BytesAttr(CKA_ID, key->id)});
-  ASSERT_TRUE(handles.ok());
-  ASSERT_EQ(handles->size(), 1u);
-  char buf[256];
-  CK_ATTRIBUTE value{CKA_VALUE, buf, sizeof(buf)};
-  EXPECT_EQ(token_->f()->C_GetAttributeValue(lease->get(), handles->front(), &value, 1),
-            CKR_ATTRIBUTE_SENSITIVE);
+  absl::Status read = token_->WithSession(ObjectAccess::kRead, [&](Session& s) -> absl::Status {
+    CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
+    auto handles = FindObjects(s, {Attr(CKA_CLASS, &cls), BytesAttr(CKA_ID, key->id)});
+    EXPECT_TRUE(handles.ok());
+    EXPECT_EQ(handles->size(), 1u);
+    char buf[256];
+    CK_ATTRIBUTE value{CKA_VALUE, buf, sizeof(buf)};
+    EXPECT_EQ(s.f()->C_GetAttributeValue(s.handle(), handles->front(), &value, 1),
+              CKR_ATTRIBUTE_SENSITIVE);
+    return absl::OkStatus();
+  });
+  EXPECT_TRUE(read.ok()) << read;
 }
 
 TEST_F(KeyStoreTest, IndependentToolListsKeyButCannotReadIt) {
@@ -216,11 +217,16 @@ TEST_F(KeyStoreTest, ListGetAndDestroy) {
 
   ASSERT_TRUE(store_->Destroy(key->id).ok());
   EXPECT_EQ(store_->Get(key->id).status().code(), absl::StatusCode::kNotFound);
-  EXPECT_EQ(store_->GetSigner(key->id).status().code(), absl::StatusCode::kNotFound);
+  // A signer is asked for keys the service knows: one the token does not
+  // show is a token problem (UNAVAILABLE, and a check is requested).
+  EXPECT_EQ(store_->GetSigner(key->id).status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_TRUE(token_->check_requested());
+  EXPECT_TRUE(token_->CheckAndRecover().ok());
   EXPECT_EQ(store_->Destroy(key->id).code(), absl::StatusCode::kNotFound);
   // No object with the id is left (private, public).
-  auto lease = token_->Lease();
-  auto left = FindObjects(token_->f(), lease->get(), {BytesAttr(CKA_ID, key->id)});
+  auto left = token_->WithSession(ObjectAccess::kRead, [&](Session& s) {
+    return FindObjects(s, {BytesAttr(CKA_ID, key->id)});
+  });
   ASSERT_TRUE(left.ok());
   EXPECT_TRUE(left->empty());
 }
@@ -241,11 +247,9 @@ TEST_F(KeyStoreTest, RecoversAfterTheTokenLoggedUsOut) {
   ASSERT_TRUE(key.ok());
   auto signer = store_->GetSigner(key->id);
   ASSERT_TRUE(signer.ok());
-  {
-    auto lease = token_->Lease();
-    ASSERT_TRUE(lease.ok());
-    ASSERT_EQ(token_->f()->C_Logout(lease->get()), CKR_OK);
-  }
+  ASSERT_TRUE(token_->WithSession(ObjectAccess::kRead, [](Session& s) {
+    return s.Check(s.f()->C_Logout(s.handle()), "C_Logout");
+  }).ok());
   auto sig = (*signer)->SignDigest(SignatureScheme::kEcdsaSha256, Sha256("x"));
   EXPECT_FALSE(sig.ok());
   EXPECT_EQ(sig.status().code(), absl::StatusCode::kUnavailable) << sig.status();

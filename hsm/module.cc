@@ -3,11 +3,21 @@
 #include <dlfcn.h>
 #include <sys/stat.h>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
 #include "hsm/ck_status.h"
 
 namespace ksef::hsm {
+namespace {
+
+CK_C_INITIALIZE_ARGS InitializeArgs() {
+  CK_C_INITIALIZE_ARGS args = {};
+  args.flags = CKF_OS_LOCKING_OK;
+  return args;
+}
+
+}  // namespace
 
 std::string TrimPadded(const unsigned char* field, size_t size) {
   std::string s(reinterpret_cast<const char*>(field), size);
@@ -42,31 +52,57 @@ absl::StatusOr<std::unique_ptr<Module>> Module::Load(const std::string& path) {
     return absl::FailedPreconditionError(
         absl::StrCat("C_GetFunctionList of ", path, " failed: ", CkrName(rv)));
   }
-  CK_C_INITIALIZE_ARGS args = {};
-  args.flags = CKF_OS_LOCKING_OK;
+  CK_C_INITIALIZE_ARGS args = InitializeArgs();
   rv = functions->C_Initialize(&args);
-  if (rv != CKR_OK) {
+  bool owns = rv != CKR_CRYPTOKI_ALREADY_INITIALIZED;
+  if (!owns) {
+    LogWarning("PKCS#11 module ", path, " was already initialized in this process; using it "
+               "without re-initializing it after device errors");
+  } else if (rv != CKR_OK) {
     ::dlclose(handle);
     absl::Status s = CkStatus(rv, absl::StrCat("C_Initialize of ", path));
     return absl::FailedPreconditionError(s.message());
   }
-  return std::unique_ptr<Module>(new Module(path, handle, functions));
+  return std::unique_ptr<Module>(new Module(path, handle, functions, owns));
 }
 
-Module::Module(std::string path, void* handle, CK_FUNCTION_LIST* functions)
-    : path_(std::move(path)), handle_(handle), functions_(functions) {
+Module::Module(std::string path, void* handle, CK_FUNCTION_LIST* functions,
+               bool owns_initialization)
+    : path_(std::move(path)),
+      handle_(handle),
+      functions_(functions),
+      owns_initialization_(owns_initialization) {
   CK_INFO info;
   if (functions_->C_GetInfo(&info) == CKR_OK) {
+    std::string manufacturer = TrimPadded(info.manufacturerID, sizeof(info.manufacturerID));
     description_ =
-        absl::StrCat(TrimPadded(info.manufacturerID, sizeof(info.manufacturerID)), " / ",
+        absl::StrCat(manufacturer, " / ",
                      TrimPadded(info.libraryDescription, sizeof(info.libraryDescription)), " ",
                      info.libraryVersion.major, ".", info.libraryVersion.minor);
+    serializes_object_writes_ = absl::StartsWith(manufacturer, "SoftHSM");
   }
 }
 
-Module::~Module() {
+absl::Status Module::Reinitialize() {
+  if (!owns_initialization_) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "PKCS#11 module ", path_, " was initialized by another component; not re-initializing"));
+  }
   CK_RV rv = functions_->C_Finalize(nullptr);
-  if (rv != CKR_OK) LogWarning("C_Finalize of ", path_, " returned ", CkrName(rv));
+  if (rv != CKR_OK && rv != CKR_CRYPTOKI_NOT_INITIALIZED) {
+    LogWarning("C_Finalize of ", path_, " returned ", CkrName(rv), "; initializing again anyway");
+  }
+  CK_C_INITIALIZE_ARGS args = InitializeArgs();
+  rv = functions_->C_Initialize(&args);
+  if (rv == CKR_OK || rv == CKR_CRYPTOKI_ALREADY_INITIALIZED) return absl::OkStatus();
+  return absl::UnavailableError(CkStatus(rv, absl::StrCat("C_Initialize of ", path_)).message());
+}
+
+Module::~Module() {
+  if (owns_initialization_) {
+    CK_RV rv = functions_->C_Finalize(nullptr);
+    if (rv != CKR_OK) LogWarning("C_Finalize of ", path_, " returned ", CkrName(rv));
+  }
   ::dlclose(handle_);
 }
 

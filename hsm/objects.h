@@ -1,4 +1,6 @@
-// Small helpers over C_FindObjects / C_GetAttributeValue. Internal to hsm/.
+// Small helpers over C_FindObjects / C_GetAttributeValue on a leased
+// Session: every CK_RV goes through Session::Check, so a lost session or
+// token is noticed here as everywhere else. Internal to hsm/.
 #ifndef KSEF_HSM_OBJECTS_H_
 #define KSEF_HSM_OBJECTS_H_
 
@@ -7,25 +9,26 @@
 
 #include "absl/status/statusor.h"
 #include "hsm/pkcs11_api.h"
+#include "hsm/session.h"
 
 namespace ksef::hsm {
 
-// Every object matching `tmpl` (up to `max` objects).
-absl::StatusOr<std::vector<CK_OBJECT_HANDLE>> FindObjects(CK_FUNCTION_LIST* f,
-                                                          CK_SESSION_HANDLE session,
+// Every object matching `tmpl` (up to `max` objects). A find that cannot be
+// finalized poisons the session.
+absl::StatusOr<std::vector<CK_OBJECT_HANDLE>> FindObjects(Session& session,
                                                           std::vector<CK_ATTRIBUTE> tmpl,
                                                           size_t max = 100000);
 
-// A variable-length attribute's bytes. The status carries the CK_RV
-// (e.g. PERMISSION_DENIED for CKR_ATTRIBUTE_SENSITIVE).
-absl::StatusOr<std::string> GetBytesAttribute(CK_FUNCTION_LIST* f, CK_SESSION_HANDLE session,
-                                              CK_OBJECT_HANDLE object, CK_ATTRIBUTE_TYPE type);
+// A variable-length attribute's bytes (size query, then read). The status
+// carries the CK_RV (e.g. PERMISSION_DENIED for CKR_ATTRIBUTE_SENSITIVE).
+absl::StatusOr<std::string> GetBytesAttribute(Session& session, CK_OBJECT_HANDLE object,
+                                              CK_ATTRIBUTE_TYPE type);
 
-absl::StatusOr<bool> GetBoolAttribute(CK_FUNCTION_LIST* f, CK_SESSION_HANDLE session,
-                                      CK_OBJECT_HANDLE object, CK_ATTRIBUTE_TYPE type);
+absl::StatusOr<bool> GetBoolAttribute(Session& session, CK_OBJECT_HANDLE object,
+                                      CK_ATTRIBUTE_TYPE type);
 
-absl::StatusOr<CK_ULONG> GetUlongAttribute(CK_FUNCTION_LIST* f, CK_SESSION_HANDLE session,
-                                           CK_OBJECT_HANDLE object, CK_ATTRIBUTE_TYPE type);
+absl::StatusOr<CK_ULONG> GetUlongAttribute(Session& session, CK_OBJECT_HANDLE object,
+                                           CK_ATTRIBUTE_TYPE type);
 
 // Template entry pointing at caller-owned storage.
 template <typename T>

@@ -1,6 +1,7 @@
 #include "hsm/pkcs11_signer.h"
 
 #include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
 #include "hsm/ck_status.h"
 #include "hsm/objects.h"
 #include "hsm/token.h"
@@ -11,6 +12,10 @@ namespace {
 // DER DigestInfo header for SHA-256 (RFC 8017 section 9.2, note 1).
 constexpr char kSha256DigestInfo[] =
     "\x30\x31\x30\x0d\x06\x09\x60\x86\x48\x01\x65\x03\x04\x02\x01\x05\x00\x04\x20";
+
+// No scheme of ours needs more (RSA-2048: 256 bytes); a module asking for
+// more than this is not trusted with an allocation.
+constexpr CK_ULONG kMaxSignatureBytes = 1024;
 
 // How long a sign waits for one of the max_concurrent_signs slots.
 constexpr auto kSlotWait = std::chrono::seconds(10);
@@ -45,34 +50,30 @@ Pkcs11Signer::Pkcs11Signer(Token* token, SignSlots* slots, std::string id,
       handle_(handle),
       generation_(generation) {}
 
-absl::StatusOr<CK_OBJECT_HANDLE> Pkcs11Signer::Handle(CK_SESSION_HANDLE session,
-                                                      bool refresh) const {
+absl::StatusOr<CK_OBJECT_HANDLE> Pkcs11Signer::Handle(Session& session, bool refresh) const {
   uint64_t generation = token_->generation();
   {
     absl::MutexLock lock(&mu_);
     if (!refresh && generation_ == generation && handle_ != CK_INVALID_HANDLE) return handle_;
   }
   CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
-  auto found = FindObjects(token_->f(), session,
-                           {Attr(CKA_CLASS, &cls), BytesAttr(CKA_ID, id_)}, 2);
-  if (!found.ok()) return found.status();
-  if (found->empty()) {
-    absl::Status logged_in = token_->EnsureLoggedIn(session);
-    if (!logged_in.ok()) return logged_in;
-    return absl::NotFoundError("the private key is no longer on the token");
+  KSEF_ASSIGN_OR_RETURN(auto found,
+                        FindObjects(session, {Attr(CKA_CLASS, &cls), BytesAttr(CKA_ID, id_)}, 2));
+  if (found.empty()) {
+    KSEF_RETURN_IF_ERROR(session.EnsureLoggedIn());
+    return token_->KnownKeyMissing();
   }
   absl::MutexLock lock(&mu_);
-  handle_ = found->front();
+  handle_ = found.front();
   generation_ = generation;
   return handle_;
 }
 
-absl::StatusOr<std::string> Pkcs11Signer::SignOnce(CK_SESSION_HANDLE session,
-                                                   CK_OBJECT_HANDLE handle,
+absl::StatusOr<std::string> Pkcs11Signer::SignOnce(Session& session, CK_OBJECT_HANDLE handle,
                                                    SignatureScheme scheme,
                                                    absl::string_view digest,
-                                                   CK_RV* rv_out) const {
-  CK_FUNCTION_LIST* f = token_->f();
+                                                   bool* stale_handle) const {
+  CK_FUNCTION_LIST* f = session.f();
   CK_MECHANISM mech{CKM_ECDSA, nullptr, 0};
   CK_RSA_PKCS_PSS_PARAMS pss{CKM_SHA256, CKG_MGF1_SHA256, 32};
   std::string input(digest);
@@ -90,19 +91,31 @@ absl::StatusOr<std::string> Pkcs11Signer::SignOnce(CK_SESSION_HANDLE session,
       expected = 256;
       break;
   }
-  CK_RV rv = f->C_SignInit(session, &mech, handle);
-  *rv_out = rv;
-  if (rv != CKR_OK) return CkStatus(rv, "C_SignInit");
+  CK_RV rv = f->C_SignInit(session.handle(), &mech, handle);
+  *stale_handle = rv == CKR_KEY_HANDLE_INVALID || rv == CKR_OBJECT_HANDLE_INVALID;
+  if (rv != CKR_OK) {
+    if (!*stale_handle) session.Poison();  // e.g. CKR_OPERATION_ACTIVE: a session in doubt
+    return session.Check(rv, "C_SignInit");
+  }
   std::string sig(expected, '\0');
   CK_ULONG len = sig.size();
-  rv = f->C_Sign(session, reinterpret_cast<CK_BYTE*>(input.data()), input.size(),
+  rv = f->C_Sign(session.handle(), reinterpret_cast<CK_BYTE*>(input.data()), input.size(),
                  reinterpret_cast<CK_BYTE*>(sig.data()), &len);
-  *rv_out = rv;
-  if (rv != CKR_OK) return CkStatus(rv, "C_Sign");
+  if (rv == CKR_BUFFER_TOO_SMALL && len > sig.size() && len <= kMaxSignatureBytes) {
+    // The operation is still active: the second call of the size protocol ends it.
+    sig.resize(len);
+    rv = f->C_Sign(session.handle(), reinterpret_cast<CK_BYTE*>(input.data()), input.size(),
+                   reinterpret_cast<CK_BYTE*>(sig.data()), &len);
+  }
+  if (rv != CKR_OK) {
+    session.Poison();  // the operation may still be active on this session
+    return session.Check(rv, "C_Sign");
+  }
   if (len != expected) {
     return absl::InternalError(absl::StrCat("token returned a ", len, "-byte signature, expected ",
                                             expected));
   }
+  sig.resize(len);
   return sig;
 }
 
@@ -122,24 +135,16 @@ absl::StatusOr<std::string> Pkcs11Signer::SignDigest(SignatureScheme scheme,
     return absl::ResourceExhaustedError(
         "too many signatures in flight; retry later or raise max_concurrent_signs");
   }
-  std::shared_lock<std::shared_mutex> read(token_->object_mutex());
-  auto lease = token_->Lease();
-  if (!lease.ok()) return lease.status();
-  for (int attempt = 0; attempt < 2; ++attempt) {
-    auto handle = Handle(lease->get(), /*refresh=*/attempt > 0);
-    if (!handle.ok()) return handle.status();
-    CK_RV rv = CKR_OK;
-    auto sig = SignOnce(lease->get(), *handle, scheme, digest, &rv);
-    if (sig.ok()) return sig;
-    if (IsSessionLost(rv)) {
-      lease->MarkBroken();
-      token_->ReportLost();
-      return absl::UnavailableError(sig.status().message());
+  return token_->WithSession(ObjectAccess::kRead, [&](Session& s) -> absl::StatusOr<std::string> {
+    for (int attempt = 0; attempt < 2; ++attempt) {
+      KSEF_ASSIGN_OR_RETURN(CK_OBJECT_HANDLE handle, Handle(s, /*refresh=*/attempt > 0));
+      bool stale = false;
+      auto sig = SignOnce(s, handle, scheme, digest, &stale);
+      // A stale handle (object re-created, module re-initialized): look it up again once.
+      if (sig.ok() || !stale) return sig;
     }
-    // A stale handle (object re-created, module reloaded): look it up again once.
-    if (rv != CKR_KEY_HANDLE_INVALID && rv != CKR_OBJECT_HANDLE_INVALID) return sig.status();
-  }
-  return absl::NotFoundError("the private key is no longer on the token");
+    return token_->KnownKeyMissing();
+  });
 }
 
 }  // namespace ksef::hsm

@@ -1,20 +1,26 @@
 // Pkcs11Signer: hsm::Signer over a private key in the token.
 //
 // Hot path: take a sign slot (bounded: more signs in flight than cores only
-// raises latency on SoftHSM2), lease a session, C_SignInit + C_Sign with the
-// cached object handle. The handle is re-resolved by CKA_ID when the token was
-// re-opened (generation changed) or the module says the handle is invalid.
+// raises latency on SoftHSM2), then Token::WithSession (object lock, then a
+// session), C_SignInit + C_Sign with the cached object handle. C_Sign gets a
+// buffer of the size the scheme needs and follows the PKCS#11 size protocol
+// if the module asks for more (CKR_BUFFER_TOO_SMALL keeps the operation
+// active: the second call completes it). Any other failure after C_SignInit
+// poisons the session, which is then closed, not reused. The handle is
+// re-resolved by CKA_ID when the token generation changed or the module says
+// the handle is invalid; a key that is then not visible is UNAVAILABLE
+// (Token::KnownKeyMissing), never NOT_FOUND.
 // Thread-safe. Internal to hsm/ (created by KeyStore::GetSigner).
 #ifndef KSEF_HSM_PKCS11_SIGNER_H_
 #define KSEF_HSM_PKCS11_SIGNER_H_
 
-#include <atomic>
 #include <memory>
 #include <semaphore>
 #include <string>
 
 #include "absl/synchronization/mutex.h"
 #include "hsm/pkcs11_api.h"
+#include "hsm/session.h"
 #include "hsm/signer.h"
 
 namespace ksef::hsm {
@@ -34,10 +40,11 @@ class Pkcs11Signer : public Signer {
                                          absl::string_view digest) const override;
 
  private:
-  absl::StatusOr<CK_OBJECT_HANDLE> Handle(CK_SESSION_HANDLE session, bool refresh) const;
-  absl::StatusOr<std::string> SignOnce(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE handle,
+  absl::StatusOr<CK_OBJECT_HANDLE> Handle(Session& session, bool refresh) const;
+  // `stale_handle` is set when the module rejected the key handle.
+  absl::StatusOr<std::string> SignOnce(Session& session, CK_OBJECT_HANDLE handle,
                                        SignatureScheme scheme, absl::string_view digest,
-                                       CK_RV* rv_out) const;
+                                       bool* stale_handle) const;
 
   Token* const token_;
   SignSlots* const slots_;

@@ -11,7 +11,7 @@ SessionLease::SessionLease(SessionLease&& other) noexcept
     : pool_(std::exchange(other.pool_, nullptr)),
       handle_(std::exchange(other.handle_, CK_INVALID_HANDLE)),
       generation_(other.generation_),
-      broken_(other.broken_) {}
+      fate_(other.fate_) {}
 
 SessionLease& SessionLease::operator=(SessionLease&& other) noexcept {
   if (this != &other) {
@@ -19,7 +19,7 @@ SessionLease& SessionLease::operator=(SessionLease&& other) noexcept {
     pool_ = std::exchange(other.pool_, nullptr);
     handle_ = std::exchange(other.handle_, CK_INVALID_HANDLE);
     generation_ = other.generation_;
-    broken_ = other.broken_;
+    fate_ = other.fate_;
   }
   return *this;
 }
@@ -27,7 +27,7 @@ SessionLease& SessionLease::operator=(SessionLease&& other) noexcept {
 SessionLease::~SessionLease() { Return(); }
 
 void SessionLease::Return() {
-  if (pool_ != nullptr) pool_->Release(handle_, generation_, broken_);
+  if (pool_ != nullptr) pool_->Release(handle_, generation_, fate_);
   pool_ = nullptr;
   handle_ = CK_INVALID_HANDLE;
 }
@@ -65,30 +65,30 @@ absl::StatusOr<SessionLease> SessionPool::Acquire(absl::Duration timeout) {
   return SessionLease(this, h, generation_);
 }
 
-void SessionPool::Release(CK_SESSION_HANDLE handle, uint64_t generation, bool broken) {
+void SessionPool::Release(CK_SESSION_HANDLE handle, uint64_t generation,
+                          SessionLease::Fate fate) {
   absl::MutexLock lock(&mu_);
-  if (broken || generation != generation_) {
-    f_->C_CloseSession(handle);  // may fail if the token is gone; nothing to do then
-    --open_;
-    return;
+  if (generation != generation_) return;  // forgotten by Reset: never close
+  switch (fate) {
+    case SessionLease::Fate::kReuse:
+      idle_.push_back(handle);
+      return;
+    case SessionLease::Fate::kPoisoned:
+      f_->C_CloseSession(handle);  // ours and alive: safe to close
+      --open_;
+      return;
+    case SessionLease::Fate::kLost:
+      --open_;  // gone on the device; the number may be reissued
+      return;
   }
-  idle_.push_back(handle);
 }
 
-void SessionPool::Reset(CK_SLOT_ID slot) {
+void SessionPool::Reset(CK_SLOT_ID slot, uint64_t generation) {
   absl::MutexLock lock(&mu_);
-  for (CK_SESSION_HANDLE h : idle_) {
-    f_->C_CloseSession(h);
-    --open_;
-  }
   idle_.clear();
+  open_ = 0;
   slot_ = slot;
-  ++generation_;
-}
-
-int SessionPool::open_sessions() const {
-  absl::MutexLock lock(&mu_);
-  return open_;
+  generation_ = generation;
 }
 
 }  // namespace ksef::hsm

@@ -89,21 +89,86 @@ TEST_F(TokenTest, SelectBySerial) {
   EXPECT_EQ((*t)->label(), test_token_->label());
 }
 
-TEST_F(TokenTest, SessionPoolIsBounded) {
-  auto t = Token::Open(module_, TokenSelector{test_token_->label(), ""},
-                       SecureString(test_token_->pin()), 2);
-  ASSERT_TRUE(t.ok()) << t.status();
-  auto a = (*t)->Lease();
-  auto b = (*t)->Lease();
+CK_SLOT_ID SlotOf(Module* module, const std::string& label) {
+  CK_ULONG n = 0;
+  module->f()->C_GetSlotList(CK_TRUE, nullptr, &n);
+  std::vector<CK_SLOT_ID> slots(n);
+  module->f()->C_GetSlotList(CK_TRUE, slots.data(), &n);
+  for (CK_SLOT_ID s : slots) {
+    CK_TOKEN_INFO info;
+    module->f()->C_GetTokenInfo(s, &info);
+    if (TrimPadded(info.label, sizeof(info.label)) == label) return s;
+  }
+  return CK_INVALID_HANDLE;
+}
+
+TEST_F(TokenTest, SessionPoolIsBoundedAndReusesSessions) {
+  SessionPool pool(module_->f(), SlotOf(module_, test_token_->label()), 2);
+  pool.Reset(SlotOf(module_, test_token_->label()), 7);
+  auto a = pool.Acquire(absl::Seconds(1));
+  auto b = pool.Acquire(absl::Seconds(1));
   ASSERT_TRUE(a.ok() && b.ok());
   EXPECT_NE(a->get(), b->get());
-  auto c = (*t)->Lease(absl::Milliseconds(50));
+  EXPECT_EQ(a->generation(), 7u);
+  auto c = pool.Acquire(absl::Milliseconds(50));
   EXPECT_EQ(c.status().code(), absl::StatusCode::kResourceExhausted);
   CK_SESSION_HANDLE first = a->get();
   *a = SessionLease();  // returned to the pool
-  auto d = (*t)->Lease(absl::Milliseconds(50));
+  auto d = pool.Acquire(absl::Milliseconds(50));
   ASSERT_TRUE(d.ok());
   EXPECT_EQ(d->get(), first);  // reused, not re-opened
+}
+
+TEST_F(TokenTest, PoisonedSessionsAreClosedLostAndStaleOnesNeverAre) {
+  CK_SLOT_ID slot = SlotOf(module_, test_token_->label());
+  SessionPool pool(module_->f(), slot, 4);
+  pool.Reset(slot, 1);
+  auto poisoned = pool.Acquire(absl::Seconds(1));
+  auto lost = pool.Acquire(absl::Seconds(1));
+  auto stale = pool.Acquire(absl::Seconds(1));
+  ASSERT_TRUE(poisoned.ok() && lost.ok() && stale.ok());
+  CK_SESSION_HANDLE p = poisoned->get(), l = lost->get(), s = stale->get();
+  poisoned->MarkPoisoned();
+  lost->MarkLost();
+  *poisoned = SessionLease();
+  *lost = SessionLease();
+  CK_SESSION_INFO info;
+  EXPECT_EQ(module_->f()->C_GetSessionInfo(p, &info), CKR_SESSION_HANDLE_INVALID);
+  EXPECT_EQ(module_->f()->C_GetSessionInfo(l, &info), CKR_OK);  // dropped, not closed
+  pool.Reset(slot, 2);  // a new generation: the outstanding lease is stale
+  *stale = SessionLease();
+  EXPECT_EQ(module_->f()->C_GetSessionInfo(s, &info), CKR_OK);  // never closed by number
+  EXPECT_EQ(module_->f()->C_CloseSession(l), CKR_OK);
+  EXPECT_EQ(module_->f()->C_CloseSession(s), CKR_OK);
+}
+
+TEST_F(TokenTest, AFailureOnAnOldGenerationDoesNotTearDownTheNewLogin) {
+  auto t = Token::Open(module_, TokenSelector{test_token_->label(), ""},
+                       SecureString(test_token_->pin()), 2);
+  ASSERT_TRUE(t.ok()) << t.status();
+  uint64_t old_generation = (*t)->generation();
+  (*t)->ReportLost(old_generation);
+  EXPECT_FALSE((*t)->usable());
+  ASSERT_TRUE((*t)->CheckAndRecover().ok());
+  EXPECT_TRUE((*t)->usable());
+  EXPECT_GT((*t)->generation(), old_generation);
+  (*t)->ReportLost(old_generation);  // a lease from before the reconnect fails late
+  EXPECT_TRUE((*t)->usable());
+}
+
+TEST_F(TokenTest, ATokenWithoutTheRequiredKeyIsNotUsed) {
+  auto t = Token::Open(module_, TokenSelector{test_token_->label(), ""},
+                       SecureString(test_token_->pin()), 2);
+  ASSERT_TRUE(t.ok()) << t.status();
+  (*t)->RequireKey("no such CKA_ID!!");
+  absl::Status s = (*t)->CheckAndRecover();
+  EXPECT_EQ(s.code(), absl::StatusCode::kUnavailable) << s;
+  EXPECT_NE(s.message().find("audit key"), std::string::npos) << s;
+  EXPECT_FALSE((*t)->usable());
+  auto refused = (*t)->WithSession(ObjectAccess::kRead, [](Session&) { return absl::OkStatus(); });
+  EXPECT_EQ(refused.code(), absl::StatusCode::kUnavailable);
+  (*t)->RequireKey("");
+  EXPECT_TRUE((*t)->CheckAndRecover().ok());
 }
 
 TEST(CkStatusTest, TableMapsCodes) {

@@ -181,8 +181,16 @@ grpc::Status AuditedCall::Finish(const absl::Status& status) {
     LogError("internal: ", event_.operation, " finished twice; the second result is dropped");
     return ToGrpcStatus(absl::InternalError("internal error"));
   }
-  if (denied_) {
-    guard_.refusals()->Add(EndEvent(status));
+  if (denied_ || absl::IsUnavailable(status)) {
+    // Refused, or nothing could be done now (the token or the audit log is
+    // unavailable): no signature leaves, so the event is aggregated like a
+    // refusal. An outage under load then cannot fill the audit log's window
+    // of events that wait for a checkpoint (which the audit key, on the same
+    // token, cannot sign meanwhile).
+    audit::AuditEvent event = EndEvent(status);
+    event.context.clear();
+    event.signed_sha256.clear();
+    guard_.refusals()->Add(std::move(event));
     Settle(false);
     return ToGrpcStatus(status);
   }

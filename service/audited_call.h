@@ -20,8 +20,10 @@
 // same code and message, so answers never tell whether a key or subject
 // exists. A refused call's event keeps only bounded fields (operation,
 // caller, peer, the requested key name or subject if well-formed) and goes
-// through RefusalLog, which aggregates floods; Finish() writes every other
-// event durably and only then returns the result. If the event cannot be
+// through RefusalLog, which aggregates floods; so does the event of a call
+// that failed UNAVAILABLE (token or audit log unavailable: nothing was done,
+// and an outage under load must not flood the log). Finish() writes every
+// other event durably and only then returns the result. If the event cannot be
 // made durable, Finish() returns UNAVAILABLE instead of the result: a caller
 // never gets a signature whose use is not recorded.
 // Thread-compatible (one per call); AccessGuard is thread-safe.

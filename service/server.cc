@@ -106,6 +106,9 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerConfig& config
   auto audit_key = OpenAuditKey(server->hsm_->keys(), *server->registry_);
   if (!audit_key.ok()) return audit_key.status();
   server->keys_->ReserveTokenKey(audit_key->id);
+  // From now on the token counts as the expected one only while it shows the
+  // audit key: a token that comes back without it is not used (fail closed).
+  server->hsm_->RequireKey(audit_key->id);
   server->audit_key_ = std::make_unique<hsm::TokenKey>(*audit_key);
   auto report = server->keys_->Reconcile();
   if (!report.ok()) return report.status();
@@ -319,18 +322,34 @@ void Server::SetServing(bool serving) {
 }
 
 void Server::MonitorLoop() {
-  absl::Duration backoff = config_.token_check_interval;
-  while (!stop_.WaitForNotificationWithTimeout(backoff)) {
+  // Probes the token every token_check_interval, and at once when a call saw
+  // trouble (hsm::Hsm::check_requested); while it is not usable, retries the
+  // recovery quickly (kRecoveryRetryFirst doubling to kRecoveryRetryMax), so
+  // the service serves again within seconds of the device coming back.
+  constexpr absl::Duration kPoll = absl::Milliseconds(100);
+  constexpr absl::Duration kRecoveryRetryFirst = absl::Milliseconds(250);
+  constexpr absl::Duration kRecoveryRetryMax = absl::Seconds(2);
+  absl::Time next_check = absl::Now() + config_.token_check_interval;
+  absl::Duration retry = kRecoveryRetryFirst;
+  while (!stop_.WaitForNotificationWithTimeout(kPoll)) {
+    if (absl::Now() < next_check && !hsm_->check_requested()) continue;
     absl::Status s = hsm_->CheckHealth();
     if (s.ok() && !audit_log_->healthy()) {
-      s = absl::UnavailableError("the audit log cannot write (signing is refused)");
+      // The token is usable (perhaps again): retry the checkpoint now rather
+      // than at the audit log's next probe.
+      absl::Status checkpoint = audit_log_->CheckpointNow();
+      if (!audit_log_->healthy()) {
+        s = absl::UnavailableError(absl::StrCat("the audit log cannot write (signing is refused)",
+                                                checkpoint.ok() ? "" : ": ", checkpoint.message()));
+      }
     }
     SetServing(s.ok());
     if (s.ok()) {
-      backoff = config_.token_check_interval;
+      retry = kRecoveryRetryFirst;
+      next_check = absl::Now() + config_.token_check_interval;
     } else {
-      LogWarning("token check: ", s.message());
-      backoff = std::min(backoff * 2, absl::Seconds(30));
+      next_check = absl::Now() + std::min(retry, config_.token_check_interval);
+      retry = std::min(retry * 2, kRecoveryRetryMax);
     }
   }
 }

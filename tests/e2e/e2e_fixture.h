@@ -15,6 +15,7 @@
 
 #include <openssl/sha.h>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "client/connection.h"
@@ -39,6 +40,18 @@ using ::ksef::testing::TestToken;
 constexpr char kNipA[] = "5265877635";
 constexpr char kNipB[] = "1111111111";
 constexpr char kChallenge[] = "20250514-CR-226FB7B000-3ACF9BE4C0-10";
+
+// Sanitizer builds are slower and bigger (ASan's shadow memory and
+// quarantine): their test runs set KSEF_TEST_TIME_SCALE and
+// KSEF_TEST_MEMORY_SCALE (scripts/sanitize.sh). The factor in `variable`, at
+// least 1.
+inline double EnvScale(const char* variable) {
+  const char* scale = std::getenv(variable);
+  double value = 1;
+  if (scale == nullptr || !absl::SimpleAtod(scale, &value) || value < 1) return 1;
+  return value;
+}
+inline double TimeScale() { return EnvScale("KSEF_TEST_TIME_SCALE"); }
 
 // Everything a caller needs: one channel and a stub per service.
 struct Caller {

@@ -42,18 +42,8 @@ int64_t ProcStatus(pid_t pid, const std::string& field) {
   }
   return -1;
 }
-// Sanitizer builds are slower and bigger (ASan's shadow memory and
-// quarantine): their test runs set KSEF_TEST_TIME_SCALE and
-// KSEF_TEST_MEMORY_SCALE (scripts/sanitize.sh).
-double Scale(const char* variable) {
-  const char* scale = std::getenv(variable);
-  double value = 1;
-  if (scale == nullptr || !absl::SimpleAtod(scale, &value) || value < 1) return 1;
-  return value;
-}
-double TimeScale() { return Scale("KSEF_TEST_TIME_SCALE"); }
 // The acceptance bound on the server's resident memory, in MB.
-double RssBoundMb() { return 200 * Scale("KSEF_TEST_MEMORY_SCALE"); }
+double RssBoundMb() { return 200 * EnvScale("KSEF_TEST_MEMORY_SCALE"); }
 
 int64_t RssMb(pid_t pid) { return ProcStatus(pid, "VmRSS") / 1024; }
 int64_t Threads(pid_t pid) { return ProcStatus(pid, "Threads"); }

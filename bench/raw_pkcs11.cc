@@ -1,0 +1,49 @@
+#include "bench/raw_pkcs11.h"
+
+#include <cstdlib>
+
+#include "hsm/module.h"
+#include "hsm/objects.h"
+
+namespace ksef::bench {
+
+using hsm::Attr;
+using hsm::BytesAttr;
+using hsm::TrimPadded;
+
+std::vector<CK_SESSION_HANDLE> OpenRawSessions(CK_FUNCTION_LIST* f, const std::string& label,
+                                               int n) {
+  CK_ULONG count = 0;
+  f->C_GetSlotList(CK_TRUE, nullptr, &count);
+  std::vector<CK_SLOT_ID> slots(count);
+  f->C_GetSlotList(CK_TRUE, slots.data(), &count);
+  std::vector<CK_SESSION_HANDLE> out;
+  for (CK_SLOT_ID slot : slots) {
+    CK_TOKEN_INFO info;
+    if (f->C_GetTokenInfo(slot, &info) != CKR_OK) continue;
+    if (TrimPadded(info.label, sizeof(info.label)) != label) continue;
+    for (int i = 0; i < n; ++i) {
+      CK_SESSION_HANDLE h = CK_INVALID_HANDLE;
+      if (f->C_OpenSession(slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, nullptr, nullptr, &h) !=
+          CKR_OK) {
+        std::abort();
+      }
+      out.push_back(h);
+    }
+  }
+  return out;
+}
+
+CK_OBJECT_HANDLE FindKey(CK_FUNCTION_LIST* f, CK_SESSION_HANDLE session, const std::string& id) {
+  CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
+  CK_ATTRIBUTE tmpl[] = {Attr(CKA_CLASS, &cls), BytesAttr(CKA_ID, id)};
+  CK_OBJECT_HANDLE handle = CK_INVALID_HANDLE;
+  CK_ULONG n = 0;
+  if (f->C_FindObjectsInit(session, tmpl, 2) != CKR_OK) std::abort();
+  f->C_FindObjects(session, &handle, 1, &n);
+  f->C_FindObjectsFinal(session);
+  if (n != 1) std::abort();
+  return handle;
+}
+
+}  // namespace ksef::bench

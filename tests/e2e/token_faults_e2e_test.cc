@@ -1,0 +1,300 @@
+// Real-HSM behaviour through the real server (issue 13): the SoftHSM2 token
+// directory moved away and back under signing load, and each device fault of
+// the fault module (tests/fault/fault_pkcs11.cc: sessions invalidated, logged
+// out, device removed until re-initialized, a poisoned C_Sign) under 8
+// concurrent signers. In every case: no NOT_FOUND for a key that exists, no
+// signature that does not verify, recovery without a restart, one audit event
+// per call.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <iostream>
+#include <mutex>
+#include <thread>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+#include "common/ecdsa.h"
+#include "common/encoding.h"
+#include "common/files.h"
+#include "tests/e2e/e2e_fixture.h"
+
+namespace ksef {
+namespace {
+
+// The KOD II signed string and signature of a link (docs: ksef.md, KOD II).
+std::string SignedStringOf(const std::string& link) {
+  std::string rest = link.substr(std::string("https://").size());
+  return rest.substr(0, rest.rfind('/'));
+}
+std::string SignatureOf(const std::string& link) {
+  return Base64UrlDecode(link.substr(link.rfind('/') + 1)).value_or("");
+}
+
+// `threads` callers sign offline invoices with one key until Stop(); every
+// outcome is kept with its time, and every signature is verified against the
+// key's public key.
+class SigningLoad {
+ public:
+  struct Outcome {
+    absl::Time at;
+    grpc::StatusCode code;
+    std::string message;
+    bool verified = false;
+  };
+
+  SigningLoad(std::function<Caller()> connect, std::string key, std::string spki, int threads)
+      : key_(std::move(key)), spki_(std::move(spki)) {
+    for (int t = 0; t < threads; ++t) {
+      workers_.emplace_back([this, connect, t] { Run(connect(), t); });
+    }
+  }
+  ~SigningLoad() { Stop(); }
+
+  void Stop() {
+    stop_ = true;
+    for (auto& w : workers_) {
+      if (w.joinable()) w.join();
+    }
+  }
+  std::vector<Outcome> outcomes() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return outcomes_;
+  }
+
+ private:
+  void Run(Caller c, int thread) {
+    for (int n = 0; !stop_; ++n) {
+      pb::OfflineInvoiceCodes codes;
+      grpc::Status s = Call([&](auto* ctx) {
+        return c.offline->SignOfflineInvoice(ctx, Invoice(key_, thread * 1000000 + n), &codes);
+      });
+      Outcome o{absl::Now(), s.error_code(), s.error_message()};
+      if (s.ok()) {
+        const std::string& link = codes.kod_ii_link();
+        o.verified =
+            VerifyEcdsaSha256Raw(spki_, Sha256(SignedStringOf(link)), SignatureOf(link)).ok();
+      } else {
+        absl::SleepFor(absl::Milliseconds(20));  // a caller backs off on errors
+      }
+      std::lock_guard<std::mutex> lock(mu_);
+      outcomes_.push_back(std::move(o));
+    }
+  }
+
+  const std::string key_, spki_;
+  std::atomic<bool> stop_{false};
+  std::mutex mu_;
+  std::vector<Outcome> outcomes_;
+  std::vector<std::thread> workers_;
+};
+
+class TokenFaultsE2eTest : public E2eFixture {
+ protected:
+  // Starts the server (through the fault module when `faulty`) with a key
+  // "off-a" ready to sign offline invoices.
+  void StartServer(bool faulty) {
+    std::string conf = ReadFile(config_).value();
+    if (faulty) {
+      const char* build = std::getenv("KSEF_BUILD_DIR");
+      ASSERT_NE(build, nullptr) << "run through ctest (KSEF_BUILD_DIR)";
+      fault_dir_ = dir_ + "/fault";
+      std::filesystem::create_directories(fault_dir_);
+      setenv("KSEF_FAULT_PKCS11_MODULE", TestToken::ModulePath().c_str(), 1);
+      setenv("KSEF_FAULT_PKCS11_DIR", fault_dir_.c_str(), 1);
+      conf = absl::StrReplaceAll(
+          conf, {{absl::StrCat("pkcs11_module = ", TestToken::ModulePath()),
+                  absl::StrCat("pkcs11_module = ", build, "/tests/libksef_fault_pkcs11.so")}});
+    }
+    const std::string path = dir_ + "/faults.conf";
+    std::ofstream(path) << conf << "session_pool_size = 12\nmax_concurrent_signs = 8\n";
+    auto server = ServerProcess::Start(path, dir_ + "/server.log");
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = std::move(*server);
+    cli_ = Connect(server_->port(), "client");
+    ActiveKey(cli_, "off-a", kNipA, pb::OFFLINE);
+    pb::GetPublicKeyRequest req;
+    req.set_name("keys/off-a");
+    pb::PublicKey pub;
+    ASSERT_TRUE(Call([&](auto* ctx) { return cli_.keys->GetPublicKey(ctx, req, &pub); }).ok());
+    spki_ = pub.der();
+  }
+  void TearDown() override {
+    unsetenv("KSEF_FAULT_PKCS11_MODULE");
+    unsetenv("KSEF_FAULT_PKCS11_DIR");
+  }
+
+  std::unique_ptr<SigningLoad> Load(int threads) {
+    return std::make_unique<SigningLoad>([this] { return Connect(server_->port(), "client"); },
+                                         "keys/off-a", spki_, threads);
+  }
+
+  // Polls health every 50 ms for up to `within`; the time it took, or
+  // InfiniteDuration.
+  absl::Duration TimeUntilServing(bool serving, absl::Duration within) {
+    absl::Time start = absl::Now();
+    while (absl::Now() - start < within) {
+      if (Serving(cli_) == serving) return absl::Now() - start;
+      absl::SleepFor(absl::Milliseconds(50));
+    }
+    return absl::InfiniteDuration();
+  }
+
+  // Every outcome of a run: only OK (verified) or UNAVAILABLE; some OK after
+  // `recovered`; and the audit log holds one SignOfflineInvoice event per
+  // call made since `events_before`.
+  void ExpectHonestOutcomes(const std::vector<SigningLoad::Outcome>& outcomes,
+                            absl::Time recovered, size_t events_before) {
+    size_t ok = 0, unavailable = 0, ok_after = 0;
+    for (const auto& o : outcomes) {
+      if (o.code == grpc::StatusCode::OK) {
+        EXPECT_TRUE(o.verified) << "a signature that does not verify";
+        ++ok;
+        if (o.at > recovered) ++ok_after;
+        continue;
+      }
+      EXPECT_EQ(o.code, grpc::StatusCode::UNAVAILABLE) << o.message;
+      EXPECT_NE(o.code, grpc::StatusCode::NOT_FOUND) << o.message;
+      ++unavailable;
+    }
+    EXPECT_GT(ok_after, 0u) << "signing did not resume after recovery";
+    // Aggregated counts are written when their window (1 s) is over.
+    size_t events = SignEvents();
+    for (int i = 0; i < 50 && events - events_before < outcomes.size(); ++i) {
+      absl::SleepFor(absl::Milliseconds(100));
+      events = SignEvents();
+    }
+    EXPECT_EQ(events - events_before, outcomes.size())
+        << ok << " signed, " << unavailable << " unavailable";
+  }
+
+  // The key made at start still exists and signs; nothing is reported missing.
+  void ExpectKeysIntact() {
+    pb::ConsistencyReport report;
+    ASSERT_TRUE(
+        Call([&](auto* ctx) { return cli_.keys->CheckConsistency(ctx, {}, &report); }).ok());
+    EXPECT_EQ(report.missing_keys_size(), 0) << report.DebugString();
+    pb::OfflineInvoiceCodes codes;
+    grpc::Status s = Call(
+        [&](auto* ctx) { return cli_.offline->SignOfflineInvoice(ctx, Invoice("keys/off-a", 7), &codes); });
+    EXPECT_TRUE(s.ok()) << s.error_message();
+  }
+
+  // Calls that SignOfflineInvoice events stand for (failures while the token
+  // is unavailable are aggregated: one event with a count).
+  size_t SignEvents() {
+    size_t calls = 0;
+    for (const pb::AuditEvent& e : Events(cli_, "SignOfflineInvoice")) {
+      calls += std::max<int64_t>(1, e.count());
+    }
+    return calls;
+  }
+
+  std::unique_ptr<ServerProcess> server_;
+  Caller cli_;
+  std::string spki_, fault_dir_;
+};
+
+// The directory that holds this token's objects (inside directories.tokendir).
+std::string TokenObjectDir(const TestToken& token) {
+  for (const auto& entry : std::filesystem::directory_iterator(token.token_dir())) {
+    if (entry.is_directory()) return entry.path().string();
+  }
+  return "";
+}
+
+TEST_F(TokenFaultsE2eTest, TokenDirectoryMovedAwayAndBackUnderSigningLoad) {
+  StartServer(/*faulty=*/false);
+  const std::string objects = TokenObjectDir(*token_);
+  ASSERT_FALSE(objects.empty());
+  const size_t events_before = SignEvents();
+  auto load = Load(8);
+  absl::SleepFor(absl::Seconds(1));
+
+  // Out of directories.tokendir: SoftHSM2 would find it under any name inside.
+  const std::string away = dir_ + "/token-away";
+  std::filesystem::rename(objects, away);
+  absl::Duration down = TimeUntilServing(false, absl::Seconds(10) * TimeScale());
+  EXPECT_LE(down, absl::Seconds(2) * TimeScale()) << "NOT_SERVING took " << down << "\n"
+                                                  << server_->Log();
+  // Nothing is created in a token that is not there (or not the expected one).
+  pb::Key key;
+  grpc::Status created = Call([&](auto* ctx) {
+    return cli_.keys->CreateKey(ctx, KeyRequest("while-away", kNipA, pb::OFFLINE), &key);
+  });
+  EXPECT_EQ(created.error_code(), grpc::StatusCode::UNAVAILABLE) << created.error_message();
+  absl::SleepFor(absl::Seconds(8));
+
+  std::filesystem::rename(away, objects);
+  absl::Time back = absl::Now();
+  absl::Duration up = TimeUntilServing(true, absl::Seconds(20) * TimeScale());
+  EXPECT_LE(up, absl::Seconds(5) * TimeScale()) << "SERVING took " << up << "\n" << server_->Log();
+  std::cout << "token directory away: NOT_SERVING after " << down << "; back: SERVING after " << up
+            << "\n";
+  absl::SleepFor(absl::Seconds(1));
+  load->Stop();
+  ExpectHonestOutcomes(load->outcomes(), back + up, events_before);
+  ExpectKeysIntact();
+  EXPECT_TRUE(absl::StrContains(server_->Log(), "reconnected and logged in")) << server_->Log();
+}
+
+// One device fault of the fault module under 8 concurrent signers.
+struct FaultCase {
+  const char* name;
+  const char* file;     // control file in KSEF_FAULT_PKCS11_DIR
+  bool sticky;          // removed by the test (else the module consumes it)
+  bool needs_reinit;    // the module must be finalized and initialized again
+};
+
+class DeviceFaultTest : public TokenFaultsE2eTest,
+                        public ::testing::WithParamInterface<FaultCase> {};
+
+TEST_P(DeviceFaultTest, EightSignersSeeOnlyUnavailableAndTheServiceRecoversWithoutRestart) {
+  const FaultCase& fault = GetParam();
+  StartServer(/*faulty=*/true);
+  const size_t events_before = SignEvents();
+  auto load = Load(8);
+  absl::SleepFor(absl::Milliseconds(500));
+
+  const std::string control = absl::StrCat(fault_dir_, "/", fault.file);
+  std::ofstream(control) << "1\n";
+  if (fault.sticky) {
+    absl::Duration down = TimeUntilServing(false, absl::Seconds(10) * TimeScale());
+    EXPECT_LE(down, absl::Seconds(2) * TimeScale()) << "NOT_SERVING took " << down;
+    absl::SleepFor(absl::Seconds(1));
+    std::filesystem::remove(control);
+  } else {
+    absl::Time start = absl::Now();
+    while (std::filesystem::exists(control) && absl::Now() - start < absl::Seconds(10)) {
+      absl::SleepFor(absl::Milliseconds(20));
+    }
+    EXPECT_FALSE(std::filesystem::exists(control)) << "the fault never fired";
+  }
+  absl::Time cleared = absl::Now();
+  absl::Duration up = TimeUntilServing(true, absl::Seconds(20) * TimeScale());
+  EXPECT_LE(up, absl::Seconds(5) * TimeScale()) << "SERVING took " << up << "\n" << server_->Log();
+  std::cout << fault.name << ": SERVING " << up << " after the fault cleared\n";
+  absl::SleepFor(absl::Seconds(1));
+  load->Stop();
+  ExpectHonestOutcomes(load->outcomes(), cleared + up, events_before);
+  ExpectKeysIntact();
+  if (fault.needs_reinit) {
+    std::string events = ReadFile(fault_dir_ + "/events.log").value_or("");
+    EXPECT_TRUE(absl::StrContains(events, "reinserted")) << events;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Faults, DeviceFaultTest,
+    ::testing::Values(FaultCase{"InvalidateSessions", "invalidate-sessions", false, false},
+                      FaultCase{"Logout", "logout", false, false},
+                      FaultCase{"RemovedUntilReinitialized", "remove", true, true},
+                      FaultCase{"BufferTooSmallOnce", "buffer-too-small", false, false},
+                      FaultCase{"Outage", "outage", true, false}),
+    [](const ::testing::TestParamInfo<FaultCase>& info) { return info.param.name; });
+
+}  // namespace
+}  // namespace ksef
