@@ -1,5 +1,7 @@
 #include "hsm/pkcs11_signer.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
 #include "hsm/ck_status.h"
@@ -101,9 +103,11 @@ absl::StatusOr<std::string> Pkcs11Signer::SignOnce(Session& session, CK_OBJECT_H
   CK_ULONG len = sig.size();
   rv = f->C_Sign(session.handle(), reinterpret_cast<CK_BYTE*>(input.data()), input.size(),
                  reinterpret_cast<CK_BYTE*>(sig.data()), &len);
-  if (rv == CKR_BUFFER_TOO_SMALL && len > sig.size() && len <= kMaxSignatureBytes) {
-    // The operation is still active: the second call of the size protocol ends it.
-    sig.resize(len);
+  if (rv == CKR_BUFFER_TOO_SMALL && len <= kMaxSignatureBytes) {
+    // The operation is still active: the second call of the size protocol,
+    // with the length the module asked for, ends it.
+    sig.resize(std::max<size_t>(len, sig.size()));
+    len = sig.size();
     rv = f->C_Sign(session.handle(), reinterpret_cast<CK_BYTE*>(input.data()), input.size(),
                    reinterpret_cast<CK_BYTE*>(sig.data()), &len);
   }
