@@ -134,7 +134,8 @@ std::string FormatKeyTable(const google::protobuf::RepeatedPtrField<v1::Key>& ke
 
 bool IsConsistent(const v1::ConsistencyReport& report) {
   return report.unknown_token_keys_size() == 0 && report.missing_keys_size() == 0 &&
-         report.foreign_internal_label_keys_size() == 0;
+         report.foreign_internal_label_keys_size() == 0 &&
+         report.incomplete_token_objects_size() == 0;
 }
 
 std::string FormatConsistencyReport(const v1::ConsistencyReport& report) {
@@ -150,6 +151,14 @@ std::string FormatConsistencyReport(const v1::ConsistencyReport& report) {
                                    " (label reserved for the server's own keys; not used by it)")});
     for (const std::string& uri : report.foreign_internal_label_keys()) {
       fields.push_back({"", "  - " + uri});
+    }
+  }
+  if (report.incomplete_token_objects_size() > 0) {
+    fields.push_back({"incomplete_token_objects",
+                      absl::StrCat(report.incomplete_token_objects_size(),
+                                   " (left by an interrupted key generation)")});
+    for (const std::string& line : report.incomplete_token_objects()) {
+      fields.push_back({"", "  - " + line});
     }
   }
   fields.push_back({"result", IsConsistent(report) ? "consistent" : "INCONSISTENT"});

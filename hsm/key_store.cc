@@ -5,7 +5,9 @@
 #include <cstdlib>
 #include <ctime>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
+#include "common/encoding.h"
 #include "common/files.h"
 #include "common/log.h"
 #include "common/status_macros.h"
@@ -29,6 +31,8 @@ class KeyStore::Impl {
   absl::StatusOr<TokenKey> Get(const std::string& id);
   absl::StatusOr<std::vector<TokenKey>> List();
   absl::Status Destroy(const std::string& id);
+  absl::StatusOr<std::vector<IncompleteObject>> ListIncomplete();
+  absl::StatusOr<int> DestroyIncomplete(const std::function<bool(const IncompleteObject&)>& ours);
   absl::StatusOr<std::shared_ptr<Signer>> GetSigner(const std::string& id);
   absl::StatusOr<TokenKey> ImportPrivateKey(const EVP_PKEY* key, const std::string& label,
                                             const std::string& id);
@@ -51,6 +55,11 @@ class KeyStore::Impl {
   // NOT_FOUND only when the session is logged in and sees no such key.
   absl::StatusOr<CK_OBJECT_HANDLE> FindPrivate(Session& s, const std::string& id);
   absl::Status SyncStore(time_t since);
+  struct Found {
+    CK_OBJECT_HANDLE handle;
+    IncompleteObject object;
+  };
+  absl::StatusOr<std::vector<Found>> FindIncomplete(Session& s);
 
   Token* const token_;
   const std::string store_dir_;
@@ -186,6 +195,72 @@ absl::StatusOr<std::vector<TokenKey>> KeyStore::Impl::List() {
       keys.push_back(std::move(*key));
     }
     return keys;
+  });
+}
+
+absl::StatusOr<std::vector<KeyStore::Impl::Found>> KeyStore::Impl::FindIncomplete(Session& s) {
+  std::vector<Found> all;
+  absl::flat_hash_set<std::string> private_ids, public_ids;
+  for (CK_OBJECT_CLASS cls : {CKO_PRIVATE_KEY, CKO_PUBLIC_KEY}) {
+    KSEF_ASSIGN_OR_RETURN(auto handles, FindObjects(s, {Attr(CKA_CLASS, &cls)}));
+    for (CK_OBJECT_HANDLE h : handles) {
+      Found f{h, {}};
+      f.object.private_key = cls == CKO_PRIVATE_KEY;
+      auto id = GetBytesAttribute(s, h, CKA_ID);
+      if (absl::IsUnavailable(id.status())) return id.status();
+      auto label = GetBytesAttribute(s, h, CKA_LABEL);
+      if (absl::IsUnavailable(label.status())) return label.status();
+      f.object.id = id.ok() ? *id : "";
+      f.object.label = label.ok() ? *label : "";
+      (f.object.private_key ? private_ids : public_ids).insert(f.object.id);
+      all.push_back(std::move(f));
+    }
+  }
+  std::vector<Found> out;
+  for (Found& f : all) {
+    const IncompleteObject& o = f.object;
+    const auto& partners = o.private_key ? public_ids : private_ids;
+    if (o.id.empty()) {
+      f.object.reason = "no CKA_ID";
+    } else if (o.label.empty()) {
+      f.object.reason = "no label";
+    } else if (!partners.contains(o.id)) {
+      f.object.reason = o.private_key ? "a private key without its public key"
+                                      : "a public key without its private key";
+    } else {
+      continue;
+    }
+    out.push_back(std::move(f));
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<IncompleteObject>> KeyStore::Impl::ListIncomplete() {
+  using Objects = std::vector<IncompleteObject>;
+  return token_->WithSession(ObjectAccess::kRead, [&](Session& s) -> absl::StatusOr<Objects> {
+    KSEF_ASSIGN_OR_RETURN(std::vector<Found> found, FindIncomplete(s));
+    Objects out;
+    for (Found& f : found) out.push_back(std::move(f.object));
+    return out;
+  });
+}
+
+absl::StatusOr<int> KeyStore::Impl::DestroyIncomplete(
+    const std::function<bool(const IncompleteObject&)>& ours) {
+  return token_->WithSession(ObjectAccess::kWrite, [&](Session& s) -> absl::StatusOr<int> {
+    KSEF_RETURN_IF_ERROR(token_->CheckIdentity(s));
+    KSEF_ASSIGN_OR_RETURN(std::vector<Found> found, FindIncomplete(s));
+    time_t started = std::time(nullptr);
+    int destroyed = 0;
+    for (const Found& f : found) {
+      if (!ours(f.object)) continue;
+      CK_RV rv = s.f()->C_DestroyObject(s.handle(), f.handle);
+      if (rv == CKR_OBJECT_HANDLE_INVALID) continue;  // already gone
+      KSEF_RETURN_IF_ERROR(s.Check(rv, "C_DestroyObject (incomplete object)"));
+      ++destroyed;
+    }
+    KSEF_RETURN_IF_ERROR(SyncStore(started));
+    return destroyed;
   });
 }
 
@@ -337,6 +412,21 @@ absl::StatusOr<std::string> KeyStore::GetCertificate(const std::string& id) {
 }
 absl::StatusOr<std::vector<TokenKey>> KeyStore::List() { return impl_->List(); }
 absl::Status KeyStore::Destroy(const std::string& id) { return impl_->Destroy(id); }
+
+absl::StatusOr<std::vector<IncompleteObject>> KeyStore::ListIncomplete() {
+  return impl_->ListIncomplete();
+}
+
+absl::StatusOr<int> KeyStore::DestroyIncomplete(
+    const std::function<bool(const IncompleteObject&)>& ours) {
+  return impl_->DestroyIncomplete(ours);
+}
+
+std::string IncompleteObject::Describe() const {
+  return absl::StrCat(private_key ? "private" : "public", " key", label.empty() ? "" : " '",
+                      label, label.empty() ? "" : "'", " CKA_ID ",
+                      id.empty() ? "(none)" : HexUpper(id), ": ", reason);
+}
 absl::StatusOr<std::shared_ptr<Signer>> KeyStore::GetSigner(const std::string& id) {
   return impl_->GetSigner(id);
 }

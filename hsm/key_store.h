@@ -11,6 +11,7 @@
 #ifndef KSEF_HSM_KEY_STORE_H_
 #define KSEF_HSM_KEY_STORE_H_
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -44,6 +45,18 @@ struct TokenKey {
   std::string uri;             // RFC 7512 URI of the private key
 };
 
+// A key object that is not part of a complete key: what an interrupted
+// C_GenerateKeyPair or import leaves (SoftHSM2 writes the two objects and
+// their attributes one after the other; a SIGKILL in between leaves a public
+// key without its private key, or an object without CKA_ID or label).
+struct IncompleteObject {
+  bool private_key = false;  // else a public key
+  std::string id;            // CKA_ID (may be empty)
+  std::string label;         // CKA_LABEL (may be empty)
+  std::string reason;        // e.g. "a public key without its private key"
+  std::string Describe() const;  // one line for logs and reports
+};
+
 class KeyStore {
  public:
   // `token_store_dir`: if not empty, fsync'ed after objects change (SoftHSM2
@@ -66,6 +79,17 @@ class KeyStore {
 
   // Every private key on the token (any label).
   absl::StatusOr<std::vector<TokenKey>> List();
+
+  // Key objects that are not part of a complete key (see IncompleteObject):
+  // public keys whose CKA_ID no private key has, and private or public keys
+  // without CKA_ID or label (the service never creates such objects).
+  absl::StatusOr<std::vector<IncompleteObject>> ListIncomplete();
+
+  // Destroys the incomplete objects (as ListIncomplete finds them now) for
+  // which `ours` is true; returns how many were destroyed. Durable when this
+  // returns.
+  absl::StatusOr<int> DestroyIncomplete(
+      const std::function<bool(const IncompleteObject&)>& ours);
 
   // Destroys the private key, public key and certificates with this CKA_ID.
   // NOT_FOUND if none existed.

@@ -136,6 +136,24 @@ absl::StatusOr<std::string> KeyIdFromName(absl::string_view name) {
   return std::string(name.substr(5));
 }
 
+class KeyManager::RunningCreation {
+ public:
+  RunningCreation(KeyManager* keys, std::string cka_id) : keys_(keys), cka_id_(std::move(cka_id)) {
+    absl::MutexLock lock(&keys_->creating_mu_);
+    keys_->creating_.insert(cka_id_);
+  }
+  ~RunningCreation() {
+    absl::MutexLock lock(&keys_->creating_mu_);
+    keys_->creating_.erase(cka_id_);
+  }
+  RunningCreation(const RunningCreation&) = delete;
+  RunningCreation& operator=(const RunningCreation&) = delete;
+
+ private:
+  KeyManager* const keys_;
+  const std::string cka_id_;
+};
+
 KeyManager::KeyManager(hsm::KeyStore* store, KeyRegistry* registry, absl::Duration grace_period,
                        Clock clock)
     : store_(store), registry_(registry), grace_period_(grace_period), clock_(std::move(clock)) {}
@@ -165,6 +183,7 @@ absl::StatusOr<KeyRecord> KeyManager::Create(const CreateKeyParams& params) {
   record.state = KeyState::kCreating;
   record.create_time = record.update_time = clock_();
   record.pkcs11_uri = store_->UriFor(record.cka_id, record.key_id);
+  RunningCreation running(this, record.cka_id);
   // Record intent first: a crash after generation leaves a row that
   // Reconcile() can complete, never an unknown key on the token.
   KSEF_RETURN_IF_ERROR(registry_->Insert(record));
@@ -421,6 +440,7 @@ absl::StatusOr<KeyRecord> KeyManager::ImportKey(const ImportKeyParams& params,
   record.state = KeyState::kCreating;
   record.create_time = record.update_time = clock_();
   record.pkcs11_uri = store_->UriFor(record.cka_id, record.key_id);
+  RunningCreation running(this, record.cka_id);
   KSEF_RETURN_IF_ERROR(registry_->Insert(record));
   auto undo = [&](const absl::Status& why) {
     absl::Status destroyed = store_->Destroy(record.cka_id);
@@ -601,16 +621,71 @@ bool KeyManager::IsReserved(const std::string& cka_id) const {
   return std::find(reserved_.begin(), reserved_.end(), cka_id) != reserved_.end();
 }
 
+bool KeyManager::CreationRunning(const std::string& cka_id) {
+  absl::MutexLock lock(&creating_mu_);
+  return creating_.contains(cka_id);
+}
+
 absl::StatusOr<ConsistencyReport> KeyManager::Reconcile() {
   absl::MutexLock lock(&mu_);
+  return ReconcileLocked(/*at_startup=*/false);
+}
+
+absl::StatusOr<ConsistencyReport> KeyManager::ReconcileAtStartup() {
+  absl::MutexLock lock(&mu_);
+  return ReconcileLocked(/*at_startup=*/true);
+}
+
+absl::Status KeyManager::ReconcileCreating(KeyRecord& r, const hsm::TokenKey* on_token,
+                                           bool at_startup,
+                                           absl::flat_hash_set<std::string>& interrupted) {
+  if (CreationRunning(r.cka_id)) return absl::OkStatus();  // a live Create owns it
+  if (on_token == nullptr || on_token->public_key_der.empty()) {  // nothing, or half a key
+    if (!at_startup && clock_() - r.update_time < kCreatingLease) return absl::OkStatus();
+    LogWarning("dropping key ", r.name(), ": its creation did not finish");
+    interrupted.insert(r.cka_id);
+    return registry_->Delete(r.key_id);
+  }
+  r.attestation = on_token->attestation;
+  r.public_key_der = on_token->public_key_der;
+  r.pkcs11_uri = on_token->uri;
+  r.state = KeyState::kPendingCertificate;
+  // An import interrupted after its certificate was stored.
+  auto cert = store_->GetCertificate(r.cka_id);
+  if (cert.ok()) {
+    r.certificate_der = *cert;
+    r.state = KeyState::kActive;
+  }
+  r.update_time = clock_();
+  KSEF_RETURN_IF_ERROR(registry_->Update(r));
+  LogInfo("completed creation of key ", r.name(), " interrupted by a restart");
+  return absl::OkStatus();
+}
+
+absl::StatusOr<int> KeyManager::RemoveDebris(const absl::flat_hash_set<std::string>& interrupted) {
+  if (interrupted.empty()) return 0;
+  KSEF_ASSIGN_OR_RETURN(int removed, store_->DestroyIncomplete([&](const hsm::IncompleteObject& o) {
+    return o.id.empty() || interrupted.contains(o.id);
+  }));
+  if (removed > 0) {
+    LogWarning("removed ", removed, " incomplete token object(s) left by ", interrupted.size(),
+               " interrupted key creation(s)");
+  }
+  return removed;
+}
+
+absl::StatusOr<ConsistencyReport> KeyManager::ReconcileLocked(bool at_startup) {
   KSEF_ASSIGN_OR_RETURN(auto token_keys, store_->List());
   absl::flat_hash_map<std::string, const hsm::TokenKey*> on_token;
-  for (const auto& k : token_keys) on_token[k.id] = &k;
+  for (const auto& k : token_keys) {
+    if (!k.id.empty() && !k.label.empty()) on_token[k.id] = &k;  // else: incomplete
+  }
 
   ConsistencyReport report;
   KeyFilter all;
   std::string cursor;
   absl::flat_hash_map<std::string, bool> known;
+  absl::flat_hash_set<std::string> interrupted;
   while (true) {
     KSEF_ASSIGN_OR_RETURN(auto rows, registry_->List(all, cursor, 500, nullptr));
     for (auto& r : rows) {
@@ -618,24 +693,8 @@ absl::StatusOr<ConsistencyReport> KeyManager::Reconcile() {
       known[r.cka_id] = true;
       auto it = on_token.find(r.cka_id);
       if (r.state == KeyState::kCreating) {
-        if (it == on_token.end()) {
-          LogWarning("dropping key ", r.name(), ": its creation did not finish");
-          KSEF_RETURN_IF_ERROR(registry_->Delete(r.key_id));
-        } else {
-          r.attestation = it->second->attestation;
-          r.public_key_der = it->second->public_key_der;
-          r.pkcs11_uri = it->second->uri;
-          r.state = KeyState::kPendingCertificate;
-          // An import interrupted after its certificate was stored.
-          auto cert = store_->GetCertificate(r.cka_id);
-          if (cert.ok()) {
-            r.certificate_der = *cert;
-            r.state = KeyState::kActive;
-          }
-          r.update_time = clock_();
-          KSEF_RETURN_IF_ERROR(registry_->Update(r));
-          LogInfo("completed creation of key ", r.name(), " interrupted by a restart");
-        }
+        KSEF_RETURN_IF_ERROR(ReconcileCreating(r, it == on_token.end() ? nullptr : it->second,
+                                               at_startup, interrupted));
         continue;
       }
       ++report.checked_keys;
@@ -643,11 +702,16 @@ absl::StatusOr<ConsistencyReport> KeyManager::Reconcile() {
     }
     if (rows.size() < 500) break;
   }
-  for (const auto& k : token_keys) {
-    if (IsReserved(k.id)) continue;
-    if (!known.contains(k.id)) report.unknown_token_keys.push_back(k.uri);
-    if (absl::StartsWith(k.label, kInternalKeyPrefix)) {
-      report.foreign_internal_label_keys.push_back(k.uri);
+  if (at_startup) KSEF_RETURN_IF_ERROR(RemoveDebris(interrupted).status());
+  KSEF_ASSIGN_OR_RETURN(std::vector<hsm::IncompleteObject> incomplete, store_->ListIncomplete());
+  for (const hsm::IncompleteObject& o : incomplete) {
+    report.incomplete_token_objects.push_back(o.Describe());
+  }
+  for (const auto& [id, key] : on_token) {
+    if (IsReserved(id)) continue;
+    if (!known.contains(id)) report.unknown_token_keys.push_back(key->uri);
+    if (absl::StartsWith(key->label, kInternalKeyPrefix)) {
+      report.foreign_internal_label_keys.push_back(key->uri);
     }
   }
   for (const auto& uri : report.unknown_token_keys) {
@@ -660,6 +724,9 @@ absl::StatusOr<ConsistencyReport> KeyManager::Reconcile() {
   }
   for (const auto& name : report.missing_keys) {
     LogWarning("consistency: key ", name, " is in the registry but missing on the token");
+  }
+  for (const auto& line : report.incomplete_token_objects) {
+    LogWarning("consistency: incomplete key object on the token: ", line);
   }
   return report;
 }

@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
@@ -62,6 +63,10 @@ struct ConsistencyReport {
   // a reserved internal key (ReserveTokenKey): duplicates or foreign objects
   // (PKCS#11 URIs). Also in unknown_token_keys when the registry lacks them.
   std::vector<std::string> foreign_internal_label_keys;
+  // Key objects that are not part of a complete key (hsm::IncompleteObject),
+  // one line each; the start-up reconcile removes those an interrupted key
+  // creation of this service left.
+  std::vector<std::string> incomplete_token_objects;
   int checked_keys = 0;
 };
 
@@ -141,7 +146,22 @@ class KeyManager {
 
   // Destroys every key whose grace period is over. Returns how many.
   absl::StatusOr<int> DestroyDue();
+  // Compares registry and token (check-consistency). Completes creations
+  // that a restart interrupted after the key was made; drops the rows of
+  // creations that made nothing, but never one a Create of this process is
+  // running (nor, except at start-up, one younger than kCreatingLease: with
+  // a shared registry another process may own it). Reports unknown, missing
+  // and incomplete token objects; changes nothing on the token.
   absl::StatusOr<ConsistencyReport> Reconcile();
+  // Reconcile() at start-up, before serving: also removes the incomplete
+  // objects an interrupted creation of this service left (those with the
+  // CKA_ID of a CREATING row, and objects without any CKA_ID when such a
+  // creation exists; the service never makes an object without CKA_ID).
+  absl::StatusOr<ConsistencyReport> ReconcileAtStartup();
+
+  // How old a CREATING row must be before a running service's Reconcile may
+  // drop it.
+  static constexpr absl::Duration kCreatingLease = absl::Minutes(2);
 
   absl::Duration grace_period() const { return grace_period_; }
 
@@ -154,6 +174,17 @@ class KeyManager {
   KeyState EffectiveState(const KeyRecord& record) const;
   bool IsReserved(const std::string& cka_id) const;
   absl::Status FinishDestruction(KeyRecord record);
+  absl::StatusOr<ConsistencyReport> ReconcileLocked(bool at_startup)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Completes or drops one CREATING row (see Reconcile); `interrupted`
+  // collects the CKA_IDs of dropped creations.
+  absl::Status ReconcileCreating(KeyRecord& row, const hsm::TokenKey* on_token, bool at_startup,
+                                 absl::flat_hash_set<std::string>& interrupted)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::StatusOr<int> RemoveDebris(const absl::flat_hash_set<std::string>& interrupted);
+  bool CreationRunning(const std::string& cka_id);
+  // Marks a creation as running for its lifetime (Create, ImportKey).
+  class RunningCreation;
 
   hsm::KeyStore* const store_;
   KeyRegistry* const registry_;
@@ -161,6 +192,8 @@ class KeyManager {
   const Clock clock_;
   absl::Mutex mu_;  // serializes read-modify-write of registry rows
   std::vector<std::string> reserved_;  // CKA_IDs, see ReserveTokenKey
+  absl::Mutex creating_mu_;
+  absl::flat_hash_set<std::string> creating_ ABSL_GUARDED_BY(creating_mu_);  // CKA_IDs
 };
 
 // Checks a KSeF subject value for its type (NIP and PESEL check digits, a

@@ -6,6 +6,9 @@
 
 #include <filesystem>
 
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "common/encoding.h"
 #include "hsm/hsm.h"
 #include "tests/support/shared_hsm_test.h"
 #include "tests/support/softhsm_token.h"
@@ -210,6 +213,13 @@ TEST_F(KeyManagerTest, ReconcileReportsBothDirectionsAndFinishesInterruptedCreat
 
   auto report = manager_->Reconcile();
   ASSERT_TRUE(report.ok()) << report.status();
+  // A running service leaves a fresh CREATING row alone (another process
+  // sharing the registry may be creating it) ...
+  EXPECT_TRUE(registry_->Get("never").ok());
+  // ... and drops it once it is older than the creation lease.
+  now_ += KeyManager::kCreatingLease + absl::Seconds(1);
+  report = manager_->Reconcile();
+  ASSERT_TRUE(report.ok()) << report.status();
   EXPECT_NE(std::find(report->unknown_token_keys.begin(), report->unknown_token_keys.end(),
                       stray->uri),
             report->unknown_token_keys.end());
@@ -221,6 +231,64 @@ TEST_F(KeyManagerTest, ReconcileReportsBothDirectionsAndFinishesInterruptedCreat
   EXPECT_FALSE(completed->public_key_der.empty());
   EXPECT_EQ(registry_->Get("never").status().code(), absl::StatusCode::kNotFound);
   ASSERT_TRUE(hsm_->keys().Destroy(stray->id).ok());
+}
+
+// pkcs11-tool on the shared token (SOFTHSM2_CONF is set for this process).
+int Pkcs11Tool(const std::string& args, std::string* out) {
+  return ksef::testing::RunCommand(
+      absl::StrCat("pkcs11-tool --module ", ksef::testing::TestToken::ModulePath(),
+                   " --token-label ", ksef::testing::SharedHsmTest::TokenLabel(), " --login --pin ",
+                   ksef::testing::SharedHsmTest::TokenPin(), " ", args, " 2>&1"),
+      out);
+}
+
+// What an interrupted C_GenerateKeyPair leaves on SoftHSM2: the public key
+// written, the private key not.
+void MakeHalfKeyPair(const std::string& id, const std::string& label) {
+  std::string out;
+  ASSERT_EQ(Pkcs11Tool(absl::StrCat("--keypairgen --key-type EC:prime256v1 --id ", HexUpper(id),
+                                    " --label ", label),
+                       &out),
+            0)
+      << out;
+  ASSERT_EQ(Pkcs11Tool(absl::StrCat("--delete-object --type privkey --id ", HexUpper(id)), &out), 0)
+      << out;
+}
+
+bool Mentions(const std::vector<std::string>& lines, const std::string& id) {
+  return std::any_of(lines.begin(), lines.end(),
+                     [&](const std::string& l) { return absl::StrContains(l, HexUpper(id)); });
+}
+
+TEST_F(KeyManagerTest, StartupRemovesDebrisOfInterruptedCreationsAndReportsTheRest) {
+  // A creation of ours interrupted inside C_GenerateKeyPair.
+  KeyRecord crashed;
+  crashed.key_id = "crashed";
+  crashed.cka_id = hsm::KeyStore::NewId();
+  crashed.subject_value = "5265877635";
+  crashed.create_time = crashed.update_time = now_;
+  ASSERT_TRUE(registry_->Insert(crashed).ok());
+  MakeHalfKeyPair(crashed.cka_id, "crashed");
+  // Debris that no creation of ours explains.
+  const std::string foreign = hsm::KeyStore::NewId();
+  MakeHalfKeyPair(foreign, "foreign");
+
+  auto report = manager_->Reconcile();  // a running service: report only
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_TRUE(Mentions(report->incomplete_token_objects, crashed.cka_id));
+  EXPECT_TRUE(Mentions(report->incomplete_token_objects, foreign));
+  EXPECT_TRUE(registry_->Get("crashed").ok());
+  EXPECT_FALSE(Mentions(report->unknown_token_keys, crashed.cka_id));
+
+  report = manager_->ReconcileAtStartup();
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_FALSE(Mentions(report->incomplete_token_objects, crashed.cka_id));
+  EXPECT_TRUE(Mentions(report->incomplete_token_objects, foreign)) << "not ours: only reported";
+  EXPECT_EQ(registry_->Get("crashed").status().code(), absl::StatusCode::kNotFound);
+  std::string out;
+  ASSERT_EQ(Pkcs11Tool(absl::StrCat("--delete-object --type pubkey --id ", HexUpper(foreign)), &out),
+            0)
+      << out;
 }
 
 TEST_F(KeyManagerTest, InternalPrefixIsReservedForNewKeys) {

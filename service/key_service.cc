@@ -330,6 +330,7 @@ grpc::Status KeyServiceImpl::CheckConsistency(grpc::ServerContext* context,
     for (const auto& f : report.foreign_internal_label_keys) {
       resp->add_foreign_internal_label_keys(f);
     }
+    for (const auto& o : report.incomplete_token_objects) resp->add_incomplete_token_objects(o);
     resp->set_checked_keys(report.checked_keys);
     return absl::OkStatus();
   }());

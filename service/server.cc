@@ -110,11 +110,12 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerConfig& config
   // audit key: a token that comes back without it is not used (fail closed).
   server->hsm_->RequireKey(audit_key->id);
   server->audit_key_ = std::make_unique<hsm::TokenKey>(*audit_key);
-  auto report = server->keys_->Reconcile();
+  auto report = server->keys_->ReconcileAtStartup();
   if (!report.ok()) return report.status();
   LogInfo("key registry: ", report->checked_keys, " keys, ", report->unknown_token_keys.size(),
           " unknown on token, ", report->missing_keys.size(), " missing on token, ",
-          report->foreign_internal_label_keys.size(), " foreign with an internal label");
+          report->foreign_internal_label_keys.size(), " foreign with an internal label, ",
+          report->incomplete_token_objects.size(), " incomplete token objects");
   auto destroyed = server->keys_->DestroyDue();
   if (!destroyed.ok()) LogWarning("destruction sweep: ", destroyed.status().message());
 

@@ -10,13 +10,18 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <map>
+#include <random>
 #include <iostream>
 #include <mutex>
 #include <thread>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
+#include "absl/strings/str_split.h"
 #include "common/ecdsa.h"
 #include "common/encoding.h"
 #include "common/files.h"
@@ -239,6 +244,110 @@ TEST_F(TokenFaultsE2eTest, TokenDirectoryMovedAwayAndBackUnderSigningLoad) {
   ExpectHonestOutcomes(load->outcomes(), back + up, events_before);
   ExpectKeysIntact();
   EXPECT_TRUE(absl::StrContains(server_->Log(), "reconnected and logged in")) << server_->Log();
+}
+
+// Key objects that are not part of a complete key pair, as pkcs11-tool sees
+// them on the token (independent of the server): a public key without a
+// private key with its CKA_ID or the reverse, or an object without CKA_ID.
+int IncompleteObjectsByPkcs11Tool(const TestToken& token) {
+  std::string out;
+  EXPECT_EQ(RunCommand(absl::StrCat("SOFTHSM2_CONF=", token.conf_path(), " pkcs11-tool --module ",
+                                    TestToken::ModulePath(), " --token-label ", token.label(),
+                                    " --login --pin ", token.pin(), " -O 2>&1"),
+                       &out),
+            0)
+      << out;
+  std::map<std::string, int> pairs;  // CKA_ID -> +1 private, +2 public
+  int without_id = 0;
+  std::string kind;
+  bool has_id = true;
+  auto close = [&] {
+    if (!kind.empty() && !has_id) ++without_id;
+  };
+  for (absl::string_view line : absl::StrSplit(out, '\n')) {
+    if (absl::StartsWith(line, "Private Key Object") || absl::StartsWith(line, "Public Key Object")) {
+      close();
+      kind = absl::StartsWith(line, "Private") ? "private" : "public";
+      has_id = false;
+    } else if (!absl::StartsWith(line, " ") && !line.empty()) {
+      close();
+      kind.clear();
+    } else if (!kind.empty() && absl::StartsWith(absl::StripLeadingAsciiWhitespace(line), "ID:")) {
+      has_id = true;
+      std::string id(absl::StripAsciiWhitespace(line.substr(line.find(':') + 1)));
+      pairs[id] += kind == "private" ? 1 : 2;
+    }
+  }
+  close();
+  int incomplete = without_id;
+  for (const auto& [id, mask] : pairs) incomplete += mask == 3 ? 0 : 1;
+  return incomplete;
+}
+
+// N of the start-up's "removed N incomplete token object(s)" line, or 0.
+int RemovedAtStart(const std::string& log) {
+  const std::string what = "removed ";
+  auto at = log.find(what);
+  if (at == std::string::npos) return 0;
+  at += what.size();
+  int n = 0;
+  return absl::SimpleAtoi(log.substr(at, log.find(' ', at) - at), &n) ? n : 0;
+}
+
+TEST_F(TokenFaultsE2eTest, SigkillDuringCreateKeyLeavesNoIncompleteObjectAfterTheNextStart) {
+  std::mutex mu;
+  std::vector<std::string> told;  // keys callers were told exist
+  int debris_seen = 0, debris_removed = 0;
+  std::mt19937 random(13);
+  for (int round = 0; round < 20; ++round) {
+    const std::string log = absl::StrCat(dir_, "/server-", round, ".log");
+    auto server = ServerProcess::Start(config_, log);
+    ASSERT_TRUE(server.ok()) << server.status();
+    debris_removed += RemovedAtStart((*server)->Log());
+    std::atomic<bool> stop{false};
+    std::vector<std::thread> creators;
+    for (int t = 0; t < 2; ++t) {
+      creators.emplace_back([&, t] {
+        Caller c = Connect((*server)->port(), "client");
+        for (int n = 0; !stop; ++n) {
+          const std::string id = absl::StrCat("r", round, "-t", t, "-", n);
+          pb::Key key;
+          grpc::Status s = Call([&](auto* ctx) {
+            return c.keys->CreateKey(ctx, KeyRequest(id, kNipA, pb::OFFLINE), &key);
+          });
+          if (!s.ok()) return;  // the server is gone
+          std::lock_guard<std::mutex> lock(mu);
+          told.push_back(key.name());
+        }
+      });
+    }
+    absl::SleepFor(absl::Milliseconds(100 + random() % 400));
+    (*server)->Stop(SIGKILL);
+    stop = true;
+    for (auto& c : creators) c.join();
+    debris_seen += IncompleteObjectsByPkcs11Tool(*token_);
+  }
+  auto server = ServerProcess::Start(config_, dir_ + "/server-final.log");
+  ASSERT_TRUE(server.ok()) << server.status();
+  debris_removed += RemovedAtStart((*server)->Log());
+  Caller cli = Connect((*server)->port(), "client");
+  pb::ConsistencyReport report;
+  ASSERT_TRUE(Call([&](auto* ctx) { return cli.keys->CheckConsistency(ctx, {}, &report); }).ok());
+  EXPECT_EQ(report.incomplete_token_objects_size(), 0) << report.DebugString();
+  EXPECT_EQ(report.unknown_token_keys_size(), 0) << report.DebugString();
+  EXPECT_EQ(report.missing_keys_size(), 0) << report.DebugString();
+  EXPECT_EQ(IncompleteObjectsByPkcs11Tool(*token_), 0);
+  for (const std::string& name : told) {
+    pb::GetKeyRequest req;
+    req.set_name(name);
+    pb::Key key;
+    grpc::Status s = Call([&](auto* ctx) { return cli.keys->GetKey(ctx, req, &key); });
+    EXPECT_TRUE(s.ok()) << name << ": " << s.error_message();
+  }
+  std::cout << told.size() << " keys created in 20 rounds; incomplete objects after the kills: "
+            << debris_seen << ", removed at the next starts: " << debris_removed << "\n";
+  EXPECT_EQ(debris_removed, debris_seen)
+      << "every incomplete object left by a kill is removed at the next start";
 }
 
 // One device fault of the fault module under 8 concurrent signers.

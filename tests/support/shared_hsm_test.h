@@ -18,6 +18,10 @@
 namespace ksef::testing {
 
 class SharedHsmTest : public ::testing::Test {
+ public:
+  static const std::string& TokenLabel() { return token_->label(); }
+  static const std::string& TokenPin() { return token_->pin(); }
+
  protected:
   static void OpenSharedHsm(const std::string& label) {
     auto token = TestToken::Create(label);
