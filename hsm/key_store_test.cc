@@ -215,7 +215,8 @@ TEST_F(KeyStoreTest, EightThreadsSigningInParallelProduceOnlyValidSignatures) {
   for (auto& th : threads) th.join();
   std::printf("[ measured ] %d ECDSA P-256 signatures in 3 s on 8 threads\n", signed_ok.load());
   EXPECT_EQ(bad.load(), 0);
-  EXPECT_GT(signed_ok.load(), 100);
+  // A TPM signs one request at a time, about 100/s on swtpm (docs/operations.md).
+  EXPECT_GT(signed_ok.load(), ksef::testing::TestToken::IsTpm2() ? 20 : 100);
 }
 
 TEST_F(KeyStoreTest, ListGetAndDestroy) {
