@@ -16,6 +16,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -73,13 +74,16 @@ int FreePortPair() {
 }
 
 // Starts argv[0] (found in PATH) with stdout/stderr appended to `log`;
-// returns its pid or -1.
+// returns its pid or -1. The process gets SIGTERM when the thread that
+// started it ends (TestToken is created on the test's main thread).
 pid_t Spawn(const std::vector<std::string>& argv, const std::string& log) {
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
   pid_t pid = ::fork();
   if (pid == 0) {
+    // A test that crashes or is killed by ctest's timeout takes it along.
+    ::prctl(PR_SET_PDEATHSIG, SIGTERM);
     int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
     if (fd >= 0) {
       ::dup2(fd, 1);
