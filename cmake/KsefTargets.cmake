@@ -2,6 +2,9 @@
 #
 #   ksef_cc_library(NAME <name> SRCS ... DEPS ...)  -> static library ksef_<name>
 #   ksef_cc_test(NAME <name> SRCS ... DEPS ... [LABELS ...] [TIMEOUT s])
+#   ksef_tpm2_variant(NAME <test> [TIMEOUT s])
+#       -> ctest entry <test>_tpm2: the same executable with
+#          KSEF_TEST_PKCS11_BACKEND=tpm2 (tpm2-pkcs11 over swtpm, label tpm2)
 #
 # Our own targets build with -Wall -Wextra -Werror; generated code (proto) does not.
 # Tests run with KSEF_SANITIZER_TEST_ENV (cmake/Sanitizers.cmake; empty unless
@@ -33,4 +36,22 @@ function(ksef_cc_test)
   if(A_LABELS)
     set_tests_properties(${A_NAME} PROPERTIES LABELS "${A_LABELS}")
   endif()
+endfunction()
+
+# The second PKCS#11 implementation (docs/operations.md): runs an existing
+# ksef_cc_test executable again on a tpm2-pkcs11 token over a private swtpm.
+function(ksef_tpm2_variant)
+  cmake_parse_arguments(A "" "NAME;TIMEOUT" "" ${ARGN})
+  if(NOT A_TIMEOUT)
+    set(A_TIMEOUT 300)
+  endif()
+  add_test(NAME ${A_NAME}_tpm2 COMMAND ${A_NAME})
+  # Sanitizer runs: tpm2-pkcs11's own leaks are suppressed for these entries
+  # only (tests/sanitizers/lsan-tpm2.supp says why).
+  set(sanitizer_env ${KSEF_SANITIZER_TEST_ENV})
+  list(TRANSFORM sanitizer_env REPLACE "/lsan\\.supp" "/lsan-tpm2.supp")
+  set(env KSEF_BUILD_DIR=${PROJECT_BINARY_DIR} KSEF_SOURCE_DIR=${PROJECT_SOURCE_DIR}
+      KSEF_TEST_PKCS11_BACKEND=tpm2 ${sanitizer_env})
+  set_tests_properties(${A_NAME}_tpm2 PROPERTIES TIMEOUT ${A_TIMEOUT} ENVIRONMENT "${env}"
+                       LABELS tpm2)
 endfunction()

@@ -82,10 +82,13 @@ absl::StatusOr<TokenKey> KeyStore::Impl::Generate(KeyAlgorithm algorithm,
   CK_BYTE public_exponent[] = {0x01, 0x00, 0x01};
   std::string ec_params(kP256EcParams, kP256EcParamsSize);
 
-  std::vector<CK_ATTRIBUTE> pub = {
-      Attr(CKA_TOKEN, &yes),     Attr(CKA_PRIVATE, &no), Attr(CKA_VERIFY, &yes),
-      Attr(CKA_ENCRYPT, &no),    Attr(CKA_WRAP, &no),    BytesAttr(CKA_ID, id),
-      BytesAttr(CKA_LABEL, label)};
+  // No CKA_VERIFY/CKA_ENCRYPT: tpm2-pkcs11 1.9 derives both from the TPM
+  // key's sign bit (VERIFY=FALSE, ENCRYPT=TRUE for a sign-only key) and fails
+  // C_GenerateKeyPair with CKR_GENERAL_ERROR when the template says otherwise.
+  // The public object's usage flags do not matter: we verify in software.
+  std::vector<CK_ATTRIBUTE> pub = {Attr(CKA_TOKEN, &yes), Attr(CKA_PRIVATE, &no),
+                                   Attr(CKA_WRAP, &no), BytesAttr(CKA_ID, id),
+                                   BytesAttr(CKA_LABEL, label)};
   // design.md section 3: sign-only, sensitive, never extractable.
   std::vector<CK_ATTRIBUTE> priv = {
       Attr(CKA_TOKEN, &yes),   Attr(CKA_PRIVATE, &yes),     Attr(CKA_SENSITIVE, &yes),

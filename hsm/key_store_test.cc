@@ -5,6 +5,7 @@
 #include <openssl/sha.h>
 
 #include <atomic>
+#include <cstdio>
 #include <filesystem>
 #include <set>
 #include <thread>
@@ -73,7 +74,10 @@ TEST_F(KeyStoreTest, GeneratedEcKeyIsSensitiveNonExtractableAndLocal) {
   EXPECT_TRUE(key->attestation.local);
   EXPECT_EQ(key->public_key_der.size(), 91u);  // P-256 SPKI
 
-  // The private value cannot be read: CKR_ATTRIBUTE_SENSITIVE.
+  // The private value cannot be read: CKR_ATTRIBUTE_SENSITIVE (tpm2-pkcs11:
+  // CKR_ATTRIBUTE_TYPE_INVALID, the value exists only inside the TPM).
+  const CK_RV unreadable = ksef::testing::TestToken::IsTpm2() ? CKR_ATTRIBUTE_TYPE_INVALID
+                                                               : CKR_ATTRIBUTE_SENSITIVE;
   absl::Status read = token_->WithSession(ObjectAccess::kRead, [&](Session& s) -> absl::Status {
     CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
     auto handles = FindObjects(s, {Attr(CKA_CLASS, &cls), BytesAttr(CKA_ID, key->id)});
@@ -81,8 +85,7 @@ TEST_F(KeyStoreTest, GeneratedEcKeyIsSensitiveNonExtractableAndLocal) {
     EXPECT_EQ(handles->size(), 1u);
     char buf[256];
     CK_ATTRIBUTE value{CKA_VALUE, buf, sizeof(buf)};
-    EXPECT_EQ(s.f()->C_GetAttributeValue(s.handle(), handles->front(), &value, 1),
-              CKR_ATTRIBUTE_SENSITIVE);
+    EXPECT_EQ(s.f()->C_GetAttributeValue(s.handle(), handles->front(), &value, 1), unreadable);
     return absl::OkStatus();
   });
   EXPECT_TRUE(read.ok()) << read;
@@ -143,6 +146,18 @@ TEST_F(KeyStoreTest, RsaKeySignsPkcs1AndPss) {
   std::string digest = Sha256("rsa");
   for (auto scheme : {SignatureScheme::kRsaPkcs1Sha256, SignatureScheme::kRsaPssSha256}) {
     auto sig = (*signer)->SignDigest(scheme, digest);
+    if (ksef::testing::TestToken::IsTpm2()) {
+      // tpm2-pkcs11 1.9 pads CKM_RSA_PKCS and CKM_RSA_PKCS_PSS itself and
+      // then does a raw RSA decryption (TPM2_RSA_Decrypt), which a sign-only
+      // key (CKA_DECRYPT=FALSE) may not do: the TPM answers TPM_RC_ATTRIBUTES
+      // and the module CKR_GENERAL_ERROR. RSA keys on a TPM token cannot sign
+      // a digest (docs/operations.md); EC P-256 can.
+      ASSERT_FALSE(sig.ok());
+      EXPECT_EQ(sig.status().code(), absl::StatusCode::kInternal) << sig.status();
+      EXPECT_NE(sig.status().message().find("C_Sign: CKR_GENERAL_ERROR"), std::string::npos)
+          << sig.status();
+      continue;
+    }
     ASSERT_TRUE(sig.ok()) << sig.status();
     EXPECT_EQ(sig->size(), 256u);
     EXPECT_TRUE(VerifyDigestSignature(key->public_key_der, scheme, digest, *sig).ok());
@@ -198,8 +213,10 @@ TEST_F(KeyStoreTest, EightThreadsSigningInParallelProduceOnlyValidSignatures) {
     });
   }
   for (auto& th : threads) th.join();
+  std::printf("[ measured ] %d ECDSA P-256 signatures in 3 s on 8 threads\n", signed_ok.load());
   EXPECT_EQ(bad.load(), 0);
-  EXPECT_GT(signed_ok.load(), 100);
+  // A TPM signs one request at a time, about 100/s on swtpm (docs/operations.md).
+  EXPECT_GT(signed_ok.load(), ksef::testing::TestToken::IsTpm2() ? 20 : 100);
 }
 
 TEST_F(KeyStoreTest, ListGetAndDestroy) {

@@ -17,6 +17,12 @@ readonly PACKAGES=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev
   # PKCS#11: headers, the SoftHSM2 software token, pkcs11-tool for inspection
   libp11-kit-dev softhsm2 opensc
+  # the second PKCS#11 implementation of the tests (KSEF_TEST_PKCS11_BACKEND=tpm2,
+  # docs/operations.md): tpm2-pkcs11 over the swtpm TPM simulator behind the
+  # tpm2-abrmd resource manager on a private D-Bus; tpm2-tools clears the
+  # simulated TPM's dictionary-attack lockout
+  libtpm2-pkcs11-1 swtpm tpm2-abrmd libtss2-tcti-tabrmd0 libtss2-tcti-swtpm0 dbus-daemon
+  tpm2-tools
   # KSeF formats: XML (XAdES), QR codes
   libxml2-dev libxml2-utils libqrencode-dev libpng-dev
   # key registry and audit stores

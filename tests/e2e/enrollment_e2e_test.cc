@@ -1,5 +1,6 @@
-// End-to-end enrollment: the real ksef-hsmd on a real SoftHSM2 token over
-// mTLS gRPC. Key -> CSR (from KSeF's enrollment-data JSON) -> local test CA
+// End-to-end enrollment: the real ksef-hsmd on a real SoftHSM2 token (or,
+// with KSEF_TEST_PKCS11_BACKEND=tpm2, tpm2-pkcs11 over swtpm) over mTLS gRPC.
+// Key -> CSR (from KSeF's enrollment-data JSON) -> local test CA
 // -> import (as KSeF's /certificates/retrieve JSON) -> ACTIVE, surviving a
 // restart; refusals leave the key unchanged; expiry listing and warnings.
 #include <gtest/gtest.h>
@@ -131,6 +132,10 @@ TEST_F(EnrollmentE2eTest, KeyToActiveCertificateSurvivesRestart) {
   std::string log_path = token_->dir() + "/server.log";
   auto server = ServerProcess::Start(config_, log_path);
   ASSERT_TRUE(server.ok()) << server.status();
+  // The module the test backend chose (KSEF_TEST_PKCS11_BACKEND).
+  EXPECT_TRUE(absl::StrContains((*server)->Log(), TestToken::IsTpm2() ? "TPM2.0 Cryptoki"
+                                                                       : "SoftHSM"))
+      << (*server)->Log();
   Connect((*server)->port());
 
   pb::Key key = CreateKey("e2e-auth", pb::AUTHENTICATION);

@@ -289,6 +289,18 @@ TEST_F(KeyServiceE2eTest, StartupFailuresAreClearAndWrongPinNeverLocksTheToken) 
   std::string log((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   EXPECT_NE(log.find("CKR_PIN_INCORRECT"), std::string::npos) << log;
   EXPECT_EQ(log.find("not-the-pin-9876"), std::string::npos) << log;
+  if (TestToken::IsTpm2()) {
+    // A TPM counts the wrong PINs itself (dictionary-attack protection, 3 on
+    // swtpm): the server then refuses the right PIN too, with CKR_PIN_LOCKED,
+    // until the lockout is cleared (docs/operations.md).
+    EXPECT_NE(log.find("CKR_PIN_LOCKED"), std::string::npos) << log;
+    EXPECT_EQ(ServerProcess::RunToExit(WriteConfig("lockedpin"), LogPath("lockedpin")), 1);
+    std::ifstream locked_in(LogPath("lockedpin"));
+    std::string locked((std::istreambuf_iterator<char>(locked_in)),
+                       std::istreambuf_iterator<char>());
+    EXPECT_NE(locked.find("CKR_PIN_LOCKED"), std::string::npos) << locked;
+    ASSERT_TRUE(token_->ClearTpm2Lockout().ok());
+  }
   // The right PIN still works: nothing was locked.
   auto server = ServerProcess::Start(WriteConfig("rightpin"), LogPath("rightpin"));
   ASSERT_TRUE(server.ok()) << server.status();
