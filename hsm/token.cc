@@ -189,8 +189,11 @@ absl::Status Token::ProbeHeld() {
         absl::StrCat("the slot now holds token serial ", serial, ", not ", serial_));
   }
   if (required_key().empty()) return absl::OkStatus();
-  KSEF_ASSIGN_OR_RETURN(SessionLease lease, pool_->Acquire(kProbeSessionWait));
-  Session probe(this, &lease);
+  auto lease = pool_->Acquire(kProbeSessionWait);
+  // Every session busy: calls are being served; no reason to reconnect.
+  if (absl::IsResourceExhausted(lease.status())) return absl::OkStatus();
+  if (!lease.ok()) return lease.status();
+  Session probe(this, &*lease);
   return CheckIdentity(probe);
 }
 

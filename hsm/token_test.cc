@@ -4,7 +4,11 @@
 
 #include <gtest/gtest.h>
 
+#include <thread>
+
+#include "absl/synchronization/notification.h"
 #include "hsm/ck_status.h"
+#include "hsm/key_store.h"
 #include "hsm/module.h"
 #include "tests/support/softhsm_token.h"
 
@@ -206,6 +210,31 @@ TEST_F(TokenTest, ATokenWithoutTheRequiredKeyIsNotUsed) {
   EXPECT_EQ(refused.code(), absl::StatusCode::kUnavailable);
   (*t)->RequireKey("");
   EXPECT_TRUE((*t)->CheckAndRecover().ok());
+}
+
+TEST_F(TokenTest, ABusyPoolIsNoReasonToReconnect) {
+  auto t = Token::Open(module_, TokenSelector{test_token_->label(), ""},
+                       SecureString(test_token_->pin()), 1);
+  ASSERT_TRUE(t.ok()) << t.status();
+  KeyStore store(t->get(), "", 1);
+  auto key = store.Generate(KeyAlgorithm::kEcP256, "probe-key");
+  ASSERT_TRUE(key.ok()) << key.status();
+  (*t)->RequireKey(key->id);
+  const uint64_t generation = (*t)->generation();
+  absl::Notification holding, release;
+  std::thread busy([&] {
+    (*t)->WithSession(ObjectAccess::kRead, [&](Session&) {
+      holding.Notify();
+      release.WaitForNotification();
+      return absl::OkStatus();
+    }).IgnoreError();
+  });
+  holding.WaitForNotification();
+  EXPECT_TRUE((*t)->CheckAndRecover().ok());  // the probe finds no free session
+  release.Notify();
+  busy.join();
+  EXPECT_EQ((*t)->generation(), generation) << "no reconnect for a busy pool";
+  EXPECT_TRUE(store.Destroy(key->id).ok());
 }
 
 TEST(CkStatusTest, TableMapsCodes) {
