@@ -163,8 +163,6 @@ class KeyManager {
   // drop it.
   static constexpr absl::Duration kCreatingLease = absl::Minutes(2);
 
-  absl::Duration grace_period() const { return grace_period_; }
-
  private:
   // Resolves a name to its record's key_id.
   absl::StatusOr<std::string> ResolveKeyId(absl::string_view name);

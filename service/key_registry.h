@@ -48,7 +48,6 @@ class KeyRegistry {
 
   absl::StatusOr<KeyRecord> Get(const std::string& key_id);  // NOT_FOUND
   absl::StatusOr<KeyRecord> GetByCkaId(const std::string& cka_id);
-  absl::StatusOr<KeyRecord> GetByLabel(const std::string& label) { return Get(label); }
 
   // Internal keys (the audit key): the CKA_ID the service recorded for a
   // role, so that it never has to find its own objects by a label a caller
