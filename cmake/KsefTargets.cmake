@@ -9,7 +9,9 @@
 #
 #   -DKSEF_THREAD_SAFETY_ANALYSIS=ON (clang only): our targets also build
 #   with -Wthread-safety as an error, so clang checks the ABSL_GUARDED_BY /
-#   ABSL_EXCLUSIVE_LOCKS_REQUIRED / ... annotations (gcc ignores them).
+#   ABSL_EXCLUSIVE_LOCKS_REQUIRED / ... annotations (gcc ignores them), and
+#   with -Wthread-safety-beta, which alone checks the lock order declared by
+#   ABSL_ACQUIRED_AFTER / ABSL_ACQUIRED_BEFORE (clang 14).
 #   The target ksef_concurrency builds every library and program of ours plus
 #   the tests labelled "concurrency" (scripts/tsan.sh; ctest -L concurrency).
 
@@ -21,7 +23,8 @@ if(KSEF_THREAD_SAFETY_ANALYSIS)
     message(FATAL_ERROR "KSEF_THREAD_SAFETY_ANALYSIS needs clang: configure with "
                         "-DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++")
   endif()
-  list(APPEND KSEF_WARNINGS -Wthread-safety -Werror=thread-safety)
+  list(APPEND KSEF_WARNINGS -Wthread-safety -Wthread-safety-beta -Werror=thread-safety
+       -Werror=thread-safety-beta)
 endif()
 
 # ksef_concurrency: filled by ksef_cc_library, ksef_cc_test (LABELS concurrency)

@@ -78,16 +78,16 @@ if(KSEF_SANITIZE)
       "ASAN_OPTIONS=exitcode=66:halt_on_error=1:detect_leaks=1:check_initialization_order=1:strict_init_order=1:print_stacktrace=1"
       "UBSAN_OPTIONS=exitcode=66:halt_on_error=1:print_stacktrace=1:report_error_type=1"
       "LSAN_OPTIONS=suppressions=${supp}:print_suppressions=0")
-  # TSan: halt_on_error with exitcode=66 as above; second_deadlock_stack:
-  # a lock-order inversion report shows where both locks were taken.
-  list(APPEND KSEF_SANITIZER_TEST_ENV
-       "TSAN_OPTIONS=exitcode=66:halt_on_error=1:second_deadlock_stack=1:suppressions=${tsan_supp}:print_suppressions=0")
   find_program(KSEF_LLVM_SYMBOLIZER NAMES llvm-symbolizer llvm-symbolizer-14)
   if(KSEF_LLVM_SYMBOLIZER)
     list(APPEND KSEF_SANITIZER_TEST_ENV "ASAN_SYMBOLIZER_PATH=${KSEF_LLVM_SYMBOLIZER}"
          "TSAN_SYMBOLIZER_PATH=${KSEF_LLVM_SYMBOLIZER}")
   endif()
   if(KSEF_SANITIZE MATCHES "(^|,)thread(,|$)")
+    # TSan: halt_on_error with exitcode=66 as above; second_deadlock_stack:
+    # a lock-order inversion report shows where both locks were taken.
+    list(APPEND KSEF_SANITIZER_TEST_ENV
+         "TSAN_OPTIONS=exitcode=66:halt_on_error=1:second_deadlock_stack=1:suppressions=${tsan_supp}:print_suppressions=0")
     ksef_tsan_absl_sync()
   endif()
 endif()
