@@ -422,7 +422,7 @@ absl::Status PostgresAuditStore::Exec(const std::string& sql, const Params* para
 absl::StatusOr<ChainHead> PostgresAuditStore::Head(const std::string& node) {
   absl::MutexLock lock(&mu_);
   ChainHead head;
-  KSEF_RETURN_IF_ERROR(Run([&](bool*) -> absl::Status {
+  KSEF_RETURN_IF_ERROR(Run([&](bool*) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) -> absl::Status {
     Params p;
     const std::string sql =
         absl::StrCat("SELECT seq, hash FROM audit_events WHERE node=", p.Text(node),
@@ -443,8 +443,8 @@ absl::StatusOr<ChainHead> PostgresAuditStore::Head(const std::string& node) {
 absl::Status PostgresAuditStore::Append(const std::vector<AuditEvent>& events) {
   if (events.empty()) return absl::OkStatus();
   absl::MutexLock lock(&mu_);
-  return Run([&](bool* retry_safe) -> absl::Status {
-    auto rollback = [&](absl::Status why) {
+  return Run([&](bool* retry_safe) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) -> absl::Status {
+    auto rollback = [&](absl::Status why) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
       if (PQstatus(conn_.get()) == CONNECTION_OK) {
         PgResultPtr ignored(PQexec(conn_.get(), "ROLLBACK"));
       }
@@ -506,7 +506,7 @@ absl::Status PostgresAuditStore::Append(const std::vector<AuditEvent>& events) {
 
 absl::Status PostgresAuditStore::AddCheckpoint(const Checkpoint& cp) {
   absl::MutexLock lock(&mu_);
-  return Run([&](bool*) -> absl::Status {
+  return Run([&](bool*) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) -> absl::Status {
     Params p;
     const std::string sql = absl::StrCat(
         "INSERT INTO audit_checkpoints (node, seq, head_hash, time_us, signature, public_key, "
@@ -527,7 +527,7 @@ absl::Status PostgresAuditStore::AddCheckpoint(const Checkpoint& cp) {
 absl::StatusOr<std::vector<Checkpoint>> PostgresAuditStore::Checkpoints(const std::string& node) {
   absl::MutexLock lock(&mu_);
   std::vector<Checkpoint> out;
-  KSEF_RETURN_IF_ERROR(Run([&](bool*) -> absl::Status {
+  KSEF_RETURN_IF_ERROR(Run([&](bool*) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) -> absl::Status {
     Params p;
     const std::string sql = absl::StrCat(
         "SELECT node, seq, head_hash, time_us, signature, public_key, version, prev_hash, "
@@ -559,7 +559,7 @@ absl::Status PostgresAuditStore::AcquireNodeLease(
     const std::string& node, const std::string& holder, absl::Time now, absl::Time expires,
     const std::function<bool(const std::string&)>& holder_is_dead) {
   absl::MutexLock lock(&mu_);
-  return Run([&](bool*) -> absl::Status {
+  return Run([&](bool*) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) -> absl::Status {
     // The row lock of the upsert makes take-or-renew one atomic step.
     Params p;
     const std::string sql = absl::StrCat(
@@ -598,7 +598,7 @@ absl::Status PostgresAuditStore::AcquireNodeLease(
 absl::Status PostgresAuditStore::ReleaseNodeLease(const std::string& node,
                                                   const std::string& holder) {
   absl::MutexLock lock(&mu_);
-  return Run([&](bool*) -> absl::Status {
+  return Run([&](bool*) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) -> absl::Status {
     Params p;
     return Exec(absl::StrCat("DELETE FROM audit_node_leases WHERE node=", p.Text(node),
                              " AND holder=", p.Text(holder)),
@@ -609,7 +609,7 @@ absl::Status PostgresAuditStore::ReleaseNodeLease(const std::string& node,
 absl::StatusOr<std::vector<std::string>> PostgresAuditStore::Nodes() {
   absl::MutexLock lock(&mu_);
   std::vector<std::string> out;
-  KSEF_RETURN_IF_ERROR(Run([&](bool*) -> absl::Status {
+  KSEF_RETURN_IF_ERROR(Run([&](bool*) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) -> absl::Status {
     // COLLATE "C": byte order, as SQLite sorts, whatever the database locale.
     PgResultPtr r;
     KSEF_RETURN_IF_ERROR(
@@ -628,7 +628,7 @@ absl::StatusOr<std::vector<AuditEvent>> PostgresAuditStore::ReadChain(const std:
                                                                       int limit) {
   absl::MutexLock lock(&mu_);
   std::vector<AuditEvent> out;
-  KSEF_RETURN_IF_ERROR(Run([&](bool*) -> absl::Status {
+  KSEF_RETURN_IF_ERROR(Run([&](bool*) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) -> absl::Status {
     Params p;
     const std::string sql =
         absl::StrCat("SELECT ", kColumns, " FROM audit_events WHERE node=", p.Text(node),
@@ -663,7 +663,7 @@ absl::StatusOr<AuditPage> PostgresAuditStore::Query(const AuditQuery& q) {
                    " ORDER BY id LIMIT ", p.Int(int64_t{limit} + 1));
   absl::MutexLock lock(&mu_);
   AuditPage page;
-  KSEF_RETURN_IF_ERROR(Run([&](bool*) -> absl::Status {
+  KSEF_RETURN_IF_ERROR(Run([&](bool*) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) -> absl::Status {
     PgResultPtr r;
     KSEF_RETURN_IF_ERROR(Exec(sql, &p, "query", &r));
     page = AuditPage{};
@@ -694,7 +694,7 @@ absl::StatusOr<std::vector<UsageCount>> PostgresAuditStore::Usage(const std::str
       " GROUP BY key_name, operation ORDER BY key_name COLLATE \"C\", operation COLLATE \"C\"");
   absl::MutexLock lock(&mu_);
   std::vector<UsageCount> out;
-  KSEF_RETURN_IF_ERROR(Run([&](bool*) -> absl::Status {
+  KSEF_RETURN_IF_ERROR(Run([&](bool*) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) -> absl::Status {
     PgResultPtr r;
     KSEF_RETURN_IF_ERROR(Exec(sql, &p, "usage", &r));
     out.clear();

@@ -158,7 +158,7 @@ absl::StatusOr<ChainHead> SqliteAuditStore::Head(const std::string& node) {
 absl::Status SqliteAuditStore::Append(const std::vector<AuditEvent>& events) {
   absl::MutexLock lock(&mu_);
   KSEF_RETURN_IF_ERROR(db_->Exec("BEGIN IMMEDIATE"));
-  auto rollback = [&](absl::Status why) {
+  auto rollback = [&](absl::Status why) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     db_->Exec("ROLLBACK").IgnoreError();
     return why;
   };
@@ -253,7 +253,7 @@ absl::Status SqliteAuditStore::AcquireNodeLease(
     const std::function<bool(const std::string&)>& holder_is_dead) {
   absl::MutexLock lock(&mu_);
   KSEF_RETURN_IF_ERROR(db_->Exec("BEGIN IMMEDIATE"));
-  auto rollback = [&](absl::Status why) {
+  auto rollback = [&](absl::Status why) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     db_->Exec("ROLLBACK").IgnoreError();
     return why;
   };

@@ -9,6 +9,15 @@
 #       environment down to the ksef-hsmd processes they start, so the server
 #       runs under the same options. gcc or clang.
 #
+#   -DKSEF_SANITIZE=thread   ThreadSanitizer (scripts/tsan.sh, clang): the
+#       same flags, TSAN_OPTIONS instead of the ASan ones (halt on the first
+#       race, both stacks of a lock-order inversion, the third-party
+#       suppressions in tests/sanitizers/tsan.supp). Debian's abseil is not
+#       instrumented, so every target of ours links
+#       tests/sanitizers/tsan_absl_sync.cc and wraps (-Wl,--wrap) the
+#       absl::Mutex/CondVar/Notification functions it names, which tell TSan
+#       about their happens-before edges (the file says how).
+#
 #   -DKSEF_FUZZ=ON   the libFuzzer tree (tests/fuzz/): clang only; the
 #       libraries the fuzz targets link are compiled with
 #       -fsanitize=fuzzer-no-link,address,undefined so libFuzzer sees their
@@ -23,6 +32,25 @@ set(KSEF_SANITIZE "" CACHE STRING
 option(KSEF_FUZZ "Build only the libFuzzer targets in tests/fuzz (needs clang)" OFF)
 
 set(KSEF_SANITIZER_TEST_ENV "")
+# Targets every library of ours links PUBLIC (ksef_cc_library): the TSan
+# abseil annotations below; empty otherwise.
+set(KSEF_SANITIZER_DEPS "")
+
+# -DKSEF_SANITIZE=thread: the library ksef_tsan_absl_sync and, for every
+# link, -Wl,--wrap=<symbol> for each abseil symbol its source wraps (read
+# from the source, so the two lists cannot drift apart).
+macro(ksef_tsan_absl_sync)
+  set(shim ${PROJECT_SOURCE_DIR}/tests/sanitizers/tsan_absl_sync.cc)
+  file(READ ${shim} shim_text)
+  string(REGEX MATCHALL "_ZNK?4absl7debian3[A-Za-z0-9_]+" wrapped "${shim_text}")
+  list(REMOVE_DUPLICATES wrapped)
+  foreach(sym IN LISTS wrapped)
+    add_link_options(-Wl,--wrap=${sym})
+  endforeach()
+  add_library(ksef_tsan_absl_sync STATIC ${shim})
+  target_link_libraries(ksef_tsan_absl_sync PUBLIC absl::synchronization)
+  set(KSEF_SANITIZER_DEPS ksef_tsan_absl_sync)
+endmacro()
 
 if(KSEF_FUZZ AND KSEF_SANITIZE)
   message(FATAL_ERROR "KSEF_FUZZ and KSEF_SANITIZE are separate build trees; set one")
@@ -39,6 +67,7 @@ if(KSEF_SANITIZE)
     add_compile_options(-Wno-maybe-uninitialized)
   endif()
   set(supp ${PROJECT_SOURCE_DIR}/tests/sanitizers/lsan.supp)
+  set(tsan_supp ${PROJECT_SOURCE_DIR}/tests/sanitizers/tsan.supp)
   # halt_on_error with -fno-sanitize-recover: the first finding fails the
   # test (and, in a ksef-hsmd child, the test that started it).
   # check_initialization_order catches static-init order bugs in our code.
@@ -51,7 +80,15 @@ if(KSEF_SANITIZE)
       "LSAN_OPTIONS=suppressions=${supp}:print_suppressions=0")
   find_program(KSEF_LLVM_SYMBOLIZER NAMES llvm-symbolizer llvm-symbolizer-14)
   if(KSEF_LLVM_SYMBOLIZER)
-    list(APPEND KSEF_SANITIZER_TEST_ENV "ASAN_SYMBOLIZER_PATH=${KSEF_LLVM_SYMBOLIZER}")
+    list(APPEND KSEF_SANITIZER_TEST_ENV "ASAN_SYMBOLIZER_PATH=${KSEF_LLVM_SYMBOLIZER}"
+         "TSAN_SYMBOLIZER_PATH=${KSEF_LLVM_SYMBOLIZER}")
+  endif()
+  if(KSEF_SANITIZE MATCHES "(^|,)thread(,|$)")
+    # TSan: halt_on_error with exitcode=66 as above; second_deadlock_stack:
+    # a lock-order inversion report shows where both locks were taken.
+    list(APPEND KSEF_SANITIZER_TEST_ENV
+         "TSAN_OPTIONS=exitcode=66:halt_on_error=1:second_deadlock_stack=1:suppressions=${tsan_supp}:print_suppressions=0")
+    ksef_tsan_absl_sync()
   endif()
 endif()
 

@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
-# Every test, in three stages (docs/testing.md):
+# Every test, in four stages (docs/testing.md):
 #   1. the normal suite: installs the Debian packages, builds (and installs
 #      into the prefix, as the e2e tests may use the installed binaries) and
 #      runs ctest with a throwaway PostgreSQL server for the audit store tests
 #      (scripts/with-test-pg.sh, in ${BUILD_DIR}/pg-test; KSEF_TEST_PG);
 #   2. the same suite under ASan+UBSan (scripts/sanitize.sh, build-asan/);
 #   3. the libFuzzer targets, each for a bounded time (scripts/fuzz.sh,
-#      build-fuzz/).
+#      build-fuzz/);
+#   4. the concurrency tests under ThreadSanitizer, with every library of
+#      ours built by clang with -Werror=thread-safety (scripts/tsan.sh,
+#      build-tsan/).
 # Every stage runs even if an earlier one failed; the script fails if any did.
 #
 # Usage: scripts/test.sh [extra ctest arguments, e.g. -R key_store -L e2e]
@@ -15,8 +18,10 @@
 #   KSEF_FORCE_APT (see install-deps.sh),
 #   KSEF_SKIP_SANITIZE=1  skip stage 2 (quick local runs),
 #   KSEF_SKIP_FUZZ=1      skip stage 3 (quick local runs),
+#   KSEF_SKIP_TSAN=1      skip stage 4 (quick local runs),
 #   KSEF_FUZZ_SECONDS     seconds per fuzz target (default 30, see fuzz.sh),
-#   KSEF_ASAN_BUILD_DIR, KSEF_FUZZ_BUILD_DIR (see sanitize.sh, fuzz.sh).
+#   KSEF_ASAN_BUILD_DIR, KSEF_FUZZ_BUILD_DIR, KSEF_TSAN_BUILD_DIR (see
+#   sanitize.sh, fuzz.sh, tsan.sh).
 # The exit status is 0 only if every stage that ran passed.
 set -euo pipefail
 
@@ -70,6 +75,13 @@ if [[ "${KSEF_SKIP_FUZZ:-0}" == "1" ]]; then
 else
   step "Fuzzing (scripts/fuzz.sh)"
   stage "fuzzers" bash "${ROOT}/scripts/fuzz.sh"
+fi
+
+if [[ "${KSEF_SKIP_TSAN:-0}" == "1" ]]; then
+  results+=("thread sanitizer: skipped (KSEF_SKIP_TSAN=1)")
+else
+  step "Thread-safety analysis and the concurrency tests under TSan (scripts/tsan.sh)"
+  stage "thread sanitizer" bash "${ROOT}/scripts/tsan.sh"
 fi
 
 step "Summary"
