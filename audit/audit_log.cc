@@ -273,7 +273,11 @@ void AuditLog::WriterLoop() {
     if (!batch.empty()) WriteBatch(batch);
     RenewLeaseIfDue(absl::Now());
     const absl::Time now = options_.clock();
-    if (now >= next_retry && (now >= CheckpointDue() || !healthy())) {
+    // next_retry paces retries while unhealthy only: once a checkpoint
+    // succeeded elsewhere (CheckpointNow, when the token is back), a due
+    // checkpoint is written at once, before the window of events fills.
+    const bool may_try = healthy() || now >= next_retry;
+    if (may_try && (now >= CheckpointDue() || !healthy())) {
       absl::Status s = WriteCheckpoint(/*closing=*/false);
       next_retry = s.ok() ? absl::InfinitePast() : now + options_.probe_interval;
     }

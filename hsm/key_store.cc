@@ -202,22 +202,29 @@ absl::StatusOr<std::vector<TokenKey>> KeyStore::Impl::List() {
 }
 
 absl::StatusOr<std::vector<KeyStore::Impl::Found>> KeyStore::Impl::FindIncomplete(Session& s) {
-  std::vector<Found> all;
+  std::vector<Found> all, unreadable;
   absl::flat_hash_set<std::string> private_ids, public_ids;
-  for (CK_OBJECT_CLASS cls : {CKO_PRIVATE_KEY, CKO_PUBLIC_KEY}) {
-    KSEF_ASSIGN_OR_RETURN(auto handles, FindObjects(s, {Attr(CKA_CLASS, &cls)}));
-    for (CK_OBJECT_HANDLE h : handles) {
-      Found f{h, {}};
-      f.object.private_key = cls == CKO_PRIVATE_KEY;
-      auto id = GetBytesAttribute(s, h, CKA_ID);
-      if (absl::IsUnavailable(id.status())) return id.status();
-      auto label = GetBytesAttribute(s, h, CKA_LABEL);
-      if (absl::IsUnavailable(label.status())) return label.status();
-      f.object.id = id.ok() ? *id : "";
-      f.object.label = label.ok() ? *label : "";
-      (f.object.private_key ? private_ids : public_ids).insert(f.object.id);
-      all.push_back(std::move(f));
+  // Every object: a half-written one may not even have a class to find it by.
+  KSEF_ASSIGN_OR_RETURN(auto handles, FindObjects(s, {}));
+  for (CK_OBJECT_HANDLE h : handles) {
+    Found f{h, {}};
+    auto cls = GetUlongAttribute(s, h, CKA_CLASS);
+    if (absl::IsUnavailable(cls.status())) return cls.status();
+    if (!cls.ok()) {
+      f.object.reason = "unreadable: no CKA_CLASS (a half-written object)";
+      unreadable.push_back(std::move(f));
+      continue;
     }
+    if (*cls != CKO_PRIVATE_KEY && *cls != CKO_PUBLIC_KEY) continue;
+    f.object.private_key = *cls == CKO_PRIVATE_KEY;
+    auto id = GetBytesAttribute(s, h, CKA_ID);
+    if (absl::IsUnavailable(id.status())) return id.status();
+    auto label = GetBytesAttribute(s, h, CKA_LABEL);
+    if (absl::IsUnavailable(label.status())) return label.status();
+    f.object.id = id.ok() ? *id : "";
+    f.object.label = label.ok() ? *label : "";
+    (f.object.private_key ? private_ids : public_ids).insert(f.object.id);
+    all.push_back(std::move(f));
   }
   std::vector<Found> out;
   for (Found& f : all) {
@@ -235,6 +242,7 @@ absl::StatusOr<std::vector<KeyStore::Impl::Found>> KeyStore::Impl::FindIncomplet
     }
     out.push_back(std::move(f));
   }
+  for (Found& f : unreadable) out.push_back(std::move(f));
   return out;
 }
 

@@ -48,9 +48,10 @@ struct TokenKey {
 // A key object that is not part of a complete key: what an interrupted
 // C_GenerateKeyPair or import leaves (SoftHSM2 writes the two objects and
 // their attributes one after the other; a SIGKILL in between leaves a public
-// key without its private key, or an object without CKA_ID or label).
+// key without its private key, an object without CKA_ID or label, or an
+// object so half-written that not even its CKA_CLASS can be read).
 struct IncompleteObject {
-  bool private_key = false;  // else a public key
+  bool private_key = false;  // else a public key (or unreadable, see reason)
   std::string id;            // CKA_ID (may be empty)
   std::string label;         // CKA_LABEL (may be empty)
   std::string reason;        // e.g. "a public key without its private key"
@@ -81,8 +82,9 @@ class KeyStore {
   absl::StatusOr<std::vector<TokenKey>> List();
 
   // Key objects that are not part of a complete key (see IncompleteObject):
-  // public keys whose CKA_ID no private key has, and private or public keys
-  // without CKA_ID or label (the service never creates such objects).
+  // a public key whose CKA_ID no private key has (or the reverse), a key
+  // object without CKA_ID or label (the service never creates such objects),
+  // and objects whose CKA_CLASS cannot be read.
   absl::StatusOr<std::vector<IncompleteObject>> ListIncomplete();
 
   // Destroys the incomplete objects (as ListIncomplete finds them now) for

@@ -249,14 +249,24 @@ TEST_F(TokenFaultsE2eTest, TokenDirectoryMovedAwayAndBackUnderSigningLoad) {
 // Key objects that are not part of a complete key pair, as pkcs11-tool sees
 // them on the token (independent of the server): a public key without a
 // private key with its CKA_ID or the reverse, or an object without CKA_ID.
-int IncompleteObjectsByPkcs11Tool(const TestToken& token) {
-  std::string out;
+int IncompleteObjectsByPkcs11Tool(const TestToken& token, std::string* listing = nullptr) {
+  std::string local;
+  std::string& out = listing != nullptr ? *listing : local;
+  // stdout alone (stderr would interleave with it); an object whose class
+  // cannot be read shows as a warning on stderr, counted below.
+  const std::string errors = token.dir() + "/pkcs11-tool.err";
   EXPECT_EQ(RunCommand(absl::StrCat("SOFTHSM2_CONF=", token.conf_path(), " pkcs11-tool --module ",
                                     TestToken::ModulePath(), " --token-label ", token.label(),
-                                    " --login --pin ", token.pin(), " -O 2>&1"),
+                                    " --login --pin ", token.pin(), " -O 2>", errors),
                        &out),
             0)
       << out;
+  const std::string warnings = ReadFile(errors).value_or("");
+  int unreadable = 0;
+  for (size_t at = 0; (at = warnings.find("C_GetAttributeValue(CLASS) failed", at)) != std::string::npos;
+       ++at) {
+    ++unreadable;
+  }
   std::map<std::string, int> pairs;  // CKA_ID -> +1 private, +2 public
   int without_id = 0;
   std::string kind;
@@ -279,7 +289,7 @@ int IncompleteObjectsByPkcs11Tool(const TestToken& token) {
     }
   }
   close();
-  int incomplete = without_id;
+  int incomplete = without_id + unreadable;
   for (const auto& [id, mask] : pairs) incomplete += mask == 3 ? 0 : 1;
   return incomplete;
 }
@@ -336,7 +346,8 @@ TEST_F(TokenFaultsE2eTest, SigkillDuringCreateKeyLeavesNoIncompleteObjectAfterTh
   EXPECT_EQ(report.incomplete_token_objects_size(), 0) << report.DebugString();
   EXPECT_EQ(report.unknown_token_keys_size(), 0) << report.DebugString();
   EXPECT_EQ(report.missing_keys_size(), 0) << report.DebugString();
-  EXPECT_EQ(IncompleteObjectsByPkcs11Tool(*token_), 0);
+  std::string listing;
+  EXPECT_EQ(IncompleteObjectsByPkcs11Tool(*token_, &listing), 0) << listing;
   for (const std::string& name : told) {
     pb::GetKeyRequest req;
     req.set_name(name);
@@ -346,7 +357,10 @@ TEST_F(TokenFaultsE2eTest, SigkillDuringCreateKeyLeavesNoIncompleteObjectAfterTh
   }
   std::cout << told.size() << " keys created in 20 rounds; incomplete objects after the kills: "
             << debris_seen << ", removed at the next starts: " << debris_removed << "\n";
-  EXPECT_EQ(debris_removed, debris_seen)
+  // pkcs11-tool's count groups a pair's objects by CKA_ID, the server counts
+  // objects: the server may remove more than counted, never fewer (debris a
+  // start leaves behind is counted again after the next kill).
+  EXPECT_GE(debris_removed, debris_seen)
       << "every incomplete object left by a kill is removed at the next start";
 }
 
