@@ -78,6 +78,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
+#include <shared_mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -129,8 +130,17 @@ bool Outage() {
 
 // ------------------------------------------------------------- device actions
 
-// The real C_CloseAllSessions on every slot with a token.
+// Calls into the real module on sessions hold this shared; closing every
+// session holds it exclusively. A real device invalidates sessions between
+// calls; SoftHSM2 frees a session object that another thread may be using in
+// C_Sign at that moment (a crash, not a device fault), so the close waits
+// for calls in flight.
+std::shared_mutex g_device_mu;
+
+// The real C_CloseAllSessions on every slot with a token. Must not be called
+// while this thread holds g_device_mu.
 void CloseAllRealSessions() {
+  std::unique_lock<std::shared_mutex> exclusive(g_device_mu);
   CK_ULONG count = 0;
   if (g_real->C_GetSlotList(CK_TRUE, nullptr, &count) != CKR_OK || count == 0) return;
   std::vector<CK_SLOT_ID> slots(count);
@@ -220,11 +230,15 @@ CK_RV InitToken(CK_SLOT_ID slot, CK_UTF8CHAR_PTR pin, CK_ULONG len, CK_UTF8CHAR_
 CK_RV OpenSession(CK_SLOT_ID slot, CK_FLAGS flags, CK_VOID_PTR app, CK_NOTIFY notify,
                   CK_SESSION_HANDLE_PTR session) {
   if (DeviceRemoved()) return CKR_TOKEN_NOT_PRESENT;
-  return Outage() ? CKR_DEVICE_ERROR : g_real->C_OpenSession(slot, flags, app, notify, session);
+  if (Outage()) return CKR_DEVICE_ERROR;
+  std::shared_lock<std::shared_mutex> device(g_device_mu);
+  return g_real->C_OpenSession(slot, flags, app, notify, session);
 }
 
 CK_RV CloseAllSessions(CK_SLOT_ID slot) {
-  return DeviceRemoved() ? CKR_DEVICE_REMOVED : g_real->C_CloseAllSessions(slot);
+  if (DeviceRemoved()) return CKR_DEVICE_REMOVED;
+  std::unique_lock<std::shared_mutex> exclusive(g_device_mu);  // as CloseAllRealSessions
+  return g_real->C_CloseAllSessions(slot);
 }
 
 // ------------------------------------------------------------------- sessions
@@ -253,6 +267,7 @@ struct SessionCall<Fn, kOutage> {
   static CK_RV Call(CK_SESSION_HANDLE session, A... args) {
     if (const CK_RV rv = SessionFaults(session); rv != CKR_OK) return rv;
     if (kOutage && Outage()) return CKR_DEVICE_ERROR;
+    std::shared_lock<std::shared_mutex> device(g_device_mu);
     return (g_real->*Fn)(session, args...);
   }
 };
@@ -300,6 +315,7 @@ bool IsAuditKey(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE key) {
 CK_RV SignInit(CK_SESSION_HANDLE session, CK_MECHANISM_PTR mech, CK_OBJECT_HANDLE key) {
   if (const CK_RV rv = SessionFaults(session); rv != CKR_OK) return rv;
   if (Outage()) return CKR_DEVICE_ERROR;
+  std::shared_lock<std::shared_mutex> device(g_device_mu);
   if (FileExists(std::getenv("KSEF_FAULT_PKCS11_AUDIT_SIGN_FILE")) && IsAuditKey(session, key)) {
     return CKR_FUNCTION_FAILED;
   }
@@ -315,12 +331,14 @@ CK_RV Sign(CK_SESSION_HANDLE session, CK_BYTE_PTR data, CK_ULONG len, CK_BYTE_PT
     *sig_len = 1;
     Record("fired buffer-too-small");
   }
+  std::shared_lock<std::shared_mutex> device(g_device_mu);
   return g_real->C_Sign(session, data, len, sig, sig_len);
 }
 
 CK_RV SignFinal(CK_SESSION_HANDLE session, CK_BYTE_PTR sig, CK_ULONG_PTR sig_len) {
   if (const CK_RV rv = SessionFaults(session); rv != CKR_OK) return rv;
   SignLatency();
+  std::shared_lock<std::shared_mutex> device(g_device_mu);
   return g_real->C_SignFinal(session, sig, sig_len);
 }
 
