@@ -364,6 +364,25 @@ TEST_F(TokenFaultsE2eTest, SigkillDuringCreateKeyLeavesNoIncompleteObjectAfterTh
       << "every incomplete object left by a kill is removed at the next start";
 }
 
+TEST_F(TokenFaultsE2eTest, ANetworkHsmsLatencyUnderEightSignersOnlySlowsSigning) {
+  StartServer(/*faulty=*/true);
+  std::ofstream(fault_dir_ + "/sign-latency-us") << "3000\n";  // 3 ms per C_Sign
+  absl::SleepFor(absl::Milliseconds(200));                       // the module re-reads it
+  const size_t events_before = SignEvents();
+  const absl::Time start = absl::Now();
+  auto load = Load(8);
+  absl::SleepFor(absl::Seconds(2));
+  load->Stop();
+  std::vector<SigningLoad::Outcome> outcomes = load->outcomes();
+  for (const auto& o : outcomes) {
+    EXPECT_EQ(o.code, grpc::StatusCode::OK) << o.message;
+    EXPECT_TRUE(o.verified);
+  }
+  ExpectHonestOutcomes(outcomes, start, events_before);
+  EXPECT_TRUE(Serving(cli_));
+  std::cout << outcomes.size() << " signatures in 2 s by 8 callers with 3 ms per C_Sign\n";
+}
+
 // One device fault of the fault module under 8 concurrent signers.
 struct FaultCase {
   const char* name;
