@@ -19,14 +19,14 @@
 
 #include "absl/time/clock.h"
 #include "bench/raw_pkcs11.h"
-#include "hsm/key_store.h"
-#include "hsm/module.h"
-#include "hsm/token.h"
-#include "ksef/cert/test_ca.h"
-#include "ksef/csr/csr_builder.h"
-#include "ksef/qr/links.h"
-#include "ksef/qr/qr_image.h"
-#include "ksef/xades/xades_signer.h"
+#include "pkcs11/key_store.h"
+#include "pkcs11/module.h"
+#include "pkcs11/token.h"
+#include "formats/cert/test_ca.h"
+#include "formats/csr/csr_builder.h"
+#include "formats/qr/links.h"
+#include "formats/qr/qr_image.h"
+#include "formats/xades/xades_signer.h"
 #include "tests/support/softhsm_token.h"
 
 namespace {
@@ -55,16 +55,16 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "%s\n", token.status().ToString().c_str());
     return 1;
   }
-  auto module = hsm::Module::Load(testing::TestToken::ModulePath());
+  auto module = pkcs11::Module::Load(testing::TestToken::ModulePath());
   if (!module.ok()) return 1;
-  auto tok = hsm::Token::Open(module->get(), hsm::TokenSelector{(*token)->label(), ""},
+  auto tok = pkcs11::Token::Open(module->get(), pkcs11::TokenSelector{(*token)->label(), ""},
                               SecureString((*token)->pin()), 8);
   if (!tok.ok()) {
     std::fprintf(stderr, "%s\n", tok.status().ToString().c_str());
     return 1;
   }
-  hsm::KeyStore store(tok->get(), "", 8);
-  auto key = store.Generate(hsm::KeyAlgorithm::kEcP256, "bench");
+  pkcs11::KeyStore store(tok->get(), "", 8);
+  auto key = store.Generate(pkcs11::KeyAlgorithm::kEcP256, "bench");
   auto signer = store.GetSigner(key->id);
   if (!key.ok() || !signer.ok()) return 1;
 

@@ -2,14 +2,14 @@
 
 #include <cstdlib>
 
-#include "hsm/module.h"
-#include "hsm/objects.h"
+#include "pkcs11/module.h"
+#include "pkcs11/objects.h"
 
 namespace ksef::bench {
 
-using hsm::Attr;
-using hsm::BytesAttr;
-using hsm::TrimPadded;
+using pkcs11::Attr;
+using pkcs11::BytesAttr;
+using pkcs11::TrimPadded;
 
 std::vector<CK_SESSION_HANDLE> OpenRawSessions(CK_FUNCTION_LIST* f, const std::string& label,
                                                int n) {

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "hsm/pkcs11_api.h"
+#include "pkcs11/pkcs11_api.h"
 
 namespace ksef::bench {
 

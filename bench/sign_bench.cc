@@ -2,7 +2,7 @@
 // same run on the same SoftHSM2 token.
 //
 //   raw:    C_SignInit + C_Sign on one pre-opened session and a known handle
-//   signer: hsm::Pkcs11Signer::SignDigest (sign slot, session lease, cached
+//   signer: pkcs11::Pkcs11Signer::SignDigest (sign slot, session lease, cached
 //           handle, length checks)
 //
 // Prints ops/s for both and the ratio signer/raw (1.00 = no overhead) for
@@ -29,16 +29,16 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
-#include "hsm/key_store.h"
-#include "hsm/module.h"
-#include "hsm/objects.h"
+#include "pkcs11/key_store.h"
+#include "pkcs11/module.h"
+#include "pkcs11/objects.h"
 #include "bench/raw_pkcs11.h"
-#include "hsm/token.h"
+#include "pkcs11/token.h"
 #include "tests/support/softhsm_token.h"
 
 namespace {
 
-using namespace ksef::hsm;
+using namespace ksef::pkcs11;
 
 template <typename Fn>
 double OpsPerSecond(int threads, absl::Duration duration, Fn fn) {

@@ -19,7 +19,7 @@
 #include "client/file_util.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "ksef/cert/certificate_info.h"
+#include "formats/cert/certificate_info.h"
 
 namespace ksef::client {
 namespace {

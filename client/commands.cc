@@ -200,7 +200,7 @@ const std::vector<CommandSpec>& Table() {
        "empty password is sent, for an unencrypted key file.",
        {"ksef-hsm import-key --subject-type nip --subject 5260250274 --purpose authentication \\\n"
         "      --key acme.key --cert acme.crt --password-file ~/.ksef/acme.pass",
-        "pass show ksef/acme | ksef-hsm import-key --subject-type nip \\\n"
+        "pass show formats/acme | ksef-hsm import-key --subject-type nip \\\n"
         "      --subject 5260250274 --purpose offline --key acme.key --cert acme.crt \\\n"
         "      --password-stdin --key-id acme-offline-1"},
        {kSubjectTypeFlag,

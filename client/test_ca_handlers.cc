@@ -12,8 +12,8 @@
 #include "client/command_context.h"
 #include "client/file_util.h"
 #include "client/handler_util.h"
-#include "ksef/cert/certificate_info.h"
-#include "ksef/cert/test_ca.h"
+#include "formats/cert/certificate_info.h"
+#include "formats/cert/test_ca.h"
 
 namespace ksef::client {
 namespace {

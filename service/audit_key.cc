@@ -12,7 +12,7 @@ namespace {
 
 // The recorded audit key, checked: a missing or wrong object is a token
 // fault the operator must see, not a reason to start a new chain of trust.
-absl::StatusOr<hsm::TokenKey> OpenRecordedAuditKey(hsm::KeyStore& store,
+absl::StatusOr<pkcs11::TokenKey> OpenRecordedAuditKey(pkcs11::KeyStore& store,
                                                    const std::string& cka_id) {
   auto key = store.Get(cka_id);
   if (absl::IsNotFound(key.status())) {
@@ -24,7 +24,7 @@ absl::StatusOr<hsm::TokenKey> OpenRecordedAuditKey(hsm::KeyStore& store,
         "(\"Audit key lost\")"));
   }
   if (!key.ok()) return key.status();
-  if (key->algorithm != hsm::KeyAlgorithm::kEcP256) {
+  if (key->algorithm != pkcs11::KeyAlgorithm::kEcP256) {
     return absl::FailedPreconditionError(absl::StrCat(
         "the object recorded as the audit key (CKA_ID ", HexUpper(cka_id),
         ") is not an EC P-256 key; the token or the key registry was altered"));
@@ -35,12 +35,12 @@ absl::StatusOr<hsm::TokenKey> OpenRecordedAuditKey(hsm::KeyStore& store,
 // Labelled EC P-256 keys that no registry key owns: the audit key of a
 // registry from before internal_keys (a caller's key may carry the label too,
 // but it is in the registry).
-absl::StatusOr<std::vector<hsm::TokenKey>> AdoptionCandidates(hsm::KeyStore& store,
+absl::StatusOr<std::vector<pkcs11::TokenKey>> AdoptionCandidates(pkcs11::KeyStore& store,
                                                               KeyRegistry& registry) {
-  KSEF_ASSIGN_OR_RETURN(std::vector<hsm::TokenKey> keys, store.List());
-  std::vector<hsm::TokenKey> out;
-  for (hsm::TokenKey& k : keys) {
-    if (k.label != kAuditKeyLabel || k.algorithm != hsm::KeyAlgorithm::kEcP256) continue;
+  KSEF_ASSIGN_OR_RETURN(std::vector<pkcs11::TokenKey> keys, store.List());
+  std::vector<pkcs11::TokenKey> out;
+  for (pkcs11::TokenKey& k : keys) {
+    if (k.label != kAuditKeyLabel || k.algorithm != pkcs11::KeyAlgorithm::kEcP256) continue;
     auto owner = registry.GetByCkaId(k.id);
     if (owner.ok()) continue;
     if (!absl::IsNotFound(owner.status())) return owner.status();
@@ -51,14 +51,14 @@ absl::StatusOr<std::vector<hsm::TokenKey>> AdoptionCandidates(hsm::KeyStore& sto
 
 }  // namespace
 
-absl::StatusOr<hsm::TokenKey> OpenAuditKey(hsm::KeyStore& store, KeyRegistry& registry) {
+absl::StatusOr<pkcs11::TokenKey> OpenAuditKey(pkcs11::KeyStore& store, KeyRegistry& registry) {
   auto recorded = registry.GetInternalKey(kAuditKeyRole);
   if (recorded.ok()) return OpenRecordedAuditKey(store, *recorded);
   if (!absl::IsNotFound(recorded.status())) return recorded.status();
 
-  KSEF_ASSIGN_OR_RETURN(std::vector<hsm::TokenKey> candidates,
+  KSEF_ASSIGN_OR_RETURN(std::vector<pkcs11::TokenKey> candidates,
                         AdoptionCandidates(store, registry));
-  hsm::TokenKey key;
+  pkcs11::TokenKey key;
   if (candidates.size() == 1) {
     key = std::move(candidates[0]);
     LogInfo("adopted the existing audit key '", kAuditKeyLabel, "' (CKA_ID ", HexUpper(key.id),
@@ -69,8 +69,8 @@ absl::StatusOr<hsm::TokenKey> OpenAuditKey(hsm::KeyStore& store, KeyRegistry& re
                  "' and none is recorded: adopting none of them (check-consistency lists them)");
     }
     // A fresh random CKA_ID: never one a caller's key could already have.
-    KSEF_ASSIGN_OR_RETURN(key, store.Generate(hsm::KeyAlgorithm::kEcP256, kAuditKeyLabel,
-                                              hsm::KeyStore::NewId()));
+    KSEF_ASSIGN_OR_RETURN(key, store.Generate(pkcs11::KeyAlgorithm::kEcP256, kAuditKeyLabel,
+                                              pkcs11::KeyStore::NewId()));
     LogInfo("generated the audit key '", kAuditKeyLabel, "' (CKA_ID ", HexUpper(key.id),
             ") on the token");
   }
@@ -78,13 +78,13 @@ absl::StatusOr<hsm::TokenKey> OpenAuditKey(hsm::KeyStore& store, KeyRegistry& re
   return key;
 }
 
-absl::StatusOr<audit::CheckpointSigner> AuditCheckpointSigner(hsm::KeyStore& store,
-                                                              const hsm::TokenKey& key) {
-  KSEF_ASSIGN_OR_RETURN(std::shared_ptr<hsm::Signer> signer, store.GetSigner(key.id));
+absl::StatusOr<audit::CheckpointSigner> AuditCheckpointSigner(pkcs11::KeyStore& store,
+                                                              const pkcs11::TokenKey& key) {
+  KSEF_ASSIGN_OR_RETURN(std::shared_ptr<pkcs11::Signer> signer, store.GetSigner(key.id));
   audit::CheckpointSigner out;
   out.public_key_der = key.public_key_der;
   out.sign = [signer](const std::string& digest) {
-    return signer->SignDigest(hsm::SignatureScheme::kEcdsaSha256, digest);
+    return signer->SignDigest(pkcs11::SignatureScheme::kEcdsaSha256, digest);
   };
   return out;
 }

@@ -13,7 +13,7 @@
 
 #include "absl/status/statusor.h"
 #include "audit/audit_log.h"
-#include "hsm/key_store.h"
+#include "pkcs11/key_store.h"
 #include "service/key_registry.h"
 
 namespace ksef::service {
@@ -33,11 +33,11 @@ inline constexpr char kAuditKeyRole[] = "audit";  // internal_keys.role
 //    recording leaves one unrecorded labelled key, which the next start adopts.
 // Other keys carrying the label never stop start-up (KeyManager::Reconcile
 // reports them). UNAVAILABLE and other token/registry errors pass through.
-absl::StatusOr<hsm::TokenKey> OpenAuditKey(hsm::KeyStore& store, KeyRegistry& registry);
+absl::StatusOr<pkcs11::TokenKey> OpenAuditKey(pkcs11::KeyStore& store, KeyRegistry& registry);
 
 // Checkpoint signing through the token signer of the audit key.
-absl::StatusOr<audit::CheckpointSigner> AuditCheckpointSigner(hsm::KeyStore& store,
-                                                              const hsm::TokenKey& key);
+absl::StatusOr<audit::CheckpointSigner> AuditCheckpointSigner(pkcs11::KeyStore& store,
+                                                              const pkcs11::TokenKey& key);
 
 }  // namespace ksef::service
 

@@ -7,7 +7,7 @@
 
 #include <filesystem>
 
-#include "hsm/hsm.h"
+#include "pkcs11/hsm.h"
 #include "common/sqlite.h"
 #include "tests/support/shared_hsm_test.h"
 #include "tests/support/softhsm_token.h"
@@ -31,7 +31,7 @@ class AuditKeyTest : public ksef::testing::SharedHsmTest {
   void SetUp() override {
     auto keys = store().List();
     ASSERT_TRUE(keys.ok()) << keys.status();
-    for (const hsm::TokenKey& k : *keys) ASSERT_TRUE(store().Destroy(k.id).ok());
+    for (const pkcs11::TokenKey& k : *keys) ASSERT_TRUE(store().Destroy(k.id).ok());
     dir_ = ksef::testing::MakeTempDir("ksef-audit-key");
     OpenRegistry();
   }
@@ -45,26 +45,26 @@ class AuditKeyTest : public ksef::testing::SharedHsmTest {
     ASSERT_TRUE(r.ok()) << r.status();
     registry_ = std::move(*r);
   }
-  static hsm::KeyStore& store() { return hsm_->keys(); }
+  static pkcs11::KeyStore& store() { return hsm_->keys(); }
 
-  hsm::TokenKey Labelled(hsm::KeyAlgorithm algorithm = hsm::KeyAlgorithm::kEcP256) {
+  pkcs11::TokenKey Labelled(pkcs11::KeyAlgorithm algorithm = pkcs11::KeyAlgorithm::kEcP256) {
     auto k = store().Generate(algorithm, kAuditKeyLabel);
     EXPECT_TRUE(k.ok()) << k.status();
-    return k.value_or(hsm::TokenKey{});
+    return k.value_or(pkcs11::TokenKey{});
   }
 
   // A caller's key in the registry that carries the audit key's label (as
   // CreateKey allowed before the prefix was reserved).
-  hsm::TokenKey CallerKeyWithAuditLabel() {
+  pkcs11::TokenKey CallerKeyWithAuditLabel() {
     KeyRecord r;
     r.key_id = kAuditKeyLabel;
-    r.cka_id = hsm::KeyStore::NewId();
+    r.cka_id = pkcs11::KeyStore::NewId();
     r.subject_value = "5265877635";
     r.state = KeyState::kPendingCertificate;
     EXPECT_TRUE(registry_->Insert(r).ok());
-    auto k = store().Generate(hsm::KeyAlgorithm::kEcP256, kAuditKeyLabel, r.cka_id);
+    auto k = store().Generate(pkcs11::KeyAlgorithm::kEcP256, kAuditKeyLabel, r.cka_id);
     EXPECT_TRUE(k.ok()) << k.status();
-    return k.value_or(hsm::TokenKey{});
+    return k.value_or(pkcs11::TokenKey{});
   }
 
   std::string dir_;
@@ -75,7 +75,7 @@ TEST_F(AuditKeyTest, FirstStartGeneratesAndRecordsTheKey) {
   auto key = OpenAuditKey(store(), *registry_);
   ASSERT_TRUE(key.ok()) << key.status();
   EXPECT_EQ(key->label, kAuditKeyLabel);
-  EXPECT_EQ(key->algorithm, hsm::KeyAlgorithm::kEcP256);
+  EXPECT_EQ(key->algorithm, pkcs11::KeyAlgorithm::kEcP256);
   EXPECT_EQ(*registry_->GetInternalKey(kAuditKeyRole), key->id);
   // The audit key is no registry key.
   EXPECT_EQ(registry_->GetByCkaId(key->id).status().code(), absl::StatusCode::kNotFound);
@@ -91,8 +91,8 @@ TEST_F(AuditKeyTest, RecordedKeyWinsOverLabelledImpostors) {
   auto key = OpenAuditKey(store(), *registry_);
   ASSERT_TRUE(key.ok()) << key.status();
   // A foreign key with the label (pkcs11-tool) and a caller's registry key with it.
-  hsm::TokenKey foreign = Labelled();
-  hsm::TokenKey callers = CallerKeyWithAuditLabel();
+  pkcs11::TokenKey foreign = Labelled();
+  pkcs11::TokenKey callers = CallerKeyWithAuditLabel();
 
   OpenRegistry();
   auto again = OpenAuditKey(store(), *registry_);
@@ -105,8 +105,8 @@ TEST_F(AuditKeyTest, RecordedKeyWinsOverLabelledImpostors) {
 TEST_F(AuditKeyTest, MigrationAdoptsTheOneUnownedLabelledKey) {
   // A registry from before internal_keys: the audit key exists only by label,
   // and a caller's key took the same label.
-  hsm::TokenKey old_audit_key = Labelled();
-  hsm::TokenKey callers = CallerKeyWithAuditLabel();
+  pkcs11::TokenKey old_audit_key = Labelled();
+  pkcs11::TokenKey callers = CallerKeyWithAuditLabel();
   ASSERT_EQ(registry_->GetInternalKey(kAuditKeyRole).status().code(),
             absl::StatusCode::kNotFound);
 
@@ -119,19 +119,19 @@ TEST_F(AuditKeyTest, MigrationAdoptsTheOneUnownedLabelledKey) {
 }
 
 TEST_F(AuditKeyTest, MigrationNeverAdoptsARegistryKeyOrAnotherAlgorithm) {
-  hsm::TokenKey callers = CallerKeyWithAuditLabel();
-  hsm::TokenKey rsa = Labelled(hsm::KeyAlgorithm::kRsa2048);
+  pkcs11::TokenKey callers = CallerKeyWithAuditLabel();
+  pkcs11::TokenKey rsa = Labelled(pkcs11::KeyAlgorithm::kRsa2048);
   auto key = OpenAuditKey(store(), *registry_);
   ASSERT_TRUE(key.ok()) << key.status();
   EXPECT_NE(key->id, callers.id);
   EXPECT_NE(key->id, rsa.id);
-  EXPECT_EQ(key->algorithm, hsm::KeyAlgorithm::kEcP256);
+  EXPECT_EQ(key->algorithm, pkcs11::KeyAlgorithm::kEcP256);
   EXPECT_EQ(*registry_->GetInternalKey(kAuditKeyRole), key->id);
 }
 
 TEST_F(AuditKeyTest, SeveralCandidatesDoNotStopStartUp) {
-  hsm::TokenKey a = Labelled();
-  hsm::TokenKey b = Labelled();
+  pkcs11::TokenKey a = Labelled();
+  pkcs11::TokenKey b = Labelled();
   auto key = OpenAuditKey(store(), *registry_);
   ASSERT_TRUE(key.ok()) << key.status();
   EXPECT_NE(key->id, a.id);  // ambiguous: neither is trusted
@@ -146,7 +146,7 @@ TEST_F(AuditKeyTest, RecordedKeyMissingOnTheTokenFailsStartUp) {
   auto key = OpenAuditKey(store(), *registry_);
   ASSERT_TRUE(key.ok()) << key.status();
   ASSERT_TRUE(store().Destroy(key->id).ok());
-  hsm::TokenKey impostor = Labelled();  // must not be taken instead
+  pkcs11::TokenKey impostor = Labelled();  // must not be taken instead
 
   auto again = OpenAuditKey(store(), *registry_);
   EXPECT_EQ(again.status().code(), absl::StatusCode::kFailedPrecondition);
@@ -185,7 +185,7 @@ TEST_F(AuditKeyTest, RegistryFromBeforeInternalKeysGetsTheTable) {
                             "NOT NULL, pkcs11_uri TEXT NOT NULL, certificate BLOB NOT NULL);")
                     .ok());
   }
-  hsm::TokenKey old_audit_key = Labelled();
+  pkcs11::TokenKey old_audit_key = Labelled();
   auto r = KeyRegistry::Open(path);
   ASSERT_TRUE(r.ok()) << r.status();
   auto key = OpenAuditKey(store(), **r);

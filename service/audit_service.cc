@@ -8,7 +8,7 @@
 #include "audit/verifier.h"
 #include "common/encoding.h"
 #include "common/status_macros.h"
-#include "hsm/public_key.h"
+#include "pkcs11/public_key.h"
 
 namespace ksef::service {
 namespace {
@@ -189,7 +189,7 @@ grpc::Status AuditServiceImpl::GetAuditPublicKey(grpc::ServerContext* context,
     KSEF_RETURN_IF_ERROR(call.Admit({Role::kAuditReading}));
     KSEF_RETURN_IF_ERROR(call.Authorize(Role::kAuditReading, Resource::Everything()));
     const std::string& der = guard_->log()->public_key_der();
-    KSEF_ASSIGN_OR_RETURN(std::string pem, hsm::SpkiToPem(der));
+    KSEF_ASSIGN_OR_RETURN(std::string pem, pkcs11::SpkiToPem(der));
     unsigned char md[SHA256_DIGEST_LENGTH];
     SHA256(reinterpret_cast<const unsigned char*>(der.data()), der.size(), md);
     resp->set_der(der);

@@ -3,9 +3,9 @@
 #include "absl/strings/str_cat.h"
 #include "common/encoding.h"
 #include "common/status_macros.h"
-#include "ksef/cert/certificate_info.h"
-#include "ksef/xades/auth_token_request.h"
-#include "ksef/xades/xades_signer.h"
+#include "formats/cert/certificate_info.h"
+#include "formats/xades/auth_token_request.h"
+#include "formats/xades/xades_signer.h"
 #include "service/key_service.h"
 
 namespace ksef::service {

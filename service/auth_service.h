@@ -1,5 +1,5 @@
 // AuthServiceImpl: ksef.hsm.v1.AuthService, KSeF log-in signatures. Builds
-// the AuthTokenRequest from validated fields (ksef/xades), signs it XAdES-BES
+// the AuthTokenRequest from validated fields (formats/xades), signs it XAdES-BES
 // in the token with an ACTIVE Authentication key, and audits the SHA-256 of
 // the canonical SignedInfo it signed. Thread-safe; the certificate parts of
 // the signature are computed once per certificate and cached.

@@ -9,7 +9,7 @@
 #include "absl/synchronization/mutex.h"
 #include "common/encoding.h"
 #include "common/openssl_ptr.h"
-#include "ksef/cert/certificate_info.h"
+#include "formats/cert/certificate_info.h"
 
 namespace ksef::service {
 namespace {

@@ -18,7 +18,7 @@ class ServerContextBase;
 namespace ksef::service {
 
 struct CallerCertificate {
-  std::string subject;  // RFC 4514, UTF-8 readable (as ksef/cert prints names)
+  std::string subject;  // RFC 4514, UTF-8 readable (as formats/cert prints names)
   std::string issuer;
   std::string serial;             // uppercase hex
   std::vector<std::string> sans;  // "dns:...", "uri:...", "email:...", "ip:..."

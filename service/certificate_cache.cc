@@ -1,7 +1,7 @@
 #include "service/certificate_cache.h"
 
 #include "common/status_macros.h"
-#include "ksef/cert/certificate_info.h"
+#include "formats/cert/certificate_info.h"
 
 namespace ksef::service {
 

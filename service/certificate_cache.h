@@ -11,7 +11,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
-#include "ksef/xades/xades_certificate.h"
+#include "formats/xades/xades_certificate.h"
 
 namespace ksef::service {
 

@@ -4,10 +4,10 @@
 #include "absl/strings/str_join.h"
 #include "common/log.h"
 #include "common/status_macros.h"
-#include "hsm/private_key_file.h"
-#include "ksef/cert/certificate_info.h"
-#include "ksef/csr/csr_builder.h"
-#include "ksef/csr/enrollment_request.h"
+#include "pkcs11/private_key_file.h"
+#include "formats/cert/certificate_info.h"
+#include "formats/csr/csr_builder.h"
+#include "formats/csr/enrollment_request.h"
 
 namespace ksef::service {
 namespace {
@@ -135,8 +135,8 @@ absl::StatusOr<KeyRecord> Enrollment::ImportKey(const ImportKeyParams& params,
   }
   KSEF_ASSIGN_OR_RETURN(std::string der, cert::DecodeCertificateInput(certificate_input, ""));
   KSEF_ASSIGN_OR_RETURN(cert::CertificateInfo info, cert::ParseCertificateDer(der));
-  KSEF_ASSIGN_OR_RETURN(EvpPkeyPtr key, hsm::DecodePrivateKeyFile(key_file, password));
-  KSEF_ASSIGN_OR_RETURN(std::string spki, hsm::PublicKeyDerOf(key.get()));
+  KSEF_ASSIGN_OR_RETURN(EvpPkeyPtr key, pkcs11::DecodePrivateKeyFile(key_file, password));
+  KSEF_ASSIGN_OR_RETURN(std::string spki, pkcs11::PublicKeyDerOf(key.get()));
   KeyRecord probe;
   probe.public_key_der = spki;
   probe.purpose = params.purpose;

@@ -14,8 +14,8 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "common/secure_string.h"
-#include "ksef/cert/self_signed.h"
-#include "ksef/csr/enrollment_data.h"
+#include "formats/cert/self_signed.h"
+#include "formats/csr/enrollment_data.h"
 #include "service/key_manager.h"
 
 namespace ksef::service {
@@ -46,7 +46,7 @@ class Enrollment {
   // "ksef-hsm {key_id}"; otherwise it must match KSeF's rule (5-100
   // characters: letters incl. Polish, digits, space, '_', '-';
   // csr::ValidateCertificateName). Every subject value is checked against
-  // ksef/csr/name_rules.h before the key is used: INVALID_ARGUMENT naming
+  // formats/csr/name_rules.h before the key is used: INVALID_ARGUMENT naming
   // the field as the gRPC request does ("enrollment_data.common_name: ...",
   // "certificate_name: ..."); FAILED_PRECONDITION for keys that are not
   // PENDING_CERTIFICATE/ACTIVE/EXPIRED.

@@ -2,7 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
-#include "ksef/csr/asn1_der.h"
+#include "formats/csr/asn1_der.h"
 #include "service/grpc_status.h"
 #include "service/key_service.h"
 

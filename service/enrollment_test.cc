@@ -13,13 +13,13 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/openssl_ptr.h"
-#include "hsm/hsm.h"
-#include "hsm/software_signer.h"
-#include "ksef/cert/certificate_info.h"
-#include "ksef/cert/test_ca.h"
-#include "ksef/csr/enrollment_request.h"
-#include "ksef/csr/name_rules.h"
-#include "ksef/csr/name_rules_testing.h"
+#include "pkcs11/hsm.h"
+#include "pkcs11/software_signer.h"
+#include "formats/cert/certificate_info.h"
+#include "formats/cert/test_ca.h"
+#include "formats/csr/enrollment_request.h"
+#include "formats/csr/name_rules.h"
+#include "formats/csr/name_rules_testing.h"
 #include "tests/support/shared_hsm_test.h"
 #include "tests/support/softhsm_token.h"
 #include "tests/support/test_hsm.h"
@@ -300,10 +300,10 @@ TEST_F(EnrollmentTest, ImportActivatesKeyAndSurvivesRestart) {
   auto signing = manager_->GetSigningKey("keys/imp-ok", KeyPurpose::kAuthentication);
   ASSERT_TRUE(signing.ok()) << signing.status();
   std::string digest(32, '\x5a');
-  auto sig = signing->signer->SignDigest(hsm::SignatureScheme::kEcdsaSha256, digest);
+  auto sig = signing->signer->SignDigest(pkcs11::SignatureScheme::kEcdsaSha256, digest);
   ASSERT_TRUE(sig.ok());
-  EXPECT_TRUE(hsm::VerifyDigestSignature(info->public_key_der,
-                                         hsm::SignatureScheme::kEcdsaSha256, digest, *sig)
+  EXPECT_TRUE(pkcs11::VerifyDigestSignature(info->public_key_der,
+                                         pkcs11::SignatureScheme::kEcdsaSha256, digest, *sig)
                   .ok());
 }
 
@@ -448,7 +448,7 @@ TEST_F(EnrollmentTest, SelfSignedTestCertificatesInBothForms) {
 
 TEST_F(EnrollmentTest, BringYourOwnKeyIsImportedSensitiveAndChecked) {
   // A key pair as the KSeF web app hands it out: encrypted PKCS#8 + cert.
-  auto soft = hsm::SoftwareSigner::Generate(hsm::KeyAlgorithm::kEcP256);
+  auto soft = pkcs11::SoftwareSigner::Generate(pkcs11::KeyAlgorithm::kEcP256);
   ASSERT_TRUE(soft.ok());
   EvpPkeyPtr pkey(EVP_EC_gen("P-256"));
   ASSERT_NE(pkey, nullptr);
@@ -519,10 +519,10 @@ TEST_F(EnrollmentTest, BringYourOwnKeyIsImportedSensitiveAndChecked) {
   auto signing = manager_->GetSigningKey("keys/byo", KeyPurpose::kOffline);
   ASSERT_TRUE(signing.ok()) << signing.status();
   std::string digest(32, '\x11');
-  auto sig = signing->signer->SignDigest(hsm::SignatureScheme::kEcdsaSha256, digest);
+  auto sig = signing->signer->SignDigest(pkcs11::SignatureScheme::kEcdsaSha256, digest);
   ASSERT_TRUE(sig.ok());
   EXPECT_TRUE(
-      hsm::VerifyDigestSignature(spki_der, hsm::SignatureScheme::kEcdsaSha256, digest, *sig).ok());
+      pkcs11::VerifyDigestSignature(spki_der, pkcs11::SignatureScheme::kEcdsaSha256, digest, *sig).ok());
   OpenManager();
   auto got = manager_->Get("keys/byo");
   ASSERT_TRUE(got.ok());

@@ -11,8 +11,8 @@
 #include "common/log.h"
 #include "common/openssl_ptr.h"
 #include "common/status_macros.h"
-#include "hsm/pkcs11_uri.h"
-#include "ksef/identifiers.h"
+#include "pkcs11/pkcs11_uri.h"
+#include "formats/identifiers.h"
 
 namespace ksef::service {
 namespace {
@@ -48,7 +48,7 @@ absl::Status CheckNewKeyId(const std::string& key_id) {
 }
 
 std::string GenerateKeyId(KeyPurpose purpose) {
-  std::string rnd = hsm::KeyStore::NewId().substr(0, 6);
+  std::string rnd = pkcs11::KeyStore::NewId().substr(0, 6);
   std::string hex = HexUpper(rnd);
   for (char& c : hex) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return absl::StrCat(purpose == KeyPurpose::kAuthentication ? "auth-" : "offline-", hex);
@@ -154,7 +154,7 @@ class KeyManager::RunningCreation {
   const std::string cka_id_;
 };
 
-KeyManager::KeyManager(hsm::KeyStore* store, KeyRegistry* registry, absl::Duration grace_period,
+KeyManager::KeyManager(pkcs11::KeyStore* store, KeyRegistry* registry, absl::Duration grace_period,
                        Clock clock)
     : store_(store), registry_(registry), grace_period_(grace_period), clock_(std::move(clock)) {}
 
@@ -173,7 +173,7 @@ absl::StatusOr<KeyRecord> KeyManager::Create(const CreateKeyParams& params) {
   KSEF_RETURN_IF_ERROR(NormalizeSubject(record.subject_type, record.subject_value));
   KSEF_RETURN_IF_ERROR(CheckNewKeyId(params.key_id));
   record.key_id = params.key_id.empty() ? GenerateKeyId(params.purpose) : params.key_id;
-  record.cka_id = hsm::KeyStore::NewId();
+  record.cka_id = pkcs11::KeyStore::NewId();
   record.purpose = params.purpose;
   if (params.usage_limit < 0) {
     return absl::InvalidArgumentError("usage_limit must be 0 (no limit) or positive");
@@ -208,13 +208,13 @@ absl::StatusOr<KeyRecord> KeyManager::Create(const CreateKeyParams& params) {
     }
     return stored;
   }
-  LogInfo("created key ", record.name(), " (", hsm::KeyAlgorithmName(record.algorithm), ")");
+  LogInfo("created key ", record.name(), " (", pkcs11::KeyAlgorithmName(record.algorithm), ")");
   return record;
 }
 
 absl::StatusOr<std::string> KeyManager::ResolveKeyId(absl::string_view name) {
   if (absl::StartsWith(name, "pkcs11:")) {
-    auto uri = hsm::Pkcs11Uri::Parse(name);
+    auto uri = pkcs11::Pkcs11Uri::Parse(name);
     if (!uri.ok()) {
       return absl::InvalidArgumentError(absl::StrCat("name: ", uri.status().message()));
     }
@@ -432,11 +432,11 @@ absl::StatusOr<KeyRecord> KeyManager::ImportKey(const ImportKeyParams& params,
   KSEF_RETURN_IF_ERROR(NormalizeSubject(record.subject_type, record.subject_value));
   KSEF_RETURN_IF_ERROR(CheckNewKeyId(params.key_id));
   record.key_id = params.key_id.empty() ? GenerateKeyId(params.purpose) : params.key_id;
-  record.cka_id = hsm::KeyStore::NewId();
+  record.cka_id = pkcs11::KeyStore::NewId();
   record.purpose = params.purpose;
   record.algorithm =
-      EVP_PKEY_get_base_id(key) == EVP_PKEY_RSA ? hsm::KeyAlgorithm::kRsa2048
-                                                : hsm::KeyAlgorithm::kEcP256;
+      EVP_PKEY_get_base_id(key) == EVP_PKEY_RSA ? pkcs11::KeyAlgorithm::kRsa2048
+                                                : pkcs11::KeyAlgorithm::kEcP256;
   record.state = KeyState::kCreating;
   record.create_time = record.update_time = clock_();
   record.pkcs11_uri = store_->UriFor(record.cka_id, record.key_id);
@@ -465,7 +465,7 @@ absl::StatusOr<KeyRecord> KeyManager::ImportKey(const ImportKeyParams& params,
   record.update_time = clock_();
   absl::Status updated = registry_->Update(record);
   if (!updated.ok()) return undo(updated);
-  LogInfo("imported key ", record.name(), " (", hsm::KeyAlgorithmName(record.algorithm),
+  LogInfo("imported key ", record.name(), " (", pkcs11::KeyAlgorithmName(record.algorithm),
           ", bring-your-own, CKA_LOCAL=false) with its certificate; key is ACTIVE");
   record.state = EffectiveState(record);
   return record;
@@ -636,7 +636,7 @@ absl::StatusOr<ConsistencyReport> KeyManager::ReconcileAtStartup() {
   return ReconcileLocked(/*at_startup=*/true);
 }
 
-absl::Status KeyManager::ReconcileCreating(KeyRecord& r, const hsm::TokenKey* on_token,
+absl::Status KeyManager::ReconcileCreating(KeyRecord& r, const pkcs11::TokenKey* on_token,
                                            bool at_startup,
                                            absl::flat_hash_set<std::string>& interrupted) {
   if (CreationRunning(r.cka_id)) return absl::OkStatus();  // a live Create owns it
@@ -664,7 +664,7 @@ absl::Status KeyManager::ReconcileCreating(KeyRecord& r, const hsm::TokenKey* on
 
 absl::StatusOr<int> KeyManager::RemoveDebris(const absl::flat_hash_set<std::string>& interrupted) {
   if (interrupted.empty()) return 0;
-  KSEF_ASSIGN_OR_RETURN(int removed, store_->DestroyIncomplete([&](const hsm::IncompleteObject& o) {
+  KSEF_ASSIGN_OR_RETURN(int removed, store_->DestroyIncomplete([&](const pkcs11::IncompleteObject& o) {
     return o.id.empty() || interrupted.contains(o.id);
   }));
   if (removed > 0) {
@@ -676,7 +676,7 @@ absl::StatusOr<int> KeyManager::RemoveDebris(const absl::flat_hash_set<std::stri
 
 absl::StatusOr<ConsistencyReport> KeyManager::ReconcileLocked(bool at_startup) {
   KSEF_ASSIGN_OR_RETURN(auto token_keys, store_->List());
-  absl::flat_hash_map<std::string, const hsm::TokenKey*> on_token;
+  absl::flat_hash_map<std::string, const pkcs11::TokenKey*> on_token;
   for (const auto& k : token_keys) {
     if (!k.id.empty() && !k.label.empty()) on_token[k.id] = &k;  // else: incomplete
   }
@@ -703,8 +703,8 @@ absl::StatusOr<ConsistencyReport> KeyManager::ReconcileLocked(bool at_startup) {
     if (rows.size() < 500) break;
   }
   if (at_startup) KSEF_RETURN_IF_ERROR(RemoveDebris(interrupted).status());
-  KSEF_ASSIGN_OR_RETURN(std::vector<hsm::IncompleteObject> incomplete, store_->ListIncomplete());
-  for (const hsm::IncompleteObject& o : incomplete) {
+  KSEF_ASSIGN_OR_RETURN(std::vector<pkcs11::IncompleteObject> incomplete, store_->ListIncomplete());
+  for (const pkcs11::IncompleteObject& o : incomplete) {
     report.incomplete_token_objects.push_back(o.Describe());
   }
   for (const auto& [id, key] : on_token) {

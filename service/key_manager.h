@@ -22,7 +22,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include <openssl/evp.h>
-#include "hsm/key_store.h"
+#include "pkcs11/key_store.h"
 #include "service/key_registry.h"
 
 namespace ksef::service {
@@ -32,7 +32,7 @@ struct CreateKeyParams {
   SubjectType subject_type = SubjectType::kNip;
   std::string subject_value;
   KeyPurpose purpose = KeyPurpose::kAuthentication;
-  hsm::KeyAlgorithm algorithm = hsm::KeyAlgorithm::kEcP256;
+  pkcs11::KeyAlgorithm algorithm = pkcs11::KeyAlgorithm::kEcP256;
   int64_t usage_limit = 0;  // 0 = no limit
 };
 
@@ -40,7 +40,7 @@ struct CreateKeyParams {
 // certificate that is valid at this moment.
 struct SigningKey {
   KeyRecord record;
-  std::shared_ptr<hsm::Signer> signer;
+  std::shared_ptr<pkcs11::Signer> signer;
 };
 
 // ImportKey: the registry side of a bring-your-own key.
@@ -63,7 +63,7 @@ struct ConsistencyReport {
   // a reserved internal key (ReserveTokenKey): duplicates or foreign objects
   // (PKCS#11 URIs). Also in unknown_token_keys when the registry lacks them.
   std::vector<std::string> foreign_internal_label_keys;
-  // Key objects that are not part of a complete key (hsm::IncompleteObject),
+  // Key objects that are not part of a complete key (pkcs11::IncompleteObject),
   // one line each; the start-up reconcile removes those an interrupted key
   // creation of this service left.
   std::vector<std::string> incomplete_token_objects;
@@ -74,7 +74,7 @@ class KeyManager {
  public:
   using Clock = std::function<absl::Time()>;
 
-  KeyManager(hsm::KeyStore* store, KeyRegistry* registry, absl::Duration grace_period,
+  KeyManager(pkcs11::KeyStore* store, KeyRegistry* registry, absl::Duration grace_period,
              Clock clock = absl::Now);
 
   // Token keys the service owns outside the registry (the audit key): never
@@ -176,7 +176,7 @@ class KeyManager {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Completes or drops one CREATING row (see Reconcile); `interrupted`
   // collects the CKA_IDs of dropped creations.
-  absl::Status ReconcileCreating(KeyRecord& row, const hsm::TokenKey* on_token, bool at_startup,
+  absl::Status ReconcileCreating(KeyRecord& row, const pkcs11::TokenKey* on_token, bool at_startup,
                                  absl::flat_hash_set<std::string>& interrupted)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::StatusOr<int> RemoveDebris(const absl::flat_hash_set<std::string>& interrupted);
@@ -184,7 +184,7 @@ class KeyManager {
   // Marks a creation as running for its lifetime (Create, ImportKey).
   class RunningCreation;
 
-  hsm::KeyStore* const store_;
+  pkcs11::KeyStore* const store_;
   KeyRegistry* const registry_;
   const absl::Duration grace_period_;
   const Clock clock_;

@@ -9,7 +9,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/encoding.h"
-#include "hsm/hsm.h"
+#include "pkcs11/hsm.h"
 #include "tests/support/shared_hsm_test.h"
 #include "tests/support/softhsm_token.h"
 #include "tests/support/test_hsm.h"
@@ -191,7 +191,7 @@ TEST_F(KeyManagerTest, ScheduledKeyRestoresInsideGraceAndIsGoneAfter) {
 
 TEST_F(KeyManagerTest, ReconcileReportsBothDirectionsAndFinishesInterruptedCreation) {
   // A key on the token that no registry row knows.
-  auto stray = hsm_->keys().Generate(hsm::KeyAlgorithm::kEcP256, "stray");
+  auto stray = hsm_->keys().Generate(pkcs11::KeyAlgorithm::kEcP256, "stray");
   ASSERT_TRUE(stray.ok());
   // A registry key whose token objects vanished.
   auto lost = Create("lost");
@@ -200,15 +200,15 @@ TEST_F(KeyManagerTest, ReconcileReportsBothDirectionsAndFinishesInterruptedCreat
   // A creation interrupted after generation (row still CREATING).
   KeyRecord half;
   half.key_id = "half";
-  half.cka_id = hsm::KeyStore::NewId();
+  half.cka_id = pkcs11::KeyStore::NewId();
   half.subject_value = "5265877635";
   half.create_time = half.update_time = now_;
   ASSERT_TRUE(registry_->Insert(half).ok());
-  ASSERT_TRUE(hsm_->keys().Generate(hsm::KeyAlgorithm::kEcP256, "half", half.cka_id).ok());
+  ASSERT_TRUE(hsm_->keys().Generate(pkcs11::KeyAlgorithm::kEcP256, "half", half.cka_id).ok());
   // And one interrupted before generation.
   KeyRecord never = half;
   never.key_id = "never";
-  never.cka_id = hsm::KeyStore::NewId();
+  never.cka_id = pkcs11::KeyStore::NewId();
   ASSERT_TRUE(registry_->Insert(never).ok());
 
   auto report = manager_->Reconcile();
@@ -264,13 +264,13 @@ TEST_F(KeyManagerTest, StartupRemovesDebrisOfInterruptedCreationsAndReportsTheRe
   // A creation of ours interrupted inside C_GenerateKeyPair.
   KeyRecord crashed;
   crashed.key_id = "crashed";
-  crashed.cka_id = hsm::KeyStore::NewId();
+  crashed.cka_id = pkcs11::KeyStore::NewId();
   crashed.subject_value = "5265877635";
   crashed.create_time = crashed.update_time = now_;
   ASSERT_TRUE(registry_->Insert(crashed).ok());
   MakeHalfKeyPair(crashed.cka_id, "crashed");
   // Debris that no creation of ours explains.
-  const std::string foreign = hsm::KeyStore::NewId();
+  const std::string foreign = pkcs11::KeyStore::NewId();
   MakeHalfKeyPair(foreign, "foreign");
 
   auto report = manager_->Reconcile();  // a running service: report only
@@ -310,9 +310,9 @@ TEST_F(KeyManagerTest, InternalPrefixIsReservedForNewKeys) {
 }
 
 TEST_F(KeyManagerTest, ReservedKeyIsUnreachableAndForeignInternalLabelsAreReported) {
-  auto internal = hsm_->keys().Generate(hsm::KeyAlgorithm::kEcP256, "ksef-hsm-audit");
+  auto internal = hsm_->keys().Generate(pkcs11::KeyAlgorithm::kEcP256, "ksef-hsm-audit");
   ASSERT_TRUE(internal.ok()) << internal.status();
-  auto foreign = hsm_->keys().Generate(hsm::KeyAlgorithm::kEcP256, "ksef-hsm-audit");
+  auto foreign = hsm_->keys().Generate(pkcs11::KeyAlgorithm::kEcP256, "ksef-hsm-audit");
   ASSERT_TRUE(foreign.ok()) << foreign.status();
   manager_->ReserveTokenKey(internal->id);
 

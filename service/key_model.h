@@ -7,8 +7,8 @@
 #include <string>
 
 #include "absl/time/time.h"
-#include "hsm/key_store.h"
-#include "hsm/signer.h"
+#include "pkcs11/key_store.h"
+#include "pkcs11/signer.h"
 
 namespace ksef::service {
 
@@ -33,12 +33,12 @@ struct KeyRecord {
   SubjectType subject_type = SubjectType::kNip;
   std::string subject_value;
   KeyPurpose purpose = KeyPurpose::kAuthentication;
-  hsm::KeyAlgorithm algorithm = hsm::KeyAlgorithm::kEcP256;
+  pkcs11::KeyAlgorithm algorithm = pkcs11::KeyAlgorithm::kEcP256;
   KeyState state = KeyState::kCreating;
   absl::Time create_time;
   absl::Time update_time;
   std::optional<absl::Time> destroy_time;  // set while scheduled / after destruction
-  hsm::KeyAttestation attestation;
+  pkcs11::KeyAttestation attestation;
   std::string public_key_der;
   std::string pkcs11_uri;
   std::string certificate_der;  // empty until a certificate is imported

@@ -39,13 +39,13 @@ constexpr char kColumns[] =
     "key_id, cka_id, subject_type, subject_value, purpose, algorithm, state, create_us, "
     "update_us, destroy_us, attestation, public_key, pkcs11_uri, certificate, usage_limit";
 
-int PackAttestation(const hsm::KeyAttestation& a) {
+int PackAttestation(const pkcs11::KeyAttestation& a) {
   return (a.local ? 1 : 0) | (a.sensitive ? 2 : 0) | (a.extractable ? 4 : 0) |
          (a.always_sensitive ? 8 : 0) | (a.never_extractable ? 16 : 0);
 }
 
-hsm::KeyAttestation UnpackAttestation(int64_t bits) {
-  hsm::KeyAttestation a;
+pkcs11::KeyAttestation UnpackAttestation(int64_t bits) {
+  pkcs11::KeyAttestation a;
   a.local = bits & 1;
   a.sensitive = bits & 2;
   a.extractable = bits & 4;
@@ -60,7 +60,7 @@ void BindRecord(Statement& st, const KeyRecord& r) {
   st.Bind(3, static_cast<int>(r.subject_type));
   st.BindText(4, r.subject_value);
   st.Bind(5, static_cast<int>(r.purpose));
-  st.Bind(6, r.algorithm == hsm::KeyAlgorithm::kEcP256 ? 1 : 2);
+  st.Bind(6, r.algorithm == pkcs11::KeyAlgorithm::kEcP256 ? 1 : 2);
   st.Bind(7, static_cast<int>(r.state));
   st.Bind(8, absl::ToUnixMicros(r.create_time));
   st.Bind(9, absl::ToUnixMicros(r.update_time));
@@ -83,7 +83,7 @@ KeyRecord ReadRecord(const Statement& st) {
   r.subject_type = static_cast<SubjectType>(st.Int(2));
   r.subject_value = st.Text(3);
   r.purpose = static_cast<KeyPurpose>(st.Int(4));
-  r.algorithm = st.Int(5) == 1 ? hsm::KeyAlgorithm::kEcP256 : hsm::KeyAlgorithm::kRsa2048;
+  r.algorithm = st.Int(5) == 1 ? pkcs11::KeyAlgorithm::kEcP256 : pkcs11::KeyAlgorithm::kRsa2048;
   r.state = static_cast<KeyState>(st.Int(6));
   r.create_time = absl::FromUnixMicros(st.Int(7));
   r.update_time = absl::FromUnixMicros(st.Int(8));

@@ -1,5 +1,5 @@
 // OfflineServiceImpl: ksef.hsm.v1.OfflineInvoiceService, the KOD I and
-// signed KOD II codes of offline invoices (ksef/qr). The signed string is
+// signed KOD II codes of offline invoices (formats/qr). The signed string is
 // built here from validated fields; only ACTIVE Offline keys with a valid
 // certificate sign, each signature is audited (one event per invoice; a
 // stream writes the events of the invoices it has at hand in one commit).

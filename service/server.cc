@@ -11,8 +11,8 @@
 #include "absl/strings/str_cat.h"
 #include "common/files.h"
 #include "common/log.h"
-#include "hsm/hsm.h"
-#include "ksef/cert/certificate_info.h"
+#include "pkcs11/hsm.h"
+#include "formats/cert/certificate_info.h"
 #include "audit/anchor.h"
 #include "audit/audit_log.h"
 #include "audit/audit_store_factory.h"
@@ -21,7 +21,7 @@
 #include "service/auth_service.h"
 #include "service/certificate_cache.h"
 #include "service/offline_service.h"
-#include "ksef/qr/links.h"
+#include "formats/qr/links.h"
 #include "service/audited_call.h"
 #include "service/key_manager.h"
 #include "service/malformed_request_interceptor.h"
@@ -73,7 +73,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerConfig& config
   auto pin = ReadSecretFile(config.pin_file);
   if (!pin.ok()) return absl::Status(pin.status().code(), absl::StrCat("pin_file: ",
                                                                        pin.status().message()));
-  hsm::HsmOptions options;
+  pkcs11::HsmOptions options;
   options.module_path = config.pkcs11_module;
   options.token_label = config.token_label;
   options.token_serial = config.token_serial;
@@ -82,7 +82,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerConfig& config
   options.token_store_dir = config.token_store_dir;
   options.session_pool_size = config.session_pool_size;
   options.max_concurrent_signs = config.max_concurrent_signs;
-  auto hsm = hsm::Hsm::Open(std::move(options));
+  auto hsm = pkcs11::Hsm::Open(std::move(options));
   if (!hsm.ok()) return hsm.status();
   server->hsm_ = std::move(*hsm);
   LogInfo("token '", server->hsm_->token_label(), "' open via ",
@@ -109,7 +109,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerConfig& config
   // From now on the token counts as the expected one only while it shows the
   // audit key: a token that comes back without it is not used (fail closed).
   server->hsm_->RequireKey(audit_key->id);
-  server->audit_key_ = std::make_unique<hsm::TokenKey>(*audit_key);
+  server->audit_key_ = std::make_unique<pkcs11::TokenKey>(*audit_key);
   auto report = server->keys_->ReconcileAtStartup();
   if (!report.ok()) return report.status();
   LogInfo("key registry: ", report->checked_keys, " keys, ", report->unknown_token_keys.size(),
@@ -324,7 +324,7 @@ void Server::SetServing(bool serving) {
 
 void Server::MonitorLoop() {
   // Probes the token every token_check_interval, and at once when a call saw
-  // trouble (hsm::Hsm::check_requested); while it is not usable, retries the
+  // trouble (pkcs11::Hsm::check_requested); while it is not usable, retries the
   // recovery quickly (kRecoveryRetryFirst doubling to kRecoveryRetryMax), so
   // the service serves again within seconds of the device coming back.
   constexpr absl::Duration kPoll = absl::Milliseconds(100);

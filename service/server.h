@@ -26,7 +26,7 @@ class Server;
 class ServerBuilder;
 }
 
-namespace ksef::hsm {
+namespace ksef::pkcs11 {
 class Hsm;
 struct TokenKey;
 }
@@ -91,11 +91,11 @@ class Server {
   void SetServing(bool serving);
 
   const ServerConfig config_;
-  std::unique_ptr<hsm::Hsm> hsm_;
+  std::unique_ptr<pkcs11::Hsm> hsm_;
   std::unique_ptr<KeyRegistry> registry_;
   std::unique_ptr<KeyManager> keys_;
   std::unique_ptr<PolicyHolder> policy_;
-  std::unique_ptr<hsm::TokenKey> audit_key_;
+  std::unique_ptr<pkcs11::TokenKey> audit_key_;
   std::unique_ptr<audit::AuditStore> audit_store_;
   std::vector<std::unique_ptr<audit::AnchorSink>> anchors_;  // outlive audit_log_
   std::unique_ptr<audit::AuditLog> audit_log_;

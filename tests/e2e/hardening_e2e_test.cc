@@ -11,7 +11,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "hsm/hsm.h"
+#include "pkcs11/hsm.h"
 #include "tests/e2e/e2e_fixture.h"
 #include "tests/support/test_hsm.h"
 
@@ -163,7 +163,7 @@ TEST_F(HardeningE2eTest, ForeignKeyWithTheAuditLabelIsReportedNotUsed) {
   {
     auto hsm = ksef::testing::OpenTestHsm(*token_);
     ASSERT_TRUE(hsm.ok()) << hsm.status();
-    auto foreign = (*hsm)->keys().Generate(hsm::KeyAlgorithm::kEcP256, "ksef-hsm-audit");
+    auto foreign = (*hsm)->keys().Generate(pkcs11::KeyAlgorithm::kEcP256, "ksef-hsm-audit");
     ASSERT_TRUE(foreign.ok()) << foreign.status();
     foreign_uri = foreign->uri;
   }

@@ -1,7 +1,7 @@
 // libksef_fault_pkcs11.so: a PKCS#11 module for fault tests that behaves like
 // a failing network HSM. It forwards every call to the real module named by
 // KSEF_FAULT_PKCS11_MODULE (SoftHSM2 in the tests) and injects the faults that
-// the control files below switch on. It is the only PKCS#11 code outside hsm/
+// the control files below switch on. It is the only PKCS#11 code outside pkcs11/
 // besides its own test (docs/architecture.md, "Tests").
 //
 // Control by environment (files named by absolute path):

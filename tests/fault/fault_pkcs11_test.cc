@@ -7,7 +7,7 @@
 // process is exercised between every two tests.
 //
 // What SoftHSM2 2.6.1 answers, as these tests pin it (the facts the session
-// layer in hsm/ has to live with):
+// layer in pkcs11/ has to live with):
 //  * Session and object handles come from one counter per C_Initialize: after
 //    C_CloseAllSessions the old session handles are CKR_SESSION_HANDLE_INVALID
 //    and new sessions get new numbers; after C_Finalize + C_Initialize the

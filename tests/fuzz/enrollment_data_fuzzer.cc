@@ -14,7 +14,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/string_view.h"
 #include "common/utf8.h"
-#include "ksef/csr/enrollment_data.h"
+#include "formats/csr/enrollment_data.h"
 #include "tests/fuzz/fuzz_check.h"
 
 namespace {

@@ -12,8 +12,8 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "ksef/qr/invoice_xml.h"
-#include "ksef/qr/links.h"
+#include "formats/qr/invoice_xml.h"
+#include "formats/qr/links.h"
 #include "tests/fuzz/fuzz_check.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

@@ -1,5 +1,5 @@
 // SharedHsmTest: a GoogleTest fixture whose tests share one throwaway
-// SoftHSM2 token and one hsm::Hsm opened on it the way the server opens it
+// SoftHSM2 token and one pkcs11::Hsm opened on it the way the server opens it
 // (a token is slow to make, so one per suite). A derived fixture calls
 // OpenSharedHsm(label) from its SetUpTestSuite() and CloseSharedHsm() from
 // its TearDownTestSuite(); suites of one binary run one after another, so
@@ -11,7 +11,7 @@
 
 #include <string>
 
-#include "hsm/hsm.h"
+#include "pkcs11/hsm.h"
 #include "tests/support/softhsm_token.h"
 #include "tests/support/test_hsm.h"
 
@@ -39,7 +39,7 @@ class SharedHsmTest : public ::testing::Test {
   }
 
   inline static TestToken* token_ = nullptr;
-  inline static hsm::Hsm* hsm_ = nullptr;
+  inline static pkcs11::Hsm* hsm_ = nullptr;
 };
 
 }  // namespace ksef::testing

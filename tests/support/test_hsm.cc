@@ -4,13 +4,13 @@
 
 namespace ksef::testing {
 
-absl::StatusOr<std::unique_ptr<hsm::Hsm>> OpenTestHsm(const TestToken& token) {
-  hsm::HsmOptions o;
+absl::StatusOr<std::unique_ptr<pkcs11::Hsm>> OpenTestHsm(const TestToken& token) {
+  pkcs11::HsmOptions o;
   o.module_path = TestToken::ModulePath();
   o.token_label = token.label();
   o.pin = SecureString(token.pin());
   o.token_store_dir = token.token_dir();
-  return hsm::Hsm::Open(std::move(o));
+  return pkcs11::Hsm::Open(std::move(o));
 }
 
 }  // namespace ksef::testing

@@ -6,12 +6,12 @@
 #include <memory>
 
 #include "absl/status/statusor.h"
-#include "hsm/hsm.h"
+#include "pkcs11/hsm.h"
 #include "tests/support/softhsm_token.h"
 
 namespace ksef::testing {
 
-absl::StatusOr<std::unique_ptr<hsm::Hsm>> OpenTestHsm(const TestToken& token);
+absl::StatusOr<std::unique_ptr<pkcs11::Hsm>> OpenTestHsm(const TestToken& token);
 
 }  // namespace ksef::testing
 

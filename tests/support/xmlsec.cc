@@ -2,7 +2,7 @@
 
 #include <fstream>
 
-#include "ksef/cert/certificate_info.h"
+#include "formats/cert/certificate_info.h"
 #include "tests/support/softhsm_token.h"
 
 namespace ksef::testing {

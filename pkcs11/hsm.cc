@@ -1,0 +1,43 @@
+#include "pkcs11/hsm.h"
+
+#include <cstdlib>
+
+#include "absl/strings/str_cat.h"
+#include "pkcs11/module.h"
+#include "pkcs11/token.h"
+
+namespace ksef::pkcs11 {
+
+absl::StatusOr<std::unique_ptr<Hsm>> Hsm::Open(HsmOptions options) {
+  if (!options.softhsm2_conf.empty()) {
+    // SoftHSM2 reads its config in C_Initialize.
+    ::setenv("SOFTHSM2_CONF", options.softhsm2_conf.c_str(), 1);
+  }
+  std::unique_ptr<Hsm> hsm(new Hsm());
+  auto module = Module::Load(options.module_path);
+  if (!module.ok()) return module.status();
+  hsm->module_ = std::move(*module);
+  auto token = Token::Open(hsm->module_.get(),
+                           TokenSelector{options.token_label, options.token_serial},
+                           std::move(options.pin), options.session_pool_size);
+  if (!token.ok()) return token.status();
+  hsm->token_ = std::move(*token);
+  hsm->keys_ = std::make_unique<KeyStore>(hsm->token_.get(), options.token_store_dir,
+                                          options.max_concurrent_signs);
+  return hsm;
+}
+
+Hsm::~Hsm() {
+  keys_.reset();
+  token_.reset();
+  module_.reset();  // C_Finalize last
+}
+
+absl::Status Hsm::CheckHealth() { return token_->CheckAndRecover(); }
+bool Hsm::check_requested() const { return token_->check_requested(); }
+void Hsm::RequireKey(const std::string& cka_id) { token_->RequireKey(cka_id); }
+
+const std::string& Hsm::token_label() const { return token_->label(); }
+const std::string& Hsm::module_description() const { return module_->description(); }
+
+}  // namespace ksef::pkcs11

@@ -1,0 +1,135 @@
+// KeyStore: the service's view of the key objects on one token.
+//
+// Keys are generated in the token with the strict template of design.md
+// section 3 (sensitive, non-extractable, sign-only), and addressed by their
+// CKA_ID (16 random bytes, shared by private key, public key and, later, the
+// certificate). Object handles are cached per CKA_ID so the signing hot path
+// is one C_SignInit + C_Sign.
+//
+// This header is free of PKCS#11 types so other modules may use it.
+// Thread-safe.
+#ifndef KSEF_HSM_KEY_STORE_H_
+#define KSEF_HSM_KEY_STORE_H_
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "pkcs11/signer.h"
+
+typedef struct evp_pkey_st EVP_PKEY;
+
+namespace ksef::pkcs11 {
+
+class Token;
+
+// What the token reports about the private key (CKA_* booleans).
+struct KeyAttestation {
+  bool local = false;
+  bool sensitive = false;
+  bool extractable = true;
+  bool always_sensitive = false;
+  bool never_extractable = false;
+};
+
+struct TokenKey {
+  std::string id;     // CKA_ID bytes
+  std::string label;  // CKA_LABEL
+  KeyAlgorithm algorithm = KeyAlgorithm::kEcP256;
+  KeyAttestation attestation;
+  std::string public_key_der;  // SubjectPublicKeyInfo
+  std::string uri;             // RFC 7512 URI of the private key
+};
+
+// A key object that is not part of a complete key: what an interrupted
+// C_GenerateKeyPair or import leaves (SoftHSM2 writes the two objects and
+// their attributes one after the other; a SIGKILL in between leaves a public
+// key without its private key, an object without CKA_ID or label, or an
+// object so half-written that not even its CKA_CLASS can be read).
+struct IncompleteObject {
+  bool private_key = false;  // else a public key (or unreadable, see reason)
+  std::string id;            // CKA_ID (may be empty)
+  std::string label;         // CKA_LABEL (may be empty)
+  std::string reason;        // e.g. "a public key without its private key"
+  std::string Describe() const;  // one line for logs and reports
+};
+
+class KeyStore {
+ public:
+  // `token_store_dir`: if not empty, fsync'ed after objects change (SoftHSM2
+  // does not fsync its file store). `max_concurrent_signs` bounds signs in
+  // flight across all signers of this store.
+  KeyStore(Token* token, std::string token_store_dir, int max_concurrent_signs);
+  ~KeyStore();
+
+  // Generates a key pair with CKA_LABEL = label and CKA_ID = id (16 random
+  // bytes when id is empty). Serialized per token. The returned key is durable
+  // on the token (store synced) when this returns; on failure nothing is left.
+  absl::StatusOr<TokenKey> Generate(KeyAlgorithm algorithm, const std::string& label,
+                                    const std::string& id = "");
+
+  // 16 random bytes, for callers that record the CKA_ID before generating.
+  static std::string NewId();
+
+  // NOT_FOUND if no private key has this CKA_ID.
+  absl::StatusOr<TokenKey> Get(const std::string& id);
+
+  // Every private key on the token (any label).
+  absl::StatusOr<std::vector<TokenKey>> List();
+
+  // Key objects that are not part of a complete key (see IncompleteObject):
+  // a public key whose CKA_ID no private key has (or the reverse), a key
+  // object without CKA_ID or label (the service never creates such objects),
+  // and objects whose CKA_CLASS cannot be read.
+  absl::StatusOr<std::vector<IncompleteObject>> ListIncomplete();
+
+  // Destroys the incomplete objects (as ListIncomplete finds them now) for
+  // which `ours` is true; returns how many were destroyed. Durable when this
+  // returns.
+  absl::StatusOr<int> DestroyIncomplete(
+      const std::function<bool(const IncompleteObject&)>& ours);
+
+  // Destroys the private key, public key and certificates with this CKA_ID.
+  // NOT_FOUND if none existed.
+  absl::Status Destroy(const std::string& id);
+
+  // Imports a private key (P-256 or RSA-2048) with the same strict template
+  // as Generate (sensitive, non-extractable, sign-only; the token reports
+  // CKA_LOCAL=false) plus its public key object, with CKA_LABEL = label and
+  // CKA_ID = id. Intermediate copies of the key are wiped. Durable when this
+  // returns; on failure nothing is left on the token.
+  absl::StatusOr<TokenKey> ImportPrivateKey(const EVP_PKEY* key, const std::string& label,
+                                            const std::string& id);
+
+  // Stores an X.509 certificate (DER) as a CKO_CERTIFICATE beside the key
+  // with this CKA_ID (CKA_SUBJECT, CKA_ISSUER, CKA_SERIAL_NUMBER from the
+  // DER). A certificate already stored for the key is replaced: the new
+  // object is created first, then the old one destroyed. NOT_FOUND if there
+  // is no private key with this CKA_ID; INVALID_ARGUMENT for a DER that is
+  // not a certificate. Durable when this returns.
+  absl::Status StoreCertificate(const std::string& id, const std::string& der,
+                                const std::string& label);
+
+  // The certificate (DER) stored with this CKA_ID; NOT_FOUND if none.
+  absl::StatusOr<std::string> GetCertificate(const std::string& id);
+
+  // A signer for the private key with this CKA_ID (cached; cheap to call).
+  absl::StatusOr<std::shared_ptr<Signer>> GetSigner(const std::string& id);
+
+  // RFC 7512 URI for a private key on this token.
+  std::string UriFor(const std::string& id, const std::string& label) const;
+
+  const std::string& token_label() const;
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace ksef::pkcs11
+
+#endif  // KSEF_HSM_KEY_STORE_H_
