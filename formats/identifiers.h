@@ -1,8 +1,8 @@
 // Validation of KSeF identifiers (NIP, PESEL, certificate fingerprint).
 // Pure functions; thread-safe. Messages name the field as given by the caller
 // and say what is wrong ("subject.value: NIP check digit is wrong").
-#ifndef KSEF_KSEF_IDENTIFIERS_H_
-#define KSEF_KSEF_IDENTIFIERS_H_
+#ifndef KSEF_FORMATS_IDENTIFIERS_H_
+#define KSEF_FORMATS_IDENTIFIERS_H_
 
 #include <string>
 
@@ -29,4 +29,4 @@ absl::StatusOr<std::string> NormalizeFingerprint(absl::string_view fingerprint,
 
 }  // namespace ksef
 
-#endif  // KSEF_KSEF_IDENTIFIERS_H_
+#endif  // KSEF_FORMATS_IDENTIFIERS_H_

@@ -1,7 +1,7 @@
 // CK_RV -> absl::Status, in one table (design.md section 5).
 // Internal to pkcs11/.
-#ifndef KSEF_HSM_CK_STATUS_H_
-#define KSEF_HSM_CK_STATUS_H_
+#ifndef KSEF_PKCS11_CK_STATUS_H_
+#define KSEF_PKCS11_CK_STATUS_H_
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
@@ -22,4 +22,4 @@ bool IsSessionLost(CK_RV rv);
 
 }  // namespace ksef::pkcs11
 
-#endif  // KSEF_HSM_CK_STATUS_H_
+#endif  // KSEF_PKCS11_CK_STATUS_H_

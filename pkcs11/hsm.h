@@ -2,8 +2,8 @@
 // logged-in token and its key store. Owned by main; destroying it closes the
 // sessions and calls C_Finalize (after every user of keys() is gone).
 // Free of PKCS#11 types. Thread-safe.
-#ifndef KSEF_HSM_HSM_H_
-#define KSEF_HSM_HSM_H_
+#ifndef KSEF_PKCS11_HSM_H_
+#define KSEF_PKCS11_HSM_H_
 
 #include <memory>
 #include <string>
@@ -64,4 +64,4 @@ class Hsm {
 
 }  // namespace ksef::pkcs11
 
-#endif  // KSEF_HSM_HSM_H_
+#endif  // KSEF_PKCS11_HSM_H_

@@ -8,8 +8,8 @@
 //
 // This header is free of PKCS#11 types so other modules may use it.
 // Thread-safe.
-#ifndef KSEF_HSM_KEY_STORE_H_
-#define KSEF_HSM_KEY_STORE_H_
+#ifndef KSEF_PKCS11_KEY_STORE_H_
+#define KSEF_PKCS11_KEY_STORE_H_
 
 #include <functional>
 #include <memory>
@@ -132,4 +132,4 @@ class KeyStore {
 
 }  // namespace ksef::pkcs11
 
-#endif  // KSEF_HSM_KEY_STORE_H_
+#endif  // KSEF_PKCS11_KEY_STORE_H_

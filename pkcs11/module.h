@@ -11,8 +11,8 @@
 // except Reinitialize(), which the caller must run while no other thread uses
 // the module (Token holds its object lock exclusively).
 // Internal to pkcs11/.
-#ifndef KSEF_HSM_MODULE_H_
-#define KSEF_HSM_MODULE_H_
+#ifndef KSEF_PKCS11_MODULE_H_
+#define KSEF_PKCS11_MODULE_H_
 
 #include <memory>
 #include <string>
@@ -66,4 +66,4 @@ std::string TrimPadded(const unsigned char* field, size_t size);
 
 }  // namespace ksef::pkcs11
 
-#endif  // KSEF_HSM_MODULE_H_
+#endif  // KSEF_PKCS11_MODULE_H_

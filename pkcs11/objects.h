@@ -1,8 +1,8 @@
 // Small helpers over C_FindObjects / C_GetAttributeValue on a leased
 // Session: every CK_RV goes through Session::Check, so a lost session or
 // token is noticed here as everywhere else. Internal to pkcs11/.
-#ifndef KSEF_HSM_OBJECTS_H_
-#define KSEF_HSM_OBJECTS_H_
+#ifndef KSEF_PKCS11_OBJECTS_H_
+#define KSEF_PKCS11_OBJECTS_H_
 
 #include <string>
 #include <vector>
@@ -41,4 +41,4 @@ inline CK_ATTRIBUTE BytesAttr(CK_ATTRIBUTE_TYPE type, const std::string& value) 
 
 }  // namespace ksef::pkcs11
 
-#endif  // KSEF_HSM_OBJECTS_H_
+#endif  // KSEF_PKCS11_OBJECTS_H_

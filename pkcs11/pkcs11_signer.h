@@ -11,8 +11,8 @@
 // the handle is invalid; a key that is then not visible is UNAVAILABLE
 // (Token::KnownKeyMissing), never NOT_FOUND.
 // Thread-safe. Internal to pkcs11/ (created by KeyStore::GetSigner).
-#ifndef KSEF_HSM_PKCS11_SIGNER_H_
-#define KSEF_HSM_PKCS11_SIGNER_H_
+#ifndef KSEF_PKCS11_PKCS11_SIGNER_H_
+#define KSEF_PKCS11_PKCS11_SIGNER_H_
 
 #include <memory>
 #include <semaphore>
@@ -58,4 +58,4 @@ class Pkcs11Signer : public Signer {
 
 }  // namespace ksef::pkcs11
 
-#endif  // KSEF_HSM_PKCS11_SIGNER_H_
+#endif  // KSEF_PKCS11_PKCS11_SIGNER_H_

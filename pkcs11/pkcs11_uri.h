@@ -5,8 +5,8 @@
 // except the standard "pin-source"/"pin-value" query attributes, which are
 // refused with a message saying PINs belong in the server config.
 // Pure value type; thread-compatible.
-#ifndef KSEF_HSM_PKCS11_URI_H_
-#define KSEF_HSM_PKCS11_URI_H_
+#ifndef KSEF_PKCS11_PKCS11_URI_H_
+#define KSEF_PKCS11_PKCS11_URI_H_
 
 #include <optional>
 #include <string>
@@ -41,4 +41,4 @@ struct Pkcs11Uri {
 
 }  // namespace ksef::pkcs11
 
-#endif  // KSEF_HSM_PKCS11_URI_H_
+#endif  // KSEF_PKCS11_PKCS11_URI_H_

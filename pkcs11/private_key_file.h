@@ -2,8 +2,8 @@
 // out beside its .crt) into memory just long enough to import it into the
 // token. OpenSSL wipes the key's memory when the EVP_PKEY is freed.
 // Pure; thread-safe.
-#ifndef KSEF_HSM_PRIVATE_KEY_FILE_H_
-#define KSEF_HSM_PRIVATE_KEY_FILE_H_
+#ifndef KSEF_PKCS11_PRIVATE_KEY_FILE_H_
+#define KSEF_PKCS11_PRIVATE_KEY_FILE_H_
 
 #include <string>
 
@@ -27,4 +27,4 @@ absl::StatusOr<std::string> PublicKeyDerOf(const EVP_PKEY* key);
 
 }  // namespace ksef::pkcs11
 
-#endif  // KSEF_HSM_PRIVATE_KEY_FILE_H_
+#endif  // KSEF_PKCS11_PRIVATE_KEY_FILE_H_

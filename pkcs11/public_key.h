@@ -1,6 +1,6 @@
 // Building a SubjectPublicKeyInfo from what a token exposes. Internal to pkcs11/.
-#ifndef KSEF_HSM_PUBLIC_KEY_H_
-#define KSEF_HSM_PUBLIC_KEY_H_
+#ifndef KSEF_PKCS11_PUBLIC_KEY_H_
+#define KSEF_PKCS11_PUBLIC_KEY_H_
 
 #include <string>
 
@@ -26,4 +26,4 @@ extern const size_t kP256EcParamsSize;
 
 }  // namespace ksef::pkcs11
 
-#endif  // KSEF_HSM_PUBLIC_KEY_H_
+#endif  // KSEF_PKCS11_PUBLIC_KEY_H_

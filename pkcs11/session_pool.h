@@ -13,8 +13,8 @@
 // Reset() starts a new generation after the owner closed every session of
 // the slot (C_CloseAllSessions) or re-initialized the module.
 // Thread-safe. Internal to pkcs11/ (Token owns the pool; use Token::WithSession).
-#ifndef KSEF_HSM_SESSION_POOL_H_
-#define KSEF_HSM_SESSION_POOL_H_
+#ifndef KSEF_PKCS11_SESSION_POOL_H_
+#define KSEF_PKCS11_SESSION_POOL_H_
 
 #include <cstdint>
 #include <vector>
@@ -90,4 +90,4 @@ class SessionPool {
 
 }  // namespace ksef::pkcs11
 
-#endif  // KSEF_HSM_SESSION_POOL_H_
+#endif  // KSEF_PKCS11_SESSION_POOL_H_

@@ -1,8 +1,8 @@
 // Signer: signs a SHA-256 digest with one private key. The KSeF format code
 // (formats/) sees only this interface; it never learns whether the key is in a
 // token (Pkcs11Signer) or in memory (SoftwareSigner, tests and vectors).
-#ifndef KSEF_HSM_SIGNER_H_
-#define KSEF_HSM_SIGNER_H_
+#ifndef KSEF_PKCS11_SIGNER_H_
+#define KSEF_PKCS11_SIGNER_H_
 
 #include <string>
 
@@ -39,4 +39,4 @@ class Signer {
 
 }  // namespace ksef::pkcs11
 
-#endif  // KSEF_HSM_SIGNER_H_
+#endif  // KSEF_PKCS11_SIGNER_H_

@@ -2,8 +2,8 @@
 // for checking KSeF formats against fixed vectors; never used by the server
 // for KSeF keys (those live in the token).
 // Thread-safe (OpenSSL signing with a shared const EVP_PKEY is).
-#ifndef KSEF_HSM_SOFTWARE_SIGNER_H_
-#define KSEF_HSM_SOFTWARE_SIGNER_H_
+#ifndef KSEF_PKCS11_SOFTWARE_SIGNER_H_
+#define KSEF_PKCS11_SOFTWARE_SIGNER_H_
 
 #include <memory>
 #include <string>
@@ -43,4 +43,4 @@ using ::ksef::EcdsaRawToDer;
 
 }  // namespace ksef::pkcs11
 
-#endif  // KSEF_HSM_SOFTWARE_SIGNER_H_
+#endif  // KSEF_PKCS11_SOFTWARE_SIGNER_H_

@@ -23,8 +23,8 @@
 // A wrong or locked PIN is never retried: it makes the token unusable until
 // restart (so a bad PIN cannot lock the token by repeated attempts).
 // Thread-safe. Internal to pkcs11/.
-#ifndef KSEF_HSM_TOKEN_H_
-#define KSEF_HSM_TOKEN_H_
+#ifndef KSEF_PKCS11_TOKEN_H_
+#define KSEF_PKCS11_TOKEN_H_
 
 #include <atomic>
 #include <memory>
@@ -176,4 +176,4 @@ std::invoke_result_t<Fn&, Session&> Token::WithSession(ObjectAccess access, Fn&&
 
 }  // namespace ksef::pkcs11
 
-#endif  // KSEF_HSM_TOKEN_H_
+#endif  // KSEF_PKCS11_TOKEN_H_

@@ -1,8 +1,8 @@
 // PKCS#11 templates for objects ksef-hsm creates from outside data: an
 // imported private key (and its public key), and a certificate. Internal to
 // pkcs11/.
-#ifndef KSEF_HSM_TOKEN_OBJECTS_H_
-#define KSEF_HSM_TOKEN_OBJECTS_H_
+#ifndef KSEF_PKCS11_TOKEN_OBJECTS_H_
+#define KSEF_PKCS11_TOKEN_OBJECTS_H_
 
 #include <openssl/evp.h>
 
@@ -55,4 +55,4 @@ absl::StatusOr<CertificateAttributes> ReadCertificateAttributes(const std::strin
 
 }  // namespace ksef::pkcs11
 
-#endif  // KSEF_HSM_TOKEN_OBJECTS_H_
+#endif  // KSEF_PKCS11_TOKEN_OBJECTS_H_

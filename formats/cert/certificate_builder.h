@@ -1,8 +1,8 @@
 // X.509 v3 certificates signed through pkcs11::Signer: the local test CA's and
 // the self-signed TEST certificates (ksef.md 2.4 and 4.1). Pure; thread-safe
 // if the signer is.
-#ifndef KSEF_KSEF_CERT_CERTIFICATE_BUILDER_H_
-#define KSEF_KSEF_CERT_CERTIFICATE_BUILDER_H_
+#ifndef KSEF_FORMATS_CERT_CERTIFICATE_BUILDER_H_
+#define KSEF_FORMATS_CERT_CERTIFICATE_BUILDER_H_
 
 #include <string>
 
@@ -43,4 +43,4 @@ std::string RandomSerial();
 
 }  // namespace ksef::cert
 
-#endif  // KSEF_KSEF_CERT_CERTIFICATE_BUILDER_H_
+#endif  // KSEF_FORMATS_CERT_CERTIFICATE_BUILDER_H_

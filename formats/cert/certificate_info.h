@@ -1,8 +1,8 @@
 // CertificateInfo: what ksef-hsm needs to know about an X.509 certificate
 // (KSeF-issued, local test CA or self-signed), read once from its DER.
 // Pure functions; thread-safe.
-#ifndef KSEF_KSEF_CERT_CERTIFICATE_INFO_H_
-#define KSEF_KSEF_CERT_CERTIFICATE_INFO_H_
+#ifndef KSEF_FORMATS_CERT_CERTIFICATE_INFO_H_
+#define KSEF_FORMATS_CERT_CERTIFICATE_INFO_H_
 
 #include <string>
 
@@ -68,4 +68,4 @@ std::string CertificateToPem(absl::string_view der);
 
 }  // namespace ksef::cert
 
-#endif  // KSEF_KSEF_CERT_CERTIFICATE_INFO_H_
+#endif  // KSEF_FORMATS_CERT_CERTIFICATE_INFO_H_

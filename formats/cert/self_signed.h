@@ -1,8 +1,8 @@
 // Self-signed certificates for KSeF's TEST environment, which accepts them
 // for authentication (ksef.md 2.4). Signed by the key itself (in the token).
 // Pure; thread-safe if the signer is.
-#ifndef KSEF_KSEF_CERT_SELF_SIGNED_H_
-#define KSEF_KSEF_CERT_SELF_SIGNED_H_
+#ifndef KSEF_FORMATS_CERT_SELF_SIGNED_H_
+#define KSEF_FORMATS_CERT_SELF_SIGNED_H_
 
 #include <string>
 
@@ -52,4 +52,4 @@ absl::StatusOr<std::string> IssueSelfSigned(const SelfSignedSubject& subject,
 
 }  // namespace ksef::cert
 
-#endif  // KSEF_KSEF_CERT_SELF_SIGNED_H_
+#endif  // KSEF_FORMATS_CERT_SELF_SIGNED_H_

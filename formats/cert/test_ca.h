@@ -6,8 +6,8 @@
 // CN=ksef-hsm local test CA (NOT KSeF)". Its own key is an in-memory EC
 // P-256 key (a file when persisted); never use it for anything real.
 // Thread-compatible (one caller at a time).
-#ifndef KSEF_KSEF_CERT_TEST_CA_H_
-#define KSEF_KSEF_CERT_TEST_CA_H_
+#ifndef KSEF_FORMATS_CERT_TEST_CA_H_
+#define KSEF_FORMATS_CERT_TEST_CA_H_
 
 #include <memory>
 #include <string>
@@ -52,4 +52,4 @@ class TestCa {
 
 }  // namespace ksef::cert
 
-#endif  // KSEF_KSEF_CERT_TEST_CA_H_
+#endif  // KSEF_FORMATS_CERT_TEST_CA_H_

@@ -1,7 +1,7 @@
 // Minimal DER writer and ASN.1 string-type checks for the CSR code.
 // Internal to formats/csr; pure functions, thread-safe.
-#ifndef KSEF_KSEF_CSR_ASN1_DER_H_
-#define KSEF_KSEF_CSR_ASN1_DER_H_
+#ifndef KSEF_FORMATS_CSR_ASN1_DER_H_
+#define KSEF_FORMATS_CSR_ASN1_DER_H_
 
 #include <cstdint>
 #include <string>
@@ -45,4 +45,4 @@ bool IsPrintableString(absl::string_view text);
 
 }  // namespace ksef::csr
 
-#endif  // KSEF_KSEF_CSR_ASN1_DER_H_
+#endif  // KSEF_FORMATS_CSR_ASN1_DER_H_

@@ -1,7 +1,7 @@
 // PKCS#10 certificate signing requests for KSeF enrollment (ksef.md 4.4),
 // signed through pkcs11::Signer so the private key never leaves the token.
-#ifndef KSEF_KSEF_CSR_CSR_BUILDER_H_
-#define KSEF_KSEF_CSR_CSR_BUILDER_H_
+#ifndef KSEF_FORMATS_CSR_CSR_BUILDER_H_
+#define KSEF_FORMATS_CSR_CSR_BUILDER_H_
 
 #include <string>
 
@@ -38,4 +38,4 @@ std::string CsrToPem(absl::string_view csr_der);
 
 }  // namespace ksef::csr
 
-#endif  // KSEF_KSEF_CSR_CSR_BUILDER_H_
+#endif  // KSEF_FORMATS_CSR_CSR_BUILDER_H_

@@ -1,8 +1,8 @@
 // EnrollmentData: KSeF's CertificateEnrollmentDataResponse
 // (GET /certificates/enrollments/data, ksef.md 4.3), the subject values a
 // KSeF certificate request must carry unchanged.
-#ifndef KSEF_KSEF_CSR_ENROLLMENT_DATA_H_
-#define KSEF_KSEF_CSR_ENROLLMENT_DATA_H_
+#ifndef KSEF_FORMATS_CSR_ENROLLMENT_DATA_H_
+#define KSEF_FORMATS_CSR_ENROLLMENT_DATA_H_
 
 #include <optional>
 #include <string>
@@ -59,4 +59,4 @@ absl::StatusOr<EnrollmentData> ParseEnrollmentDataJson(absl::string_view json);
 
 }  // namespace ksef::csr
 
-#endif  // KSEF_KSEF_CSR_ENROLLMENT_DATA_H_
+#endif  // KSEF_FORMATS_CSR_ENROLLMENT_DATA_H_

@@ -1,8 +1,8 @@
 // The body of POST /certificates/enrollments (ksef.md 4.5):
 //   {"certificateName":"...","certificateType":"...","csr":"..."[,"validFrom":"..."]}
 // Pure; thread-safe.
-#ifndef KSEF_KSEF_CSR_ENROLLMENT_REQUEST_H_
-#define KSEF_KSEF_CSR_ENROLLMENT_REQUEST_H_
+#ifndef KSEF_FORMATS_CSR_ENROLLMENT_REQUEST_H_
+#define KSEF_FORMATS_CSR_ENROLLMENT_REQUEST_H_
 
 #include <optional>
 #include <string>
@@ -34,4 +34,4 @@ absl::StatusOr<std::string> BuildEnrollmentRequestJson(const EnrollmentRequest& 
 
 }  // namespace ksef::csr
 
-#endif  // KSEF_KSEF_CSR_ENROLLMENT_REQUEST_H_
+#endif  // KSEF_FORMATS_CSR_ENROLLMENT_REQUEST_H_

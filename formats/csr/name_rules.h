@@ -15,8 +15,8 @@
 //   "common_name: contains a control character (U+000A) at position 5"
 // Positions count characters from 1. Messages never quote the value, so an
 // unbounded or binary value cannot flood a log. Pure; thread-safe.
-#ifndef KSEF_KSEF_CSR_NAME_RULES_H_
-#define KSEF_KSEF_CSR_NAME_RULES_H_
+#ifndef KSEF_FORMATS_CSR_NAME_RULES_H_
+#define KSEF_FORMATS_CSR_NAME_RULES_H_
 
 #include <cstddef>
 #include <cstdint>
@@ -76,4 +76,4 @@ absl::Status ValidateText(absl::string_view value, absl::string_view field, size
 
 }  // namespace ksef::csr
 
-#endif  // KSEF_KSEF_CSR_NAME_RULES_H_
+#endif  // KSEF_FORMATS_CSR_NAME_RULES_H_

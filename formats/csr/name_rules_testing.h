@@ -1,8 +1,8 @@
 // Test-only: the values that must break name_rules.h for one attribute, each
 // with the text the refusal must contain. Shared by the CSR, self-signed
 // certificate and enrollment tests so every field meets the same list.
-#ifndef KSEF_KSEF_CSR_NAME_RULES_TESTING_H_
-#define KSEF_KSEF_CSR_NAME_RULES_TESTING_H_
+#ifndef KSEF_FORMATS_CSR_NAME_RULES_TESTING_H_
+#define KSEF_FORMATS_CSR_NAME_RULES_TESTING_H_
 
 #include <string>
 #include <vector>
@@ -145,4 +145,4 @@ inline std::string EnrollmentDataToJson(const EnrollmentData& d) {
 
 }  // namespace ksef::csr::testing
 
-#endif  // KSEF_KSEF_CSR_NAME_RULES_TESTING_H_
+#endif  // KSEF_FORMATS_CSR_NAME_RULES_TESTING_H_

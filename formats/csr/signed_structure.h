@@ -1,8 +1,8 @@
 // The SIGNED{} wrapper shared by PKCS#10 requests and X.509 certificates:
 //   SEQUENCE { toBeSigned, AlgorithmIdentifier, BIT STRING signature }.
 // Internal to formats/ (csr and cert).
-#ifndef KSEF_KSEF_CSR_SIGNED_STRUCTURE_H_
-#define KSEF_KSEF_CSR_SIGNED_STRUCTURE_H_
+#ifndef KSEF_FORMATS_CSR_SIGNED_STRUCTURE_H_
+#define KSEF_FORMATS_CSR_SIGNED_STRUCTURE_H_
 
 #include <string>
 
@@ -25,4 +25,4 @@ absl::StatusOr<std::string> SignToBeSigned(std::string to_be_signed, const pkcs1
 
 }  // namespace ksef::csr
 
-#endif  // KSEF_KSEF_CSR_SIGNED_STRUCTURE_H_
+#endif  // KSEF_FORMATS_CSR_SIGNED_STRUCTURE_H_

@@ -1,6 +1,6 @@
 // The X.509 subject Name for a KSeF certificate request (ksef.md 4.4).
-#ifndef KSEF_KSEF_CSR_SUBJECT_NAME_H_
-#define KSEF_KSEF_CSR_SUBJECT_NAME_H_
+#ifndef KSEF_FORMATS_CSR_SUBJECT_NAME_H_
+#define KSEF_FORMATS_CSR_SUBJECT_NAME_H_
 
 #include <string>
 
@@ -23,4 +23,4 @@ absl::StatusOr<std::string> BuildSubjectNameDer(const EnrollmentData& data);
 
 }  // namespace ksef::csr
 
-#endif  // KSEF_KSEF_CSR_SUBJECT_NAME_H_
+#endif  // KSEF_FORMATS_CSR_SUBJECT_NAME_H_

@@ -6,8 +6,8 @@
 // Every function returns INVALID_ARGUMENT on bad input; the message starts
 // with the `field` given by the caller and says what to fix. Pure functions;
 // thread-safe.
-#ifndef KSEF_KSEF_QR_FIELDS_H_
-#define KSEF_KSEF_QR_FIELDS_H_
+#ifndef KSEF_FORMATS_QR_FIELDS_H_
+#define KSEF_FORMATS_QR_FIELDS_H_
 
 #include <string>
 
@@ -66,4 +66,4 @@ absl::Status ValidateContextValue(ContextType type, absl::string_view value,
 
 }  // namespace ksef::qr
 
-#endif  // KSEF_KSEF_QR_FIELDS_H_
+#endif  // KSEF_FORMATS_QR_FIELDS_H_

@@ -7,8 +7,8 @@
 //
 // The parser has no network access, loads no DTD, substitutes no entities and
 // refuses any DOCTYPE. Pure; thread-safe.
-#ifndef KSEF_KSEF_QR_INVOICE_XML_H_
-#define KSEF_KSEF_QR_INVOICE_XML_H_
+#ifndef KSEF_FORMATS_QR_INVOICE_XML_H_
+#define KSEF_FORMATS_QR_INVOICE_XML_H_
 
 #include <cstddef>
 
@@ -31,4 +31,4 @@ absl::StatusOr<InvoiceRef> InvoiceRefFromXml(absl::string_view xml_bytes);
 
 }  // namespace ksef::qr
 
-#endif  // KSEF_KSEF_QR_INVOICE_XML_H_
+#endif  // KSEF_FORMATS_QR_INVOICE_XML_H_

@@ -7,8 +7,8 @@
 //   CRC-8 (polynomial 0x07, initial value 0x00, no reflection, no final XOR)
 //   of the first 32 characters as 2 uppercase hex digits.
 // Pure functions; thread-safe.
-#ifndef KSEF_KSEF_QR_KSEF_NUMBER_H_
-#define KSEF_KSEF_QR_KSEF_NUMBER_H_
+#ifndef KSEF_FORMATS_QR_KSEF_NUMBER_H_
+#define KSEF_FORMATS_QR_KSEF_NUMBER_H_
 
 #include <cstdint>
 
@@ -33,4 +33,4 @@ absl::Status ValidateKsefNumberLabel(absl::string_view number, absl::string_view
 
 }  // namespace ksef::qr
 
-#endif  // KSEF_KSEF_QR_KSEF_NUMBER_H_
+#endif  // KSEF_FORMATS_QR_KSEF_NUMBER_H_

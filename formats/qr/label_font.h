@@ -2,8 +2,8 @@
 // PNG images ("OFFLINE", "CERTYFIKAT", a KSeF number such as
 // 5265877635-20250729-01004014E040-00). Covers A-Z, 0-9, '-' and space only.
 // Pure; thread-safe.
-#ifndef KSEF_KSEF_QR_LABEL_FONT_H_
-#define KSEF_KSEF_QR_LABEL_FONT_H_
+#ifndef KSEF_FORMATS_QR_LABEL_FONT_H_
+#define KSEF_FORMATS_QR_LABEL_FONT_H_
 
 #include <cstdint>
 
@@ -26,4 +26,4 @@ absl::Status ValidateLabelForFont(absl::string_view label, absl::string_view fie
 
 }  // namespace ksef::qr
 
-#endif  // KSEF_KSEF_QR_LABEL_FONT_H_
+#endif  // KSEF_FORMATS_QR_LABEL_FONT_H_

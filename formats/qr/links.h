@@ -11,8 +11,8 @@
 // ("base_url", "invoice.seller_nip", "invoice.issue_date",
 // "invoice.invoice_sha256", "context_value", "certificate_serial").
 // Pure functions apart from the Signer call; thread-safe.
-#ifndef KSEF_KSEF_QR_LINKS_H_
-#define KSEF_KSEF_QR_LINKS_H_
+#ifndef KSEF_FORMATS_QR_LINKS_H_
+#define KSEF_FORMATS_QR_LINKS_H_
 
 #include <string>
 
@@ -86,4 +86,4 @@ std::string KodIILink(absl::string_view signed_string, absl::string_view signatu
 
 }  // namespace ksef::qr
 
-#endif  // KSEF_KSEF_QR_LINKS_H_
+#endif  // KSEF_FORMATS_QR_LINKS_H_

@@ -1,8 +1,8 @@
 // Encodes an 8-bit grayscale bitmap as PNG (libpng), with a pHYs chunk so
 // printing software knows the intended resolution. Pure; thread-safe
 // (each call has its own libpng structs).
-#ifndef KSEF_KSEF_QR_PNG_WRITER_H_
-#define KSEF_KSEF_QR_PNG_WRITER_H_
+#ifndef KSEF_FORMATS_QR_PNG_WRITER_H_
+#define KSEF_FORMATS_QR_PNG_WRITER_H_
 
 #include <cstdint>
 #include <string>
@@ -24,4 +24,4 @@ absl::StatusOr<std::string> EncodePngGray(const GrayImage& image, int dpi);
 
 }  // namespace ksef::qr
 
-#endif  // KSEF_KSEF_QR_PNG_WRITER_H_
+#endif  // KSEF_FORMATS_QR_PNG_WRITER_H_

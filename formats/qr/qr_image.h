@@ -24,8 +24,8 @@
 // Status: INVALID_ARGUMENT naming the field ("text", "options.module_px",
 // "options.quiet_zone_modules", "options.dpi", "options.label") for bad
 // input; INTERNAL if libqrencode or libpng fail. Pure; thread-safe.
-#ifndef KSEF_KSEF_QR_QR_IMAGE_H_
-#define KSEF_KSEF_QR_QR_IMAGE_H_
+#ifndef KSEF_FORMATS_QR_QR_IMAGE_H_
+#define KSEF_FORMATS_QR_QR_IMAGE_H_
 
 #include <string>
 
@@ -65,4 +65,4 @@ absl::StatusOr<std::string> RenderSvg(absl::string_view text, const QrImageOptio
 
 }  // namespace ksef::qr
 
-#endif  // KSEF_KSEF_QR_QR_IMAGE_H_
+#endif  // KSEF_FORMATS_QR_QR_IMAGE_H_

@@ -4,8 +4,8 @@
 // The text is encoded in byte mode, byte for byte, in the smallest version
 // that holds it at the requested error-correction level. Pure; thread-safe
 // (libqrencode keeps no shared state when built with pthreads, as Debian's is).
-#ifndef KSEF_KSEF_QR_QR_MATRIX_H_
-#define KSEF_KSEF_QR_QR_MATRIX_H_
+#ifndef KSEF_FORMATS_QR_QR_MATRIX_H_
+#define KSEF_FORMATS_QR_QR_MATRIX_H_
 
 #include <string>
 #include <vector>
@@ -33,4 +33,4 @@ absl::StatusOr<QrMatrix> EncodeQr(absl::string_view text, EccLevel ecc);
 
 }  // namespace ksef::qr
 
-#endif  // KSEF_KSEF_QR_QR_MATRIX_H_
+#endif  // KSEF_FORMATS_QR_QR_MATRIX_H_

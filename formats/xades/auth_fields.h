@@ -6,8 +6,8 @@
 // plus the NIP check digit wherever a NIP is embedded. On failure it returns
 // INVALID_ARGUMENT whose message starts with `field` and says what is wrong.
 // Pure functions; thread-safe.
-#ifndef KSEF_KSEF_XADES_AUTH_FIELDS_H_
-#define KSEF_KSEF_XADES_AUTH_FIELDS_H_
+#ifndef KSEF_FORMATS_XADES_AUTH_FIELDS_H_
+#define KSEF_FORMATS_XADES_AUTH_FIELDS_H_
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
@@ -45,4 +45,4 @@ absl::Status ValidateIp4Mask(absl::string_view mask, absl::string_view field);
 
 }  // namespace ksef::xades
 
-#endif  // KSEF_KSEF_XADES_AUTH_FIELDS_H_
+#endif  // KSEF_FORMATS_XADES_AUTH_FIELDS_H_

@@ -3,8 +3,8 @@
 // validated fields and serialized byte-exactly the way the official C#
 // client's XmlSerializer writes it (vectors.md V4).
 // Pure functions; thread-safe.
-#ifndef KSEF_KSEF_XADES_AUTH_TOKEN_REQUEST_H_
-#define KSEF_KSEF_XADES_AUTH_TOKEN_REQUEST_H_
+#ifndef KSEF_FORMATS_XADES_AUTH_TOKEN_REQUEST_H_
+#define KSEF_FORMATS_XADES_AUTH_TOKEN_REQUEST_H_
 
 #include <optional>
 #include <string>
@@ -73,4 +73,4 @@ absl::StatusOr<std::string> SerializeAuthTokenRequest(const AuthTokenRequest& re
 
 }  // namespace ksef::xades
 
-#endif  // KSEF_KSEF_XADES_AUTH_TOKEN_REQUEST_H_
+#endif  // KSEF_FORMATS_XADES_AUTH_TOKEN_REQUEST_H_

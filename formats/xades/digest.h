@@ -1,6 +1,6 @@
 // SHA-256 for the XAdES code. Pure; thread-safe.
-#ifndef KSEF_KSEF_XADES_DIGEST_H_
-#define KSEF_KSEF_XADES_DIGEST_H_
+#ifndef KSEF_FORMATS_XADES_DIGEST_H_
+#define KSEF_FORMATS_XADES_DIGEST_H_
 
 #include <string>
 
@@ -13,4 +13,4 @@ std::string Sha256(absl::string_view data);
 
 }  // namespace ksef::xades
 
-#endif  // KSEF_KSEF_XADES_DIGEST_H_
+#endif  // KSEF_FORMATS_XADES_DIGEST_H_

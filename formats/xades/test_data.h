@@ -1,6 +1,6 @@
 // Test-only helpers for the XAdES tests: files under tests/testdata.
-#ifndef KSEF_KSEF_XADES_TEST_DATA_H_
-#define KSEF_KSEF_XADES_TEST_DATA_H_
+#ifndef KSEF_FORMATS_XADES_TEST_DATA_H_
+#define KSEF_FORMATS_XADES_TEST_DATA_H_
 
 #include <gtest/gtest.h>
 
@@ -26,4 +26,4 @@ inline std::string Read(const std::string& name) {
 
 }  // namespace ksef::xades::testdata
 
-#endif  // KSEF_KSEF_XADES_TEST_DATA_H_
+#endif  // KSEF_FORMATS_XADES_TEST_DATA_H_

@@ -2,8 +2,8 @@
 // signature carries (ksef.md 2.6, 2.8), computed once per key so signing
 // does not re-parse or re-hash the certificate on every call.
 // Immutable value; thread-safe to share.
-#ifndef KSEF_KSEF_XADES_XADES_CERTIFICATE_H_
-#define KSEF_KSEF_XADES_XADES_CERTIFICATE_H_
+#ifndef KSEF_FORMATS_XADES_XADES_CERTIFICATE_H_
+#define KSEF_FORMATS_XADES_XADES_CERTIFICATE_H_
 
 #include <string>
 
@@ -27,4 +27,4 @@ struct XadesCertificate {
 
 }  // namespace ksef::xades
 
-#endif  // KSEF_KSEF_XADES_XADES_CERTIFICATE_H_
+#endif  // KSEF_FORMATS_XADES_XADES_CERTIFICATE_H_

@@ -1,7 +1,7 @@
 // Namespaces, algorithm URIs and ids of the KSeF XAdES signature
 // (ksef.md 2.5-2.6).
-#ifndef KSEF_KSEF_XADES_XADES_CONSTANTS_H_
-#define KSEF_KSEF_XADES_XADES_CONSTANTS_H_
+#ifndef KSEF_FORMATS_XADES_XADES_CONSTANTS_H_
+#define KSEF_FORMATS_XADES_XADES_CONSTANTS_H_
 
 namespace ksef::xades {
 
@@ -22,4 +22,4 @@ inline constexpr char kSignedPropertiesId[] = "SignedProperties";
 
 }  // namespace ksef::xades
 
-#endif  // KSEF_KSEF_XADES_XADES_CONSTANTS_H_
+#endif  // KSEF_FORMATS_XADES_XADES_CONSTANTS_H_

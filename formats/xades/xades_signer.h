@@ -17,8 +17,8 @@
 // bytes with the Signature element spliced in.
 //
 // Pure functions; thread-safe if the Signer is (pkcs11::Signer is).
-#ifndef KSEF_KSEF_XADES_XADES_SIGNER_H_
-#define KSEF_KSEF_XADES_XADES_SIGNER_H_
+#ifndef KSEF_FORMATS_XADES_XADES_SIGNER_H_
+#define KSEF_FORMATS_XADES_XADES_SIGNER_H_
 
 #include <optional>
 #include <string>
@@ -86,4 +86,4 @@ std::string FormatSigningTime(absl::Time time);
 
 }  // namespace ksef::xades
 
-#endif  // KSEF_KSEF_XADES_XADES_SIGNER_H_
+#endif  // KSEF_FORMATS_XADES_XADES_SIGNER_H_

@@ -6,8 +6,8 @@
 // SigningCertificate (CertDigest, IssuerSerial) describes the certificate
 // in KeyInfo. Used as a self-check by callers and by tests.
 // Pure; thread-safe.
-#ifndef KSEF_KSEF_XADES_XADES_VERIFIER_H_
-#define KSEF_KSEF_XADES_XADES_VERIFIER_H_
+#ifndef KSEF_FORMATS_XADES_XADES_VERIFIER_H_
+#define KSEF_FORMATS_XADES_XADES_VERIFIER_H_
 
 #include <string>
 
@@ -29,4 +29,4 @@ absl::StatusOr<VerifiedSignature> VerifySignedAuthTokenRequest(absl::string_view
 
 }  // namespace ksef::xades
 
-#endif  // KSEF_KSEF_XADES_XADES_VERIFIER_H_
+#endif  // KSEF_FORMATS_XADES_XADES_VERIFIER_H_

@@ -4,8 +4,8 @@
 // libxml2 is thread-safe once xmlInitParser() has run; every function here
 // calls EnsureXmlInitialized() first. Distinct documents may be used from
 // distinct threads; one document must not be mutated concurrently.
-#ifndef KSEF_KSEF_XADES_XML_DOCUMENT_H_
-#define KSEF_KSEF_XADES_XML_DOCUMENT_H_
+#ifndef KSEF_FORMATS_XADES_XML_DOCUMENT_H_
+#define KSEF_FORMATS_XADES_XML_DOCUMENT_H_
 
 #include <libxml/tree.h>
 
@@ -63,4 +63,4 @@ xmlNode* FindChild(xmlNode* node, absl::string_view ns, absl::string_view name);
 
 }  // namespace ksef::xades
 
-#endif  // KSEF_KSEF_XADES_XML_DOCUMENT_H_
+#endif  // KSEF_FORMATS_XADES_XML_DOCUMENT_H_

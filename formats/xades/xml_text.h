@@ -1,7 +1,7 @@
 // Escaping for XML we write ourselves (the AuthTokenRequest, the Signature
 // element, SVG QR images). Pure functions; thread-safe.
-#ifndef KSEF_KSEF_XADES_XML_TEXT_H_
-#define KSEF_KSEF_XADES_XML_TEXT_H_
+#ifndef KSEF_FORMATS_XADES_XML_TEXT_H_
+#define KSEF_FORMATS_XADES_XML_TEXT_H_
 
 #include <string>
 
@@ -18,4 +18,4 @@ std::string EscapeXmlAttribute(absl::string_view text);
 
 }  // namespace ksef::xades
 
-#endif  // KSEF_KSEF_XADES_XML_TEXT_H_
+#endif  // KSEF_FORMATS_XADES_XML_TEXT_H_
