@@ -9,8 +9,8 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
-#include "client/fake_key_service.h"
 #include "client/file_util.h"
+#include "client/testing/fake_server.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
