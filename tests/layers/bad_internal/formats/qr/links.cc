@@ -1,0 +1,2 @@
+// Fixture: internal to formats/xades/ means formats/qr/ may not include it.
+#include "formats/xades/internal/canonical.h"

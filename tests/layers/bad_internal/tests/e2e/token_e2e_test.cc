@@ -1,0 +1,2 @@
+// Fixture: tests/ use public headers only.
+#include "pkcs11/internal/session.h"

@@ -1,0 +1,2 @@
+// Fixture: nor a header of a testing/ folder, even of its own folder.
+#include "pkcs11/testing/fake_module.h"

@@ -1,0 +1,2 @@
+// Fixture: a test of a lower layer may not use the fakes of a higher one.
+#include "client/testing/fake_server.h"

@@ -1,0 +1,3 @@
+// Fixture: client/cli sits on the client library.
+#include "client/connection.h"
+#include "audit/verifier.h"
