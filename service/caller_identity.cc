@@ -11,8 +11,8 @@ std::optional<CallerCertificate> CallerOf(const grpc::ServerContextBase& context
   std::vector<grpc::string_ref> pems = auth->FindPropertyValues("x509_pem_cert");
   if (pems.empty()) return std::nullopt;
   // Only decodes the PEM armour; the certificate is parsed once per process.
-  auto der = cert::DecodeCertificateInput(absl::string_view(pems.front().data(),
-                                                            pems.front().size()));
+  auto der =
+      cert::DecodeCertificateInput(absl::string_view(pems.front().data(), pems.front().size()));
   if (!der.ok()) return std::nullopt;
   auto parsed = certificates.Get(*der);
   if (!parsed.ok()) return std::nullopt;

@@ -19,8 +19,7 @@ absl::StatusOr<RequestContext> ContextFromProto(const pb::ContextIdentifier& ctx
       return RequestContext{qr::ContextType::kPeppolId, ctx.peppol_id()};
     default:
       return absl::InvalidArgumentError(absl::StrCat(
-          "context_identifier: give exactly one of nip, internal_id, nip_vat_ue, peppol_id",
-          hint));
+          "context_identifier: give exactly one of nip, internal_id, nip_vat_ue, peppol_id", hint));
   }
 }
 

@@ -138,7 +138,7 @@ TEST_F(EnrollmentTest, CsrFromKsefJsonVerifiesAndRequestBodyIsReady) {
   auto data = csr::ParseEnrollmentDataJson(kV5aJson);
   ASSERT_TRUE(data.ok());
   auto csr = GenerateCsr("keys/csr-auth", *data, "Firma Kowalski łódź_1",
-                                      absl::FromUnixSeconds(1767225600));
+                         absl::FromUnixSeconds(1767225600));
   ASSERT_TRUE(csr.ok()) << csr.status();
   const auto* p = reinterpret_cast<const unsigned char*>(csr->der.data());
   X509ReqPtr req(d2i_X509_REQ(nullptr, &p, csr->der.size()));
@@ -219,8 +219,8 @@ TEST_F(EnrollmentTest, CsrRefusesEveryBadSubjectValueNamingTheField) {
           << json.status();
     }
   }
-  auto cert_name = GenerateCsr("keys/csr-bad", csr::testing::FullEnrollmentData(),
-                                            "Name\twith tab", std::nullopt);
+  auto cert_name = GenerateCsr("keys/csr-bad", csr::testing::FullEnrollmentData(), "Name\twith tab",
+                               std::nullopt);
   EXPECT_TRUE(HasCode(cert_name.status(), absl::StatusCode::kInvalidArgument,
                       "certificate_name: contains a control character (U+0009) at position 5"));
   auto key = manager_->Get("keys/csr-bad");
@@ -235,8 +235,7 @@ TEST_F(EnrollmentTest, LongestSubjectValuesGiveAVerifyingCsrAndCertificate) {
     csr::testing::SetField(data, a, csr::testing::LongestValidValue(a));
   }
   ASSERT_EQ(data.common_name.size(), 128u);  // 64 x 'Ż'
-  auto csr = GenerateCsr("keys/csr-long", data, std::string(100, 'Z'),
-                                      std::nullopt);
+  auto csr = GenerateCsr("keys/csr-long", data, std::string(100, 'Z'), std::nullopt);
   ASSERT_TRUE(csr.ok()) << csr.status();
   const auto* p = reinterpret_cast<const unsigned char*>(csr->der.data());
   X509ReqPtr req(d2i_X509_REQ(nullptr, &p, csr->der.size()));

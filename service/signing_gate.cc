@@ -23,10 +23,10 @@ absl::StatusOr<AuthorizedKey> SigningGate::Authorize(SigningCall& call, KeyRecor
 absl::StatusOr<std::shared_ptr<const CachedCertificate>> SigningGate::CheckMaySign(
     const KeyRecord& key, KeyPurpose purpose) const {
   if (key.purpose != purpose) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "key ", key.name(), " is an ", KeyPurposeName(key.purpose),
-        " key; this operation needs an ", KeyPurposeName(purpose),
-        " key (KSeF certificates are single-purpose)"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("key ", key.name(), " is an ", KeyPurposeName(key.purpose),
+                     " key; this operation needs an ", KeyPurposeName(purpose),
+                     " key (KSeF certificates are single-purpose)"));
   }
   auto certificate = certificates_->Get(key.certificate_der);
   if (key.state != KeyState::kActive) {
@@ -36,10 +36,10 @@ absl::StatusOr<std::shared_ptr<const CachedCertificate>> SigningGate::CheckMaySi
         absl::StrAppend(&why, ": it has no certificate yet; import one first");
         break;
       case KeyState::kExpired:
-        absl::StrAppend(&why, ": its certificate expired at ",
-                        FormatUtc(certificate.ok() ? (*certificate)->info.not_after
-                                                   : absl::InfinitePast()),
-                        "; enroll a new key");
+        absl::StrAppend(
+            &why, ": its certificate expired at ",
+            FormatUtc(certificate.ok() ? (*certificate)->info.not_after : absl::InfinitePast()),
+            "; enroll a new key");
         break;
       case KeyState::kDisabled:
         absl::StrAppend(&why, ": enable it first");

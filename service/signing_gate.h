@@ -105,8 +105,8 @@ class SigningGate {
 
  private:
   // Step 3 of Permit: the key's certificate on success.
-  absl::StatusOr<std::shared_ptr<const CachedCertificate>> CheckMaySign(
-      const KeyRecord& key, KeyPurpose purpose) const;
+  absl::StatusOr<std::shared_ptr<const CachedCertificate>> CheckMaySign(const KeyRecord& key,
+                                                                        KeyPurpose purpose) const;
   // Steps 4 and 5.
   absl::StatusOr<SigningPermit> Issue(AuthorizedKey authorized,
                                       std::shared_ptr<const CachedCertificate> certificate) const;

@@ -28,8 +28,7 @@ class AllowAllSigningCallForTesting final : public SigningCall {
 // KeyManager::Get(name), then the gate's two steps for signing a KSeF
 // document with `purpose` (what GetSigningKey(name, purpose) used to be).
 inline absl::StatusOr<SigningPermit> PermitForTesting(const SigningGate& gate, KeyManager& keys,
-                                                      absl::string_view name,
-                                                      KeyPurpose purpose) {
+                                                      absl::string_view name, KeyPurpose purpose) {
   AllowAllSigningCallForTesting call;
   absl::StatusOr<KeyRecord> key = keys.Get(name);
   if (!key.ok()) return key.status();
