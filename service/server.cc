@@ -381,8 +381,9 @@ void Server::WarnExpiringCertificates() {
   }
   absl::Time now = absl::Now();
   for (const KeyRecord& key : *expiring) {
-    auto info = cert::ParseCertificateDer(key.certificate_der);
-    if (!info.ok()) continue;
+    auto certificate = certificates_->Get(key.certificate_der);
+    if (!certificate.ok()) continue;
+    const cert::CertificateInfo* info = &(*certificate)->info;
     std::string when = absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", info->not_after,
                                         absl::UTCTimeZone());
     if (info->not_after <= now) {
