@@ -50,7 +50,7 @@ Resource ResourceOf(const KeyRecord& key) {
 
 AuditedCall::AuditedCall(const AccessGuard& guard, const grpc::ServerContextBase& context,
                          std::string operation)
-    : guard_(guard), caller_(CallerOf(context)) {
+    : guard_(guard), caller_(CallerOf(context, *guard.certificates())) {
   event_.operation = std::move(operation);
   event_.peer = context.peer();
   if (caller_) {
@@ -146,10 +146,6 @@ void AuditedCall::SetKey(const KeyRecord& key) {
   event_.key_name = key.name();
   event_.key_public_hash = key.public_key_der.empty() ? "" : Sha256Hex(key.public_key_der);
   event_.subject = SubjectString(key.subject_type, key.subject_value);
-}
-
-void AuditedCall::SetSubject(SubjectType type, const std::string& value) {
-  event_.subject = SubjectString(type, value);
 }
 
 void AuditedCall::SetSignedBytes(absl::string_view bytes) {

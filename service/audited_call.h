@@ -13,6 +13,11 @@
 //   ...
 //   return call.Finish(result_status);
 //
+// A handler that signs takes the key through SigningGate instead of
+// Authorize(): the gate authorizes, checks the audit log, the key's state
+// and certificate, reserves a use, and only then hands out the signer
+// (signing_gate.h).
+//
 // Admit() refuses a call without a client certificate (UNAUTHENTICATED) or
 // whose caller holds none of the operation's roles anywhere
 // (PERMISSION_DENIED) before the request is looked at. Every later refusal
@@ -40,9 +45,11 @@
 #include "absl/status/status.h"
 #include "audit/audit_log.h"
 #include "service/caller_identity.h"
+#include "service/certificate_cache.h"
 #include "service/key_model.h"
 #include "service/policy.h"
 #include "service/refusal_log.h"
+#include "service/signing_call.h"
 #include "service/usage_limiter.h"
 
 namespace ksef::service {
@@ -51,18 +58,25 @@ class AccessGuard {
  public:
   // All must outlive the guard.
   AccessGuard(PolicyHolder* policy, audit::AuditLog* log, UsageLimiter* limiter,
-              RefusalLog* refusals)
-      : policy_(policy), log_(log), limiter_(limiter), refusals_(refusals) {}
+              RefusalLog* refusals, CertificateCache* certificates)
+      : policy_(policy),
+        log_(log),
+        limiter_(limiter),
+        refusals_(refusals),
+        certificates_(certificates) {}
   PolicyHolder* policy() const { return policy_; }
   audit::AuditLog* log() const { return log_; }
   UsageLimiter* limiter() const { return limiter_; }
   RefusalLog* refusals() const { return refusals_; }
+  // Parses each caller's certificate once (CallerOf).
+  CertificateCache* certificates() const { return certificates_; }
 
  private:
   PolicyHolder* const policy_;
   audit::AuditLog* const log_;
   UsageLimiter* const limiter_;
   RefusalLog* const refusals_;
+  CertificateCache* const certificates_;
 };
 
 // "nip:5265877635", the subject as audit events and policy scopes write it.
@@ -71,12 +85,12 @@ std::string SubjectString(SubjectType type, const std::string& value);
 // The resource a key is: its subject and id.
 Resource ResourceOf(const KeyRecord& key);
 
-class AuditedCall {
+class AuditedCall : public SigningCall {
  public:
   AuditedCall(const AccessGuard& guard, const grpc::ServerContextBase& context,
               std::string operation);
   // Gives back a usage reservation that was never settled.
-  ~AuditedCall() { Settle(false); }
+  ~AuditedCall() override { Settle(false); }
   AuditedCall(const AuditedCall&) = delete;
   AuditedCall& operator=(const AuditedCall&) = delete;
 
@@ -93,7 +107,7 @@ class AuditedCall {
   // OK if the caller holds `role` (or any of `roles`) for `resource`;
   // otherwise the uniform PERMISSION_DENIED (UNAUTHENTICATED without a
   // certificate). Marks the call refused.
-  absl::Status Authorize(Role role, const Resource& resource);
+  absl::Status Authorize(Role role, const Resource& resource) override;
   absl::Status AuthorizeAny(std::initializer_list<Role> roles, const Resource& resource);
 
   // For a failed key lookup: NOT_FOUND only for callers who hold one of the
@@ -108,16 +122,15 @@ class AuditedCall {
 
   // UNAVAILABLE while the audit log cannot write: operations that change
   // state or sign are not started then (fail closed).
-  absl::Status RequireAuditable() const;
+  absl::Status RequireAuditable() const override;
 
-  // Before a signature: takes one use of the key's usage limit
-  // (FAILED_PRECONDITION when reached). Finish() counts it if the call
+  // Before a signature (SigningGate calls it; signing handlers never do):
+  // takes one use of the key's usage limit (FAILED_PRECONDITION when reached). Finish() counts it if the call
   // succeeded and gives it back otherwise.
-  absl::Status ReserveUse(const KeyRecord& key);
+  absl::Status ReserveUse(const KeyRecord& key) override;
 
   // What the event records besides caller, operation and outcome.
-  void SetKey(const KeyRecord& key);
-  void SetSubject(SubjectType type, const std::string& value);
+  void SetKey(const KeyRecord& key) override;
   void SetContext(std::string context) { event_.context = std::move(context); }
   // SHA-256 (lowercase or uppercase hex accepted, stored uppercase) of the exact bytes signed.
   void SetSignedBytes(absl::string_view bytes);

@@ -6,6 +6,7 @@
 #include "formats/cert/certificate_info.h"
 #include "formats/xades/auth_token_request.h"
 #include "formats/xades/xades_signer.h"
+#include "service/context_identifier.h"
 #include "service/key_service.h"
 
 namespace ksef::service {
@@ -13,27 +14,12 @@ namespace {
 
 namespace pb = ::ksef::hsm::v1;
 
-absl::StatusOr<xades::AuthTokenRequest> FromProto(const pb::SignAuthTokenRequest& req) {
+// `context`: the request's context_identifier, already read.
+absl::StatusOr<xades::AuthTokenRequest> FromProto(const pb::SignAuthTokenRequest& req,
+                                                  const RequestContext& context) {
   xades::AuthTokenRequest out;
   out.challenge = req.challenge();
-  const pb::ContextIdentifier& ctx = req.context_identifier();
-  switch (ctx.value_case()) {
-    case pb::ContextIdentifier::kNip:
-      out.context_identifier.nip = ctx.nip();
-      break;
-    case pb::ContextIdentifier::kInternalId:
-      out.context_identifier.internal_id = ctx.internal_id();
-      break;
-    case pb::ContextIdentifier::kNipVatUe:
-      out.context_identifier.nip_vat_ue = ctx.nip_vat_ue();
-      break;
-    case pb::ContextIdentifier::kPeppolId:
-      out.context_identifier.peppol_id = ctx.peppol_id();
-      break;
-    default:
-      return absl::InvalidArgumentError(
-          "context_identifier: give exactly one of nip, internal_id, nip_vat_ue, peppol_id");
-  }
+  out.context_identifier = ToXades(context);
   switch (req.subject_identifier_type()) {
     case pb::SUBJECT_IDENTIFIER_TYPE_UNSPECIFIED:
     case pb::CERTIFICATE_SUBJECT:
@@ -70,21 +56,6 @@ absl::StatusOr<xades::AuthTokenRequest> FromProto(const pb::SignAuthTokenRequest
   return out;
 }
 
-std::string ContextText(const pb::ContextIdentifier& ctx) {
-  switch (ctx.value_case()) {
-    case pb::ContextIdentifier::kNip:
-      return absl::StrCat("Nip:", ctx.nip());
-    case pb::ContextIdentifier::kInternalId:
-      return absl::StrCat("InternalId:", ctx.internal_id());
-    case pb::ContextIdentifier::kNipVatUe:
-      return absl::StrCat("NipVatUe:", ctx.nip_vat_ue());
-    case pb::ContextIdentifier::kPeppolId:
-      return absl::StrCat("PeppolId:", ctx.peppol_id());
-    default:
-      return "";
-  }
-}
-
 }  // namespace
 
 absl::StatusOr<KeyRecord> AuthServiceImpl::ResolveKey(AuditedCall& call,
@@ -119,30 +90,29 @@ grpc::Status AuthServiceImpl::SignAuthToken(grpc::ServerContext* context,
     }
     KSEF_RETURN_IF_ERROR(call.Admit({Role::kAuthSigning}));
     KSEF_ASSIGN_OR_RETURN(KeyRecord key, ResolveKey(call, *req));
-    call.SetKey(key);
-    KSEF_RETURN_IF_ERROR(call.Authorize(Role::kAuthSigning, ResourceOf(key)));
-    KSEF_ASSIGN_OR_RETURN(xades::AuthTokenRequest document, FromProto(*req));
-    call.SetContext(ContextText(req->context_identifier()));
-    KSEF_RETURN_IF_ERROR(call.RequireAuditable());
-    KSEF_ASSIGN_OR_RETURN(SigningKey signing,
-                          keys_->SigningKeyFrom(key, KeyPurpose::kAuthentication));
-    KSEF_RETURN_IF_ERROR(call.ReserveUse(signing.record));
-    KSEF_ASSIGN_OR_RETURN(std::shared_ptr<const CachedCertificate> certificate,
-                          certificates_->Get(signing.record.certificate_der));
+    KSEF_ASSIGN_OR_RETURN(AuthorizedKey authorized,
+                          gate_->Authorize(call, std::move(key), Role::kAuthSigning));
+    KSEF_ASSIGN_OR_RETURN(RequestContext request_context,
+                          ContextFromProto(req->context_identifier()));
+    KSEF_ASSIGN_OR_RETURN(xades::AuthTokenRequest document, FromProto(*req, request_context));
+    call.SetContext(ContextText(request_context));
+    KSEF_ASSIGN_OR_RETURN(SigningPermit permit,
+                          gate_->Permit(std::move(authorized), KeyPurpose::kAuthentication));
+    const CachedCertificate& certificate = *permit.certificate();
     KSEF_ASSIGN_OR_RETURN(
         xades::SignedAuthTokenRequest signed_doc,
-        xades::SignAuthTokenRequest(document, certificate->xades, *signing.signer));
+        xades::SignAuthTokenRequest(document, certificate.xades, permit.signer()));
     // The key signed SHA-256(canonical SignedInfo); the event keeps that digest.
     call.SetSignedSha256(HexUpper(signed_doc.signed_info_sha256));
-    resp->set_name(signing.record.name());
+    resp->set_name(permit.key().name());
     resp->set_xml(signed_doc.xml);
     resp->set_document_sha256(HexUpper(signed_doc.unsigned_sha256));
     resp->set_signed_info_sha256(HexUpper(signed_doc.signed_info_sha256));
     const int64_t micros = absl::ToUnixMicros(signed_doc.signing_time);
     resp->mutable_signing_time()->set_seconds(micros / 1000000);
     resp->mutable_signing_time()->set_nanos(static_cast<int32_t>((micros % 1000000) * 1000));
-    resp->set_certificate_serial_number(certificate->serial_hex);
-    resp->set_certificate_sha256_fingerprint(certificate->sha256_fingerprint);
+    resp->set_certificate_serial_number(certificate.info.serial_hex);
+    resp->set_certificate_sha256_fingerprint(certificate.info.sha256_fingerprint);
     return absl::OkStatus();
   }());
 }

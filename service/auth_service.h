@@ -11,16 +11,16 @@
 
 #include "ksef/hsm/v1/auth_service.grpc.pb.h"
 #include "service/audited_call.h"
-#include "service/certificate_cache.h"
 #include "service/key_manager.h"
+#include "service/signing_gate.h"
 
 namespace ksef::service {
 
 class AuthServiceImpl final : public ksef::hsm::v1::AuthService::Service {
  public:
   // All must outlive the service.
-  AuthServiceImpl(KeyManager* keys, const AccessGuard* guard, CertificateCache* certificates)
-      : keys_(keys), guard_(guard), certificates_(certificates) {}
+  AuthServiceImpl(KeyManager* keys, const AccessGuard* guard, const SigningGate* gate)
+      : keys_(keys), guard_(guard), gate_(gate) {}
 
   grpc::Status SignAuthToken(grpc::ServerContext* context,
                              const ksef::hsm::v1::SignAuthTokenRequest* request,
@@ -35,7 +35,7 @@ class AuthServiceImpl final : public ksef::hsm::v1::AuthService::Service {
                                        const ksef::hsm::v1::SignAuthTokenRequest& request);
   KeyManager* const keys_;
   const AccessGuard* const guard_;
-  CertificateCache* const certificates_;
+  const SigningGate* const gate_;
 };
 
 }  // namespace ksef::service

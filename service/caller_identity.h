@@ -8,8 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "absl/status/statusor.h"
-#include "absl/strings/string_view.h"
+#include "service/certificate_cache.h"
 
 namespace grpc {
 class ServerContextBase;
@@ -24,12 +23,11 @@ struct CallerCertificate {
   std::vector<std::string> sans;  // "dns:...", "uri:...", "email:...", "ip:..."
 };
 
-// Reads the identity from a PEM certificate. INVALID_ARGUMENT if unreadable.
-absl::StatusOr<CallerCertificate> CallerFromPem(absl::string_view pem);
-
-// The verified client certificate of this call, or nullopt (plaintext, or a
-// TLS client without a certificate).
-std::optional<CallerCertificate> CallerOf(const grpc::ServerContextBase& context);
+// The verified client certificate of this call, or nullopt (plaintext, a
+// TLS client without a certificate, or one that does not parse). Parsed
+// through `certificates`, so a caller's certificate is read once.
+std::optional<CallerCertificate> CallerOf(const grpc::ServerContextBase& context,
+                                          CertificateCache& certificates);
 
 }  // namespace ksef::service
 

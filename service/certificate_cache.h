@@ -1,29 +1,34 @@
-// CertificateCache: what signing needs from a key's certificate (serial,
-// fingerprint, the XAdES certificate parts), computed once per certificate
-// so the signing hot path never re-parses it. Certificates never change, so
-// entries never go stale; the cache is bounded. Thread-safe.
+// CertificateCache: every certificate the service reads (the certificates
+// beside its keys, the client certificates of its callers) parsed once:
+// validity, serial, fingerprint, subject/issuer, subjectAltNames and the
+// XAdES certificate parts. The server constructs one and hands it to
+// KeyManager, SigningGate and AccessGuard, so neither the signing hot path
+// nor a call's identity check ever re-parses a certificate. Certificates
+// never change, so entries never go stale; the cache is bounded. Thread-safe.
 #ifndef KSEF_SERVICE_CERTIFICATE_CACHE_H_
 #define KSEF_SERVICE_CERTIFICATE_CACHE_H_
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "formats/cert/certificate_info.h"
 #include "formats/xades/xades_certificate.h"
 
 namespace ksef::service {
 
 struct CachedCertificate {
+  cert::CertificateInfo info;  // serial_hex, sha256_fingerprint, not_before/not_after, ...
   xades::XadesCertificate xades;
-  std::string serial_hex;  // 16 uppercase hex for KSeF certificates
-  std::string sha256_fingerprint;
+  std::vector<std::string> sans;  // "dns:...", "uri:...", "email:...", "ip:a.b.c.d"
 };
 
 class CertificateCache {
  public:
-  // INVALID_ARGUMENT if `der` is not a certificate.
+  // INVALID_ARGUMENT if `der` is not a certificate (cert::ParseCertificateDer).
   absl::StatusOr<std::shared_ptr<const CachedCertificate>> Get(const std::string& der);
 
  private:

@@ -39,28 +39,34 @@ absl::Status CheckIssuedCertificate(const cert::CertificateInfo& info, const Key
 
 }  // namespace
 
-absl::StatusOr<CsrResult> Enrollment::GenerateCsr(absl::string_view name,
-                                                  const csr::EnrollmentData& data,
-                                                  const std::string& certificate_name,
-                                                  std::optional<absl::Time> valid_from) {
-  // Every value that reaches the CSR or the request JSON is checked before
-  // the key is even looked up, so nothing is signed from a bad value.
+absl::Status Enrollment::CheckCsrRequest(const csr::EnrollmentData& data,
+                                         const std::string& certificate_name) {
   KSEF_RETURN_IF_ERROR(
       csr::ValidateEnrollmentData(data, csr::FieldNaming::kProtoFields, "enrollment_data."));
   if (!certificate_name.empty()) {
     KSEF_RETURN_IF_ERROR(csr::ValidateCertificateName(certificate_name, "certificate_name"));
   }
-  KSEF_ASSIGN_OR_RETURN(SigningKey key, keys_->GetEnrollmentKey(name));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<CsrResult> Enrollment::GenerateCsr(const SigningPermit& permit,
+                                                  const csr::EnrollmentData& data,
+                                                  const std::string& certificate_name,
+                                                  std::optional<absl::Time> valid_from) {
+  // Every value that reaches the CSR or the request JSON is checked before
+  // the key signs, so nothing is signed from a bad value.
+  KSEF_RETURN_IF_ERROR(CheckCsrRequest(data, certificate_name));
+  const KeyRecord& key = permit.key();
   std::string cert_name =
-      certificate_name.empty() ? absl::StrCat("ksef-hsm ", key.record.key_id) : certificate_name;
+      certificate_name.empty() ? absl::StrCat("ksef-hsm ", key.key_id) : certificate_name;
   CsrResult result;
-  result.key_name = key.record.name();
-  KSEF_ASSIGN_OR_RETURN(result.der, csr::BuildCsrDer(data, *key.signer));
+  result.key_name = key.name();
+  KSEF_ASSIGN_OR_RETURN(result.der, csr::BuildCsrDer(data, permit.signer()));
   result.base64 = csr::CsrToBase64(result.der);
   result.pem = csr::CsrToPem(result.der);
   csr::EnrollmentRequest request;
   request.certificate_name = cert_name;
-  request.certificate_type = cert::CertificateTypeName(TypeFor(key.record.purpose));
+  request.certificate_type = cert::CertificateTypeName(TypeFor(key.purpose));
   request.csr_base64 = result.base64;
   request.valid_from = valid_from;
   KSEF_ASSIGN_OR_RETURN(result.request_json, csr::BuildEnrollmentRequestJson(request));
@@ -79,35 +85,41 @@ absl::StatusOr<KeyRecord> Enrollment::ImportCertificate(absl::string_view name,
   });
 }
 
-absl::StatusOr<KeyRecord> Enrollment::IssueSelfSigned(absl::string_view name,
-                                                      const SelfSignedParams& params) {
+absl::Status Enrollment::CheckSelfSignedRequest(const SelfSignedParams& params) {
   int days = params.validity_days == 0 ? kDefaultSelfSignedDays : params.validity_days;
   if (days < 1 || days > kMaxSelfSignedDays) {
     return absl::InvalidArgumentError(
         absl::StrCat("validity_days must be between 1 and ", kMaxSelfSignedDays));
   }
-  KSEF_ASSIGN_OR_RETURN(SigningKey key, keys_->GetEnrollmentKey(name));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<KeyRecord> Enrollment::IssueSelfSigned(const SigningPermit& permit,
+                                                      const SelfSignedParams& params) {
+  KSEF_RETURN_IF_ERROR(CheckSelfSignedRequest(params));
+  const int days = params.validity_days == 0 ? kDefaultSelfSignedDays : params.validity_days;
+  const KeyRecord& key = permit.key();
   cert::SelfSignedSubject subject;
   subject.form = params.form;
-  switch (key.record.subject_type) {
+  switch (key.subject_type) {
     case SubjectType::kNip:
       subject.identifier_type = cert::SelfSignedSubject::IdentifierType::kNip;
       break;
     case SubjectType::kPesel:
       if (params.form == cert::SelfSignedForm::kSeal) {
         return absl::FailedPreconditionError(absl::StrCat(
-            "key ", key.record.name(),
+            "key ", key.name(),
             " belongs to a PESEL subject; a SEAL certificate needs a NIP (use PERSONAL)"));
       }
       subject.identifier_type = cert::SelfSignedSubject::IdentifierType::kPesel;
       break;
     case SubjectType::kCertificateFingerprint:
       return absl::FailedPreconditionError(absl::StrCat(
-          "key ", key.record.name(),
+          "key ", key.name(),
           " belongs to a certificate-fingerprint subject; a self-signed TEST certificate "
           "carries a NIP or PESEL"));
   }
-  subject.identifier = key.record.subject_value;
+  subject.identifier = key.subject_value;
   subject.common_name = params.common_name;
   subject.given_name = params.given_name;
   subject.surname = params.surname;
@@ -116,10 +128,10 @@ absl::StatusOr<KeyRecord> Enrollment::IssueSelfSigned(absl::string_view name,
   // Back-date by a minute so a verifier with a slightly slow clock accepts it.
   KSEF_ASSIGN_OR_RETURN(
       std::string der,
-      cert::IssueSelfSigned(subject, TypeFor(key.record.purpose), now - absl::Minutes(1),
-                            absl::Hours(24) * days, *key.signer));
+      cert::IssueSelfSigned(subject, TypeFor(key.purpose), now - absl::Minutes(1),
+                            absl::Hours(24) * days, permit.signer()));
   KSEF_ASSIGN_OR_RETURN(cert::CertificateInfo info, cert::ParseCertificateDer(der));
-  return keys_->AttachCertificate(name, der, [&](const KeyRecord& current) {
+  return keys_->AttachCertificate(key.name(), der, [&](const KeyRecord& current) {
     return CheckIssuedCertificate(info, current, now);
   });
 }

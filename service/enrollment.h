@@ -17,6 +17,7 @@
 #include "formats/cert/self_signed.h"
 #include "formats/csr/enrollment_data.h"
 #include "service/key_manager.h"
+#include "service/signing_gate.h"
 
 namespace ksef::service {
 
@@ -42,15 +43,21 @@ class Enrollment {
   Enrollment(KeyManager* keys, KeyManager::Clock clock = absl::Now)
       : keys_(keys), clock_(std::move(clock)) {}
 
-  // CSR for the key with `data` as subject. certificate_name empty =
-  // "ksef-hsm {key_id}"; otherwise it must match KSeF's rule (5-100
-  // characters: letters incl. Polish, digits, space, '_', '-';
-  // csr::ValidateCertificateName). Every subject value is checked against
-  // formats/csr/name_rules.h before the key is used: INVALID_ARGUMENT naming
-  // the field as the gRPC request does ("enrollment_data.common_name: ...",
-  // "certificate_name: ..."); FAILED_PRECONDITION for keys that are not
-  // PENDING_CERTIFICATE/ACTIVE/EXPIRED.
-  absl::StatusOr<CsrResult> GenerateCsr(absl::string_view name, const csr::EnrollmentData& data,
+  // The values of a CSR request: every subject value is checked against
+  // formats/csr/name_rules.h, certificate_name (if set) against KSeF's rule
+  // (5-100 characters: letters incl. Polish, digits, space, '_', '-';
+  // csr::ValidateCertificateName). INVALID_ARGUMENT naming the field as the
+  // gRPC request does ("enrollment_data.common_name: ...", "certificate_name:
+  // ..."). Callers run it before they take the permit, so a bad value is
+  // reported before the key's state.
+  static absl::Status CheckCsrRequest(const csr::EnrollmentData& data,
+                                      const std::string& certificate_name);
+
+  // CSR for the permit's key (SigningGate::PermitEnrollment) with `data` as
+  // subject. certificate_name empty = "ksef-hsm {key_id}". Checks the values
+  // again (CheckCsrRequest) before the key signs.
+  absl::StatusOr<CsrResult> GenerateCsr(const SigningPermit& permit,
+                                        const csr::EnrollmentData& data,
                                         const std::string& certificate_name,
                                         std::optional<absl::Time> valid_from);
 
@@ -61,11 +68,16 @@ class Enrollment {
   absl::StatusOr<KeyRecord> ImportCertificate(absl::string_view name, absl::string_view input,
                                               absl::string_view serial_hex);
 
+  // INVALID_ARGUMENT for validity_days outside 0 (= 365) or 1..730. Callers
+  // run it before they take the permit.
+  static absl::Status CheckSelfSignedRequest(const SelfSignedParams& params);
+
   // Self-signed TEST certificate in the form KSeF TEST accepts, signed in the
-  // token; the identifier (NIP/PESEL) is the key's subject. Keys whose
-  // subject is a certificate fingerprint, and SEAL for PESEL subjects, get
+  // token by the permit's key (SigningGate::PermitEnrollment) and attached to
+  // it; the identifier (NIP/PESEL) is the key's subject. Keys whose subject
+  // is a certificate fingerprint, and SEAL for PESEL subjects, get
   // FAILED_PRECONDITION.
-  absl::StatusOr<KeyRecord> IssueSelfSigned(absl::string_view name,
+  absl::StatusOr<KeyRecord> IssueSelfSigned(const SigningPermit& permit,
                                             const SelfSignedParams& params);
 
   // Bring-your-own key: decodes `key_file` with `password`, refuses it unless

@@ -30,17 +30,19 @@ absl::Time FromProto(const google::protobuf::Timestamp& ts) {
 
 }  // namespace
 
-absl::StatusOr<KeyRecord> EnrollmentServiceImpl::AuthorizeKey(AuditedCall& call,
-                                                               const std::string& name) {
+absl::StatusOr<KeyRecord> EnrollmentServiceImpl::FindKey(AuditedCall& call,
+                                                          const std::string& name) {
   call.RequestKey(name);
   KSEF_RETURN_IF_ERROR(call.Admit({Role::kEnrollment}));
   absl::StatusOr<KeyRecord> found = keys_->Get(name);
   if (!found.ok()) return call.LookupFailed(found.status());
-  KeyRecord key = *std::move(found);
-  call.SetKey(key);
-  KSEF_RETURN_IF_ERROR(call.Authorize(Role::kEnrollment, ResourceOf(key)));
-  KSEF_RETURN_IF_ERROR(call.RequireAuditable());
-  return key;
+  return found;
+}
+
+absl::StatusOr<AuthorizedKey> EnrollmentServiceImpl::AuthorizeSigningKey(
+    AuditedCall& call, const std::string& name) {
+  KSEF_ASSIGN_OR_RETURN(KeyRecord key, FindKey(call, name));
+  return gate_->Authorize(call, std::move(key), Role::kEnrollment);
 }
 
 grpc::Status EnrollmentServiceImpl::GenerateCsr(grpc::ServerContext* context,
@@ -48,7 +50,7 @@ grpc::Status EnrollmentServiceImpl::GenerateCsr(grpc::ServerContext* context,
                                                 pb::GenerateCsrResponse* resp) {
   AuditedCall call(*guard_, *context, "GenerateCsr");
   return call.Finish([&]() -> absl::Status {
-    KSEF_ASSIGN_OR_RETURN(KeyRecord key, AuthorizeKey(call, req->name()));
+    KSEF_ASSIGN_OR_RETURN(AuthorizedKey authorized, AuthorizeSigningKey(call, req->name()));
     csr::EnrollmentData data;
     switch (req->enrollment_case()) {
       case pb::GenerateCsrRequest::kEnrollmentData:
@@ -65,10 +67,11 @@ grpc::Status EnrollmentServiceImpl::GenerateCsr(grpc::ServerContext* context,
     }
     std::optional<absl::Time> valid_from;
     if (req->has_valid_from()) valid_from = FromProto(req->valid_from());
-    KSEF_RETURN_IF_ERROR(call.ReserveUse(key));
+    KSEF_RETURN_IF_ERROR(Enrollment::CheckCsrRequest(data, req->certificate_name()));
+    KSEF_ASSIGN_OR_RETURN(SigningPermit permit, gate_->PermitEnrollment(std::move(authorized)));
     KSEF_ASSIGN_OR_RETURN(
         CsrResult result,
-        enrollment_->GenerateCsr(req->name(), data, req->certificate_name(), valid_from));
+        enrollment_->GenerateCsr(permit, data, req->certificate_name(), valid_from));
     // What the key signed: the CertificationRequestInfo.
     KSEF_ASSIGN_OR_RETURN(std::string signed_part, csr::FirstDerElement(result.der));
     call.SetSignedBytes(signed_part);
@@ -86,7 +89,10 @@ grpc::Status EnrollmentServiceImpl::ImportCertificate(grpc::ServerContext* conte
                                                       pb::Key* resp) {
   AuditedCall call(*guard_, *context, "ImportCertificate");
   return call.Finish([&]() -> absl::Status {
-    KSEF_RETURN_IF_ERROR(AuthorizeKey(call, req->name()).status());
+    KSEF_ASSIGN_OR_RETURN(KeyRecord key, FindKey(call, req->name()));
+    call.SetKey(key);
+    KSEF_RETURN_IF_ERROR(call.Authorize(Role::kEnrollment, ResourceOf(key)));
+    KSEF_RETURN_IF_ERROR(call.RequireAuditable());
     if (req->certificate().empty()) {
       return absl::InvalidArgumentError(
           "certificate is empty: give the certificate KSeF issued (Base64 DER, PEM or the "
@@ -105,7 +111,7 @@ grpc::Status EnrollmentServiceImpl::IssueSelfSignedCertificate(
     pb::Key* resp) {
   AuditedCall call(*guard_, *context, "IssueSelfSignedCertificate");
   return call.Finish([&]() -> absl::Status {
-    KSEF_ASSIGN_OR_RETURN(KeyRecord key, AuthorizeKey(call, req->name()));
+    KSEF_ASSIGN_OR_RETURN(AuthorizedKey authorized, AuthorizeSigningKey(call, req->name()));
     SelfSignedParams params;
     switch (req->form()) {
       case pb::IssueSelfSignedCertificateRequest::PERSONAL:
@@ -123,8 +129,9 @@ grpc::Status EnrollmentServiceImpl::IssueSelfSignedCertificate(
     params.surname = req->surname();
     params.organization_name = req->organization_name();
     params.validity_days = req->validity_days();
-    KSEF_RETURN_IF_ERROR(call.ReserveUse(key));
-    KSEF_ASSIGN_OR_RETURN(KeyRecord record, enrollment_->IssueSelfSigned(req->name(), params));
+    KSEF_RETURN_IF_ERROR(Enrollment::CheckSelfSignedRequest(params));
+    KSEF_ASSIGN_OR_RETURN(SigningPermit permit, gate_->PermitEnrollment(std::move(authorized)));
+    KSEF_ASSIGN_OR_RETURN(KeyRecord record, enrollment_->IssueSelfSigned(permit, params));
     // What the key signed: the TBSCertificate.
     KSEF_ASSIGN_OR_RETURN(std::string signed_part, csr::FirstDerElement(record.certificate_der));
     call.SetSignedBytes(signed_part);

@@ -7,6 +7,7 @@
 #include "ksef/hsm/v1/enrollment_service.grpc.pb.h"
 #include "service/audited_call.h"
 #include "service/enrollment.h"
+#include "service/signing_gate.h"
 
 namespace ksef::service {
 
@@ -14,8 +15,9 @@ class EnrollmentServiceImpl final : public ksef::hsm::v1::EnrollmentService::Ser
  public:
   // Every call is authorized and audited through `guard`; `keys` resolves the
   // key a call is about (for its subject) before anything is done with it.
-  EnrollmentServiceImpl(Enrollment* enrollment, KeyManager* keys, const AccessGuard* guard)
-      : enrollment_(enrollment), keys_(keys), guard_(guard) {}
+  EnrollmentServiceImpl(Enrollment* enrollment, KeyManager* keys, const AccessGuard* guard,
+                        const SigningGate* gate)
+      : enrollment_(enrollment), keys_(keys), guard_(guard), gate_(gate) {}
 
   grpc::Status GenerateCsr(grpc::ServerContext*, const ksef::hsm::v1::GenerateCsrRequest*,
                            ksef::hsm::v1::GenerateCsrResponse*) override;
@@ -29,12 +31,17 @@ class EnrollmentServiceImpl final : public ksef::hsm::v1::EnrollmentService::Ser
                          ksef::hsm::v1::Key*) override;
 
  private:
-  // Get the key, record it, authorize the enrollment role, check the audit log.
-  absl::StatusOr<KeyRecord> AuthorizeKey(AuditedCall& call, const std::string& name);
+  // Admit the enrollment role and get the key (a missing one refused as
+  // call.LookupFailed says).
+  absl::StatusOr<KeyRecord> FindKey(AuditedCall& call, const std::string& name);
+  // FindKey, then SigningGate::Authorize for the enrollment role: the first
+  // step of the RPCs that sign with the key (CSR, self-signed certificate).
+  absl::StatusOr<AuthorizedKey> AuthorizeSigningKey(AuditedCall& call, const std::string& name);
 
   Enrollment* const enrollment_;
   KeyManager* const keys_;
   const AccessGuard* const guard_;
+  const SigningGate* const gate_;
 };
 
 }  // namespace ksef::service

@@ -2,6 +2,7 @@
 // certificate import and its refusals, self-signed TEST certificates,
 // bring-your-own keys, validity and rotation.
 #include "service/enrollment.h"
+#include "service/signing_gate_testing.h"
 
 #include <gtest/gtest.h>
 #include <openssl/evp.h>
@@ -69,9 +70,33 @@ class EnrollmentTest : public ksef::testing::SharedHsmTest {
     ASSERT_TRUE(r.ok()) << r.status();
     registry_ = std::move(*r);
     auto clock = [this] { return now_; };
-    manager_ = std::make_unique<KeyManager>(&hsm_->keys(), registry_.get(), absl::Hours(24),
-                                            clock);
+    manager_ = std::make_unique<KeyManager>(&hsm_->keys(), registry_.get(), &certificates_,
+                                            absl::Hours(24), clock);
+    gate_ = std::make_unique<SigningGate>(&hsm_->keys(), &certificates_, clock);
     enrollment_ = std::make_unique<Enrollment>(manager_.get(), clock);
+  }
+  // As GenerateCsr/IssueSelfSigned ran before the permit (the RPC's order:
+  // request values, key lookup, the gate, then the enrollment).
+  absl::StatusOr<CsrResult> GenerateCsr(absl::string_view name, const csr::EnrollmentData& data,
+                                        const std::string& certificate_name,
+                                        std::optional<absl::Time> valid_from) {
+    absl::Status checked = Enrollment::CheckCsrRequest(data, certificate_name);
+    if (!checked.ok()) return checked;
+    auto permit = EnrollmentPermitForTesting(*gate_, *manager_, name);
+    if (!permit.ok()) return permit.status();
+    return enrollment_->GenerateCsr(*permit, data, certificate_name, valid_from);
+  }
+  absl::StatusOr<KeyRecord> IssueSelfSigned(absl::string_view name,
+                                            const SelfSignedParams& params) {
+    absl::Status checked = Enrollment::CheckSelfSignedRequest(params);
+    if (!checked.ok()) return checked;
+    auto permit = EnrollmentPermitForTesting(*gate_, *manager_, name);
+    if (!permit.ok()) return permit.status();
+    return enrollment_->IssueSelfSigned(*permit, params);
+  }
+  // As GetSigningKey(name, purpose) was.
+  absl::StatusOr<SigningPermit> SigningKey(absl::string_view name, KeyPurpose purpose) {
+    return PermitForTesting(*gate_, *manager_, name, purpose);
   }
   absl::StatusOr<KeyRecord> Create(const std::string& id, KeyPurpose purpose,
                                    SubjectType type = SubjectType::kNip,
@@ -88,7 +113,7 @@ class EnrollmentTest : public ksef::testing::SharedHsmTest {
                        absl::Duration validity = absl::Hours(24 * 730)) {
     auto data = csr::ParseEnrollmentDataJson(kV5aJson);
     EXPECT_TRUE(data.ok());
-    auto csr = enrollment_->GenerateCsr(name, *data, "", std::nullopt);
+    auto csr = GenerateCsr(name, *data, "", std::nullopt);
     EXPECT_TRUE(csr.ok()) << csr.status();
     if (!csr.ok()) return "";
     auto der = ca_->Issue(csr->base64, type, now_ - absl::Hours(1), validity);
@@ -100,7 +125,9 @@ class EnrollmentTest : public ksef::testing::SharedHsmTest {
   std::string dir_;
   absl::Time now_ = absl::Now();
   std::unique_ptr<KeyRegistry> registry_;
+  CertificateCache certificates_;
   std::unique_ptr<KeyManager> manager_;
+  std::unique_ptr<SigningGate> gate_;
   std::unique_ptr<Enrollment> enrollment_;
 };
 cert::TestCa* EnrollmentTest::ca_ = nullptr;
@@ -110,8 +137,8 @@ TEST_F(EnrollmentTest, CsrFromKsefJsonVerifiesAndRequestBodyIsReady) {
   ASSERT_TRUE(key.ok()) << key.status();
   auto data = csr::ParseEnrollmentDataJson(kV5aJson);
   ASSERT_TRUE(data.ok());
-  auto csr = enrollment_->GenerateCsr("keys/csr-auth", *data, "Firma Kowalski łódź_1",
-                                      absl::FromUnixSeconds(1767225600));
+  auto csr = GenerateCsr("keys/csr-auth", *data, "Firma Kowalski łódź_1",
+                         absl::FromUnixSeconds(1767225600));
   ASSERT_TRUE(csr.ok()) << csr.status();
   const auto* p = reinterpret_cast<const unsigned char*>(csr->der.data());
   X509ReqPtr req(d2i_X509_REQ(nullptr, &p, csr->der.size()));
@@ -127,7 +154,7 @@ TEST_F(EnrollmentTest, CsrFromKsefJsonVerifiesAndRequestBodyIsReady) {
 
   // Offline keys ask for Offline certificates; the default name is valid.
   ASSERT_TRUE(Create("csr-off", KeyPurpose::kOffline).ok());
-  auto off = enrollment_->GenerateCsr("keys/csr-off", *data, "", std::nullopt);
+  auto off = GenerateCsr("keys/csr-off", *data, "", std::nullopt);
   ASSERT_TRUE(off.ok()) << off.status();
   EXPECT_TRUE(absl::StrContains(off->request_json,
                                 "\"certificateName\":\"ksef-hsm csr-off\",\"certificateType\":"
@@ -159,11 +186,11 @@ TEST_F(EnrollmentTest, CertificateNameFollowsKsefRule) {
                       absl::StatusCode::kInvalidArgument, "not valid UTF-8"));
   ASSERT_TRUE(Create("csr-name", KeyPurpose::kAuthentication).ok());
   auto data = csr::ParseEnrollmentDataJson(kV5aJson);
-  auto bad = enrollment_->GenerateCsr("keys/csr-name", *data, "x", std::nullopt);
+  auto bad = GenerateCsr("keys/csr-name", *data, "x", std::nullopt);
   EXPECT_TRUE(HasCode(bad.status(), absl::StatusCode::kInvalidArgument, "certificate_name"));
   // A disabled key is not enrolled.
   ASSERT_TRUE(manager_->Disable("keys/csr-name").ok());
-  auto disabled = enrollment_->GenerateCsr("keys/csr-name", *data, "", std::nullopt);
+  auto disabled = GenerateCsr("keys/csr-name", *data, "", std::nullopt);
   EXPECT_TRUE(HasCode(disabled.status(), absl::StatusCode::kFailedPrecondition, "DISABLED"));
 }
 
@@ -180,7 +207,7 @@ TEST_F(EnrollmentTest, CsrRefusesEveryBadSubjectValueNamingTheField) {
       SCOPED_TRACE(absl::StrCat(field, " / ", bad.what));
       csr::EnrollmentData data = csr::testing::FullEnrollmentData();
       csr::testing::SetField(data, a, bad.value);
-      auto r = enrollment_->GenerateCsr("keys/csr-bad", data, "", std::nullopt);
+      auto r = GenerateCsr("keys/csr-bad", data, "", std::nullopt);
       EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
       EXPECT_TRUE(absl::StartsWith(r.status().message(), field + ": ")) << r.status();
       EXPECT_TRUE(absl::StrContains(r.status().message(), bad.empty ? "is empty" : bad.needle))
@@ -192,8 +219,8 @@ TEST_F(EnrollmentTest, CsrRefusesEveryBadSubjectValueNamingTheField) {
           << json.status();
     }
   }
-  auto cert_name = enrollment_->GenerateCsr("keys/csr-bad", csr::testing::FullEnrollmentData(),
-                                            "Name\twith tab", std::nullopt);
+  auto cert_name = GenerateCsr("keys/csr-bad", csr::testing::FullEnrollmentData(), "Name\twith tab",
+                               std::nullopt);
   EXPECT_TRUE(HasCode(cert_name.status(), absl::StatusCode::kInvalidArgument,
                       "certificate_name: contains a control character (U+0009) at position 5"));
   auto key = manager_->Get("keys/csr-bad");
@@ -208,8 +235,7 @@ TEST_F(EnrollmentTest, LongestSubjectValuesGiveAVerifyingCsrAndCertificate) {
     csr::testing::SetField(data, a, csr::testing::LongestValidValue(a));
   }
   ASSERT_EQ(data.common_name.size(), 128u);  // 64 x 'Ż'
-  auto csr = enrollment_->GenerateCsr("keys/csr-long", data, std::string(100, 'Z'),
-                                      std::nullopt);
+  auto csr = GenerateCsr("keys/csr-long", data, std::string(100, 'Z'), std::nullopt);
   ASSERT_TRUE(csr.ok()) << csr.status();
   const auto* p = reinterpret_cast<const unsigned char*>(csr->der.data());
   X509ReqPtr req(d2i_X509_REQ(nullptr, &p, csr->der.size()));
@@ -255,7 +281,7 @@ TEST_F(EnrollmentTest, SelfSignedRefusesEveryBadParamNamingItAndSignsNothing) {
         p.organization_name = "Beta Sp. z o.o.";
       }
       p.*param.member = bad.value;
-      auto r = enrollment_->IssueSelfSigned("keys/self-bad", p);
+      auto r = IssueSelfSigned("keys/self-bad", p);
       EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
       EXPECT_TRUE(absl::StartsWith(r.status().message(), param.field)) << r.status();
       EXPECT_TRUE(bad.empty || absl::StrContains(r.status().message(), bad.needle))
@@ -272,7 +298,7 @@ TEST_F(EnrollmentTest, SelfSignedRefusesEveryBadParamNamingItAndSignsNothing) {
   longest.common_name = csr::testing::LongestValidValue(csr::NameAttribute::kCommonName);
   longest.given_name = csr::testing::LongestValidValue(csr::NameAttribute::kGivenName);
   longest.surname = csr::testing::LongestValidValue(csr::NameAttribute::kSurname);
-  auto ok = enrollment_->IssueSelfSigned("keys/self-bad", longest);
+  auto ok = IssueSelfSigned("keys/self-bad", longest);
   ASSERT_TRUE(ok.ok()) << ok.status();
   EXPECT_EQ(ok->state, KeyState::kActive);
 }
@@ -297,10 +323,10 @@ TEST_F(EnrollmentTest, ImportActivatesKeyAndSurvivesRestart) {
   ASSERT_TRUE(got.ok());
   EXPECT_EQ(got->state, KeyState::kActive);
   EXPECT_EQ(got->certificate_der, der);
-  auto signing = manager_->GetSigningKey("keys/imp-ok", KeyPurpose::kAuthentication);
+  auto signing = SigningKey("keys/imp-ok", KeyPurpose::kAuthentication);
   ASSERT_TRUE(signing.ok()) << signing.status();
   std::string digest(32, '\x5a');
-  auto sig = signing->signer->SignDigest(pkcs11::SignatureScheme::kEcdsaSha256, digest);
+  auto sig = signing->signer().SignDigest(pkcs11::SignatureScheme::kEcdsaSha256, digest);
   ASSERT_TRUE(sig.ok());
   EXPECT_TRUE(pkcs11::VerifyDigestSignature(info->public_key_der,
                                          pkcs11::SignatureScheme::kEcdsaSha256, digest, *sig)
@@ -330,7 +356,7 @@ TEST_F(EnrollmentTest, ImportRefusesWrongKeyWrongUsageAndExpiredAndLeavesTokenUn
       << r.status();
   // Expired already.
   auto data = csr::ParseEnrollmentDataJson(kV5aJson);
-  auto csr = enrollment_->GenerateCsr("keys/imp-bad", *data, "", std::nullopt);
+  auto csr = GenerateCsr("keys/imp-bad", *data, "", std::nullopt);
   ASSERT_TRUE(csr.ok());
   auto old = ca_->Issue(csr->base64, cert::CertificateType::kAuthentication,
                         now_ - absl::Hours(48), absl::Hours(24));
@@ -352,13 +378,13 @@ TEST_F(EnrollmentTest, ImportRefusesWrongKeyWrongUsageAndExpiredAndLeavesTokenUn
 
 TEST_F(EnrollmentTest, SigningNeedsActiveValidKeyOfThePurpose) {
   ASSERT_TRUE(Create("sig-a", KeyPurpose::kAuthentication).ok());
-  auto pending = manager_->GetSigningKey("keys/sig-a", KeyPurpose::kAuthentication);
+  auto pending = SigningKey("keys/sig-a", KeyPurpose::kAuthentication);
   EXPECT_TRUE(HasCode(pending.status(), absl::StatusCode::kFailedPrecondition, "no certificate"));
   std::string der = IssueFor("keys/sig-a", cert::CertificateType::kAuthentication,
                              absl::Hours(24 * 10));
   ASSERT_TRUE(enrollment_->ImportCertificate("keys/sig-a", der, "").ok());
-  EXPECT_TRUE(manager_->GetSigningKey("keys/sig-a", KeyPurpose::kAuthentication).ok());
-  auto wrong = manager_->GetSigningKey("keys/sig-a", KeyPurpose::kOffline);
+  EXPECT_TRUE(SigningKey("keys/sig-a", KeyPurpose::kAuthentication).ok());
+  auto wrong = SigningKey("keys/sig-a", KeyPurpose::kOffline);
   EXPECT_TRUE(HasCode(wrong.status(), absl::StatusCode::kFailedPrecondition, "OFFLINE key"));
 
   // Expiring within 30 days: listed, and warned about.
@@ -380,7 +406,7 @@ TEST_F(EnrollmentTest, SigningNeedsActiveValidKeyOfThePurpose) {
 
   // Eleven days later the certificate has expired.
   now_ += absl::Hours(24 * 11);
-  auto expired = manager_->GetSigningKey("keys/sig-a", KeyPurpose::kAuthentication);
+  auto expired = SigningKey("keys/sig-a", KeyPurpose::kAuthentication);
   EXPECT_TRUE(HasCode(expired.status(), absl::StatusCode::kFailedPrecondition, "expired"))
       << expired.status();
   EXPECT_EQ(manager_->Get("keys/sig-a")->state, KeyState::kExpired);
@@ -390,10 +416,10 @@ TEST_F(EnrollmentTest, SigningNeedsActiveValidKeyOfThePurpose) {
   ASSERT_TRUE(Create("sig-a2", KeyPurpose::kAuthentication).ok());
   std::string der2 = IssueFor("keys/sig-a2", cert::CertificateType::kAuthentication);
   ASSERT_TRUE(enrollment_->ImportCertificate("keys/sig-a2", der2, "").ok());
-  EXPECT_TRUE(manager_->GetSigningKey("keys/sig-a2", KeyPurpose::kAuthentication).ok());
+  EXPECT_TRUE(SigningKey("keys/sig-a2", KeyPurpose::kAuthentication).ok());
 
   ASSERT_TRUE(manager_->Disable("keys/sig-a2").ok());
-  auto disabled = manager_->GetSigningKey("keys/sig-a2", KeyPurpose::kAuthentication);
+  auto disabled = SigningKey("keys/sig-a2", KeyPurpose::kAuthentication);
   EXPECT_TRUE(HasCode(disabled.status(), absl::StatusCode::kFailedPrecondition, "DISABLED"));
 }
 
@@ -405,7 +431,7 @@ TEST_F(EnrollmentTest, SelfSignedTestCertificatesInBothForms) {
   personal.common_name = "Jan Kowalski";
   personal.given_name = "Jan";
   personal.surname = "Kowalski";
-  auto p = enrollment_->IssueSelfSigned("keys/self-p", personal);
+  auto p = IssueSelfSigned("keys/self-p", personal);
   ASSERT_TRUE(p.ok()) << p.status();
   EXPECT_EQ(p->state, KeyState::kActive);
   auto pinfo = cert::ParseCertificateDer(p->certificate_der);
@@ -419,7 +445,7 @@ TEST_F(EnrollmentTest, SelfSignedTestCertificatesInBothForms) {
   seal.form = cert::SelfSignedForm::kSeal;
   seal.common_name = "Beta";
   seal.organization_name = "Beta Sp. z o.o.";
-  auto s = enrollment_->IssueSelfSigned("keys/self-s", seal);
+  auto s = IssueSelfSigned("keys/self-s", seal);
   ASSERT_TRUE(s.ok()) << s.status();
   auto sinfo = cert::ParseCertificateDer(s->certificate_der);
   ASSERT_TRUE(sinfo.ok());
@@ -430,19 +456,19 @@ TEST_F(EnrollmentTest, SelfSignedTestCertificatesInBothForms) {
   // A seal for a PESEL subject, a fingerprint subject, missing fields.
   ASSERT_TRUE(Create("self-x", KeyPurpose::kAuthentication, SubjectType::kPesel,
                      "44051401458").ok());
-  EXPECT_EQ(enrollment_->IssueSelfSigned("keys/self-x", seal).status().code(),
+  EXPECT_EQ(IssueSelfSigned("keys/self-x", seal).status().code(),
             absl::StatusCode::kFailedPrecondition);
   ASSERT_TRUE(Create("self-f", KeyPurpose::kAuthentication,
                      SubjectType::kCertificateFingerprint, std::string(64, 'A')).ok());
-  EXPECT_EQ(enrollment_->IssueSelfSigned("keys/self-f", personal).status().code(),
+  EXPECT_EQ(IssueSelfSigned("keys/self-f", personal).status().code(),
             absl::StatusCode::kFailedPrecondition);
   SelfSignedParams incomplete = personal;
   incomplete.given_name.clear();
-  auto bad = enrollment_->IssueSelfSigned("keys/self-x", incomplete);
+  auto bad = IssueSelfSigned("keys/self-x", incomplete);
   EXPECT_TRUE(HasCode(bad.status(), absl::StatusCode::kInvalidArgument, "given_name"));
   incomplete = personal;
   incomplete.validity_days = 731;
-  EXPECT_TRUE(HasCode(enrollment_->IssueSelfSigned("keys/self-x", incomplete).status(),
+  EXPECT_TRUE(HasCode(IssueSelfSigned("keys/self-x", incomplete).status(),
                       absl::StatusCode::kInvalidArgument, "validity_days"));
 }
 
@@ -516,10 +542,10 @@ TEST_F(EnrollmentTest, BringYourOwnKeyIsImportedSensitiveAndChecked) {
   EXPECT_TRUE(imported->attestation.sensitive);
   EXPECT_FALSE(imported->attestation.extractable);
   EXPECT_EQ(imported->public_key_der, spki_der);
-  auto signing = manager_->GetSigningKey("keys/byo", KeyPurpose::kOffline);
+  auto signing = SigningKey("keys/byo", KeyPurpose::kOffline);
   ASSERT_TRUE(signing.ok()) << signing.status();
   std::string digest(32, '\x11');
-  auto sig = signing->signer->SignDigest(pkcs11::SignatureScheme::kEcdsaSha256, digest);
+  auto sig = signing->signer().SignDigest(pkcs11::SignatureScheme::kEcdsaSha256, digest);
   ASSERT_TRUE(sig.ok());
   EXPECT_TRUE(
       pkcs11::VerifyDigestSignature(spki_der, pkcs11::SignatureScheme::kEcdsaSha256, digest, *sig).ok());

@@ -8,12 +8,17 @@
 // token. Destruction removes the token objects first, then writes the
 // tombstone, so a crash in between is finished by the next sweep.
 //
+// Signing keys are handed out only by SigningGate (signing_gate.h), never
+// by KeyManager. The implementation is split by concern: key_naming.cc,
+// key_creation.cc, key_transitions.cc, key_lookup.cc, key_sweeps.cc.
+//
 // Thread-safe; state transitions of one key are serialized.
 #ifndef KSEF_SERVICE_KEY_MANAGER_H_
 #define KSEF_SERVICE_KEY_MANAGER_H_
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -23,6 +28,8 @@
 #include "absl/time/time.h"
 #include <openssl/evp.h>
 #include "pkcs11/key_store.h"
+#include "service/certificate_cache.h"
+#include "service/key_naming.h"
 #include "service/key_registry.h"
 
 namespace ksef::service {
@@ -36,13 +43,6 @@ struct CreateKeyParams {
   int64_t usage_limit = 0;  // 0 = no limit
 };
 
-// A key that may sign now: ACTIVE, of the requested purpose, with a
-// certificate that is valid at this moment.
-struct SigningKey {
-  KeyRecord record;
-  std::shared_ptr<pkcs11::Signer> signer;
-};
-
 // ImportKey: the registry side of a bring-your-own key.
 struct ImportKeyParams {
   std::string key_id;  // optional
@@ -50,11 +50,6 @@ struct ImportKeyParams {
   std::string subject_value;
   KeyPurpose purpose = KeyPurpose::kAuthentication;
 };
-
-// Key ids and token labels starting with this prefix belong to the service's
-// internal objects (the audit key is labelled "ksef-hsm-audit"): callers
-// cannot create keys with them.
-inline constexpr char kInternalKeyPrefix[] = "ksef-hsm-";
 
 struct ConsistencyReport {
   std::vector<std::string> unknown_token_keys;  // PKCS#11 URIs
@@ -74,8 +69,9 @@ class KeyManager {
  public:
   using Clock = std::function<absl::Time()>;
 
-  KeyManager(pkcs11::KeyStore* store, KeyRegistry* registry, absl::Duration grace_period,
-             Clock clock = absl::Now);
+  // All must outlive the manager; `certificates` is the server's one cache.
+  KeyManager(pkcs11::KeyStore* store, KeyRegistry* registry, CertificateCache* certificates,
+             absl::Duration grace_period, Clock clock = absl::Now);
 
   // Token keys the service owns outside the registry (the audit key): never
   // reported by Reconcile, never reachable through a key name or a pkcs11:
@@ -119,26 +115,11 @@ class KeyManager {
   absl::StatusOr<KeyRecord> ImportKey(const ImportKeyParams& params, const EVP_PKEY* key,
                                       const std::string& certificate_der);
 
-  // The key and its signer if it may sign for `purpose` now.
-  // FAILED_PRECONDITION (saying why) for the wrong purpose, a key that is not
-  // ACTIVE (no certificate, disabled, scheduled for destruction), or a
-  // certificate that has expired or is not valid yet; NOT_FOUND/INVALID_ARGUMENT
-  // as Get.
-  absl::StatusOr<SigningKey> GetSigningKey(absl::string_view name, KeyPurpose purpose);
-  // The same checks on a record the caller has just read with Get (or
-  // CurrentKeyFor), without reading the registry again.
-  absl::StatusOr<SigningKey> SigningKeyFrom(KeyRecord record, KeyPurpose purpose);
-
   // The subject's key for `purpose` to sign with now: ACTIVE, certificate
   // valid now; during a rotation, the one whose certificate is newest.
   // FAILED_PRECONDITION (saying what to do) when there is none.
   absl::StatusOr<KeyRecord> CurrentKeyFor(SubjectType type, const std::string& value,
                                           KeyPurpose purpose);
-
-  // The key and its signer for enrollment (CSR, self-signed certificate):
-  // PENDING_CERTIFICATE, ACTIVE or EXPIRED keys; FAILED_PRECONDITION for
-  // disabled or scheduled keys.
-  absl::StatusOr<SigningKey> GetEnrollmentKey(absl::string_view name);
 
   // ACTIVE keys whose certificate expires before now + window, and EXPIRED
   // keys, soonest first.
@@ -164,6 +145,12 @@ class KeyManager {
   static constexpr absl::Duration kCreatingLease = absl::Minutes(2);
 
  private:
+  // A CREATING record for a new key (Create, ImportKey): subject checked and
+  // normalized, key id checked or generated, a fresh CKA_ID.
+  absl::StatusOr<KeyRecord> NewRecord(SubjectType subject_type, std::string subject_value,
+                                      const std::string& key_id, KeyPurpose purpose);
+  // The certificate's notAfter, if it parses.
+  std::optional<absl::Time> NotAfter(const std::string& certificate_der) const;
   // Resolves a name to its record's key_id.
   absl::StatusOr<std::string> ResolveKeyId(absl::string_view name);
   // Loads, applies `change` (which may refuse), stamps update_time, stores.
@@ -186,6 +173,7 @@ class KeyManager {
 
   pkcs11::KeyStore* const store_;
   KeyRegistry* const registry_;
+  CertificateCache* const certificates_;
   const absl::Duration grace_period_;
   const Clock clock_;
   absl::Mutex mu_;  // serializes read-modify-write of registry rows
@@ -193,14 +181,6 @@ class KeyManager {
   absl::Mutex creating_mu_;
   absl::flat_hash_set<std::string> creating_ ABSL_GUARDED_BY(creating_mu_);  // CKA_IDs
 };
-
-// Checks a KSeF subject value for its type (NIP and PESEL check digits, a
-// fingerprint's form) and normalizes it in place (fingerprints: uppercase
-// hex). INVALID_ARGUMENT naming subject.value.
-absl::Status NormalizeSubject(SubjectType type, std::string& value);
-
-// "keys/abc" -> "abc"; INVALID_ARGUMENT naming the expected form.
-absl::StatusOr<std::string> KeyIdFromName(absl::string_view name);
 
 }  // namespace ksef::service
 

@@ -41,7 +41,8 @@ class KeyManagerTest : public ksef::testing::SharedHsmTest {
     auto r = KeyRegistry::Open(dir_ + "/keys.db");
     ASSERT_TRUE(r.ok()) << r.status();
     registry_ = std::move(*r);
-    manager_ = std::make_unique<KeyManager>(&hsm_->keys(), registry_.get(), absl::Hours(24),
+    manager_ = std::make_unique<KeyManager>(&hsm_->keys(), registry_.get(), &certificates_,
+                                            absl::Hours(24),
                                             [this] { return now_; });
   }
   absl::StatusOr<KeyRecord> Create(const std::string& id, KeyPurpose purpose = KeyPurpose::kOffline,
@@ -57,6 +58,7 @@ class KeyManagerTest : public ksef::testing::SharedHsmTest {
   std::string dir_;
   absl::Time now_ = absl::FromUnixSeconds(1800000000);
   std::unique_ptr<KeyRegistry> registry_;
+  CertificateCache certificates_;
   std::unique_ptr<KeyManager> manager_;
 };
 

@@ -26,6 +26,8 @@ enum class KeyState {
 };
 
 const char* KeyStateName(KeyState state);
+// "AUTHENTICATION" | "OFFLINE", as messages name a purpose.
+const char* KeyPurposeName(KeyPurpose purpose);
 
 struct KeyRecord {
   std::string key_id;  // resource name is "keys/" + key_id

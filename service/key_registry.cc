@@ -98,6 +98,10 @@ KeyRecord ReadRecord(const Statement& st) {
 
 }  // namespace
 
+const char* KeyPurposeName(KeyPurpose purpose) {
+  return purpose == KeyPurpose::kAuthentication ? "AUTHENTICATION" : "OFFLINE";
+}
+
 const char* KeyStateName(KeyState state) {
   switch (state) {
     case KeyState::kCreating:

@@ -11,6 +11,7 @@
 #include "formats/qr/invoice_xml.h"
 #include "formats/qr/links.h"
 #include "formats/qr/qr_image.h"
+#include "service/context_identifier.h"
 #include "service/grpc_status.h"
 #include "service/key_service.h"
 
@@ -26,23 +27,61 @@ constexpr size_t kStreamChunk = 256;
 // can be megabytes each): past this the server stops reading from it.
 constexpr size_t kMaxQueuedBytes = 8 << 20;
 
-absl::StatusOr<std::pair<qr::ContextType, std::string>> ContextOf(
-    const pb::ContextIdentifier& ctx) {
-  switch (ctx.value_case()) {
-    case pb::ContextIdentifier::kNip:
-      return std::make_pair(qr::ContextType::kNip, ctx.nip());
-    case pb::ContextIdentifier::kInternalId:
-      return std::make_pair(qr::ContextType::kInternalId, ctx.internal_id());
-    case pb::ContextIdentifier::kNipVatUe:
-      return std::make_pair(qr::ContextType::kNipVatUe, ctx.nip_vat_ue());
-    case pb::ContextIdentifier::kPeppolId:
-      return std::make_pair(qr::ContextType::kPeppolId, ctx.peppol_id());
-    default:
-      return absl::InvalidArgumentError(
-          "context_identifier: give exactly one of nip, internal_id, nip_vat_ue, peppol_id (the "
-          "context the invoice is issued in)");
+// The requests a batch stream has read but not yet signed, between its
+// reader thread (Push, CloseReading) and its signing thread (TakeChunk,
+// Stop). Thread-safe.
+class RequestQueue {
+ public:
+  explicit RequestQueue(grpc::ServerContext* context) : context_(context) {}
+
+  // Queues `request`, then waits while the queue is full (a few chunks or
+  // kMaxQueuedBytes): back-pressure, so flow control stops the client.
+  void Push(pb::SignOfflineInvoiceRequest request) {
+    absl::MutexLock lock(&mu_);
+    queued_bytes_ += request.ByteSizeLong();
+    queue_.push_back(std::move(request));
+    auto has_room = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      return (queue_.size() < 4 * kStreamChunk && queued_bytes_ < kMaxQueuedBytes) ||
+             context_->IsCancelled();
+    };
+    mu_.Await(absl::Condition(&has_room));
   }
-}
+  // The reader saw the end of the stream (or it was cancelled).
+  void CloseReading() {
+    absl::MutexLock lock(&mu_);
+    reading_done_ = true;
+  }
+  // Waits for requests and takes up to kStreamChunk; empty once reading is
+  // done and nothing is left.
+  std::vector<pb::SignOfflineInvoiceRequest> TakeChunk() {
+    std::vector<pb::SignOfflineInvoiceRequest> chunk;
+    absl::MutexLock lock(&mu_);
+    auto ready = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      return !queue_.empty() || reading_done_;
+    };
+    mu_.Await(absl::Condition(&ready));
+    while (!queue_.empty() && chunk.size() < kStreamChunk) {
+      queued_bytes_ -= queue_.front().ByteSizeLong();
+      chunk.push_back(std::move(queue_.front()));
+      queue_.pop_front();
+    }
+    return chunk;
+  }
+  // The signing side stopped: cancels the call if the reader is still in
+  // Read() (so it returns) and drops what is queued.
+  void Stop() {
+    absl::MutexLock lock(&mu_);
+    if (!reading_done_) context_->TryCancel();
+    queue_.clear();
+  }
+
+ private:
+  grpc::ServerContext* const context_;
+  absl::Mutex mu_;
+  std::deque<pb::SignOfflineInvoiceRequest> queue_ ABSL_GUARDED_BY(mu_);
+  size_t queued_bytes_ ABSL_GUARDED_BY(mu_) = 0;
+  bool reading_done_ ABSL_GUARDED_BY(mu_) = false;
+};
 
 absl::StatusOr<qr::InvoiceRef> InvoiceOf(const pb::SignOfflineInvoiceRequest& req) {
   switch (req.invoice_case()) {
@@ -92,54 +131,56 @@ std::string OfflineServiceImpl::BaseUrlFor(pb::QrEnvironment environment) const 
   }
 }
 
+absl::StatusOr<KeyRecord> OfflineServiceImpl::ResolveKey(
+    AuditedCall& call, const pb::SignOfflineInvoiceRequest& req) {
+  if (!req.name().empty()) {
+    absl::StatusOr<KeyRecord> found = keys_->Get(req.name());
+    if (!found.ok()) return call.LookupFailed(found.status());
+    return found;
+  }
+  if (req.subject().value().empty()) {
+    return absl::InvalidArgumentError(
+        "name: give the Offline key (keys/{id}), or a subject to use its active Offline key");
+  }
+  // By subject: authorized on the subject before anything is looked up, so
+  // the answer never tells whether the subject has keys.
+  KSEF_ASSIGN_OR_RETURN(SubjectType type, SubjectTypeFromProto(req.subject().type()));
+  std::string value = req.subject().value();
+  KSEF_RETURN_IF_ERROR(NormalizeSubject(type, value));
+  KSEF_RETURN_IF_ERROR(call.Authorize(Role::kOfflineSigning, Resource::Subject(type, value)));
+  return keys_->CurrentKeyFor(type, value, KeyPurpose::kOffline);
+}
+
 absl::Status OfflineServiceImpl::SignOne(AuditedCall& call,
                                          const pb::SignOfflineInvoiceRequest& req,
                                          pb::OfflineInvoiceCodes* codes) {
-  absl::StatusOr<KeyRecord> found;
-  if (!req.name().empty()) {
-    found = keys_->Get(req.name());
-    if (!found.ok()) return call.LookupFailed(found.status());
-  } else if (!req.subject().value().empty()) {
-    // By subject: authorized on the subject before anything is looked up, so
-    // the answer never tells whether the subject has keys.
-    KSEF_ASSIGN_OR_RETURN(SubjectType type, SubjectTypeFromProto(req.subject().type()));
-    std::string value = req.subject().value();
-    KSEF_RETURN_IF_ERROR(NormalizeSubject(type, value));
-    KSEF_RETURN_IF_ERROR(call.Authorize(Role::kOfflineSigning, Resource::Subject(type, value)));
-    found = keys_->CurrentKeyFor(type, value, KeyPurpose::kOffline);
-  } else {
-    found = absl::InvalidArgumentError(
-        "name: give the Offline key (keys/{id}), or a subject to use its active Offline key");
-  }
-  KSEF_RETURN_IF_ERROR(found.status());
-  call.SetKey(*found);
-  KSEF_RETURN_IF_ERROR(call.Authorize(Role::kOfflineSigning, ResourceOf(*found)));
-
-  KSEF_ASSIGN_OR_RETURN(auto context, ContextOf(req.context_identifier()));
-  KSEF_RETURN_IF_ERROR(qr::ValidateContextValue(context.first, context.second,
+  KSEF_ASSIGN_OR_RETURN(KeyRecord key, ResolveKey(call, req));
+  KSEF_ASSIGN_OR_RETURN(AuthorizedKey authorized,
+                        gate_->Authorize(call, std::move(key), Role::kOfflineSigning));
+  KSEF_ASSIGN_OR_RETURN(
+      RequestContext context,
+      ContextFromProto(req.context_identifier(), " (the context the invoice is issued in)"));
+  KSEF_RETURN_IF_ERROR(qr::ValidateContextValue(context.type, context.value,
                                                 "context_identifier"));
-  call.SetContext(absl::StrCat(qr::ContextTypeName(context.first), ":", context.second));
+  call.SetContext(ContextText(context));
   KSEF_ASSIGN_OR_RETURN(qr::InvoiceRef invoice, InvoiceOf(req));
   KSEF_RETURN_IF_ERROR(qr::ValidateKsefNumberLabel(req.ksef_number(), "ksef_number"));
   const std::string base = BaseUrlFor(req.environment());
-  KSEF_RETURN_IF_ERROR(call.RequireAuditable());
-  KSEF_ASSIGN_OR_RETURN(SigningKey signing, keys_->SigningKeyFrom(*found, KeyPurpose::kOffline));
-  KSEF_ASSIGN_OR_RETURN(std::shared_ptr<const CachedCertificate> certificate,
-                        certificates_->Get(signing.record.certificate_der));
-  KSEF_RETURN_IF_ERROR(call.ReserveUse(signing.record));
-  KSEF_ASSIGN_OR_RETURN(qr::KodII kod_ii,
-                        qr::SignKodII(base, context.first, context.second, invoice,
-                                      certificate->serial_hex, *signing.signer));
+  KSEF_ASSIGN_OR_RETURN(SigningPermit permit,
+                        gate_->Permit(std::move(authorized), KeyPurpose::kOffline));
+  const std::string& serial = permit.certificate()->info.serial_hex;
+  KSEF_ASSIGN_OR_RETURN(qr::KodII kod_ii, qr::SignKodII(base, context.type, context.value,
+                                                        invoice, serial, permit.signer()));
   call.SetSignedBytes(kod_ii.signed_string);
   KSEF_ASSIGN_OR_RETURN(std::string kod_i, qr::BuildKodI(base, invoice));
 
-  codes->set_name(signing.record.name());
+  codes->set_name(permit.key().name());
   codes->set_kod_i_link(kod_i);
   codes->set_kod_ii_link(kod_ii.link);
   codes->set_seller_nip(invoice.seller_nip);
   codes->set_issue_date(absl::FormatCivilTime(invoice.issue_date));
   codes->set_invoice_hash(Base64UrlEncode(invoice.invoice_sha256));
-  codes->set_certificate_serial_number(certificate->serial_hex);
+  codes->set_certificate_serial_number(serial);
   const std::string label = req.ksef_number().empty() ? std::string(qr::kLabelOffline)
                                                       : req.ksef_number();
   codes->set_kod_i_label(label);
@@ -189,47 +230,22 @@ grpc::Status OfflineServiceImpl::Serve(
   // A reader thread queues requests (bounded in count and bytes); this
   // thread signs whatever is queued (up to kStreamChunk), records those
   // events in one commit, then answers.
-  absl::Mutex mu;
-  std::deque<pb::SignOfflineInvoiceRequest> queue;
-  size_t queued_bytes = 0;
-  bool reading_done = false;
+  RequestQueue queue(context);
   std::thread reader([&] {
     pb::SignOfflineInvoiceRequest request;
     while (stream->Read(&request)) {
       ticket.Received();
-      absl::MutexLock lock(&mu);
-      queued_bytes += request.ByteSizeLong();
-      queue.push_back(std::move(request));
+      queue.Push(std::move(request));
       request = pb::SignOfflineInvoiceRequest();
-      // Back-pressure: stop reading (so flow control stops the client) while
-      // a few chunks or kMaxQueuedBytes are waiting.
-      auto has_room = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
-        return (queue.size() < 4 * kStreamChunk && queued_bytes < kMaxQueuedBytes) ||
-               context->IsCancelled();
-      };
-      mu.Await(absl::Condition(&has_room));
     }
-    absl::MutexLock lock(&mu);
-    reading_done = true;
+    queue.CloseReading();
   });
 
   int64_t index = 0;
   grpc::Status final_status = grpc::Status::OK;
   while (true) {
-    std::vector<pb::SignOfflineInvoiceRequest> chunk;
-    {
-      absl::MutexLock lock(&mu);
-      auto ready = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
-        return !queue.empty() || reading_done;
-      };
-      mu.Await(absl::Condition(&ready));
-      while (!queue.empty() && chunk.size() < kStreamChunk) {
-        queued_bytes -= queue.front().ByteSizeLong();
-        chunk.push_back(std::move(queue.front()));
-        queue.pop_front();
-      }
-      if (chunk.empty() && reading_done) break;
-    }
+    std::vector<pb::SignOfflineInvoiceRequest> chunk = queue.TakeChunk();
+    if (chunk.empty()) break;  // the client finished sending
     std::vector<pb::OfflineInvoiceResult> results(chunk.size());
     auto recorded = SignChunk(context, chunk, results, index);
     bool write_failed = false;
@@ -251,12 +267,7 @@ grpc::Status OfflineServiceImpl::Serve(
       break;
     }
   }
-  {
-    absl::MutexLock lock(&mu);
-    // Stopped early: cancel the call so the reader's Read() returns.
-    if (!reading_done) context->TryCancel();
-    queue.clear();
-  }
+  queue.Stop();
   reader.join();
   if (std::string why = ticket.reaped_reason(); !why.empty() && final_status.ok()) {
     final_status = grpc::Status(grpc::StatusCode::CANCELLED, why);

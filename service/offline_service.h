@@ -11,8 +11,8 @@
 
 #include "ksef/hsm/v1/offline_service.grpc.pb.h"
 #include "service/audited_call.h"
-#include "service/certificate_cache.h"
 #include "service/key_manager.h"
+#include "service/signing_gate.h"
 #include "service/stream_limits.h"
 
 namespace ksef::service {
@@ -21,11 +21,11 @@ class OfflineServiceImpl final : public ksef::hsm::v1::OfflineInvoiceService::Se
  public:
   // `default_base_url`: the link base for requests that name no environment
   // (config qr_environment / qr_base_url). All pointers must outlive this.
-  OfflineServiceImpl(KeyManager* keys, const AccessGuard* guard, CertificateCache* certificates,
+  OfflineServiceImpl(KeyManager* keys, const AccessGuard* guard, const SigningGate* gate,
                      StreamLimits* streams, std::string default_base_url, bool base_url_fixed)
       : keys_(keys),
         guard_(guard),
-        certificates_(certificates),
+        gate_(gate),
         streams_(streams),
         default_base_url_(std::move(default_base_url)),
         base_url_fixed_(base_url_fixed) {}
@@ -43,6 +43,11 @@ class OfflineServiceImpl final : public ksef::hsm::v1::OfflineInvoiceService::Se
   // ends `call` (Finish or EndEvent) with the returned status.
   absl::Status SignOne(AuditedCall& call, const ksef::hsm::v1::SignOfflineInvoiceRequest& request,
                        ksef::hsm::v1::OfflineInvoiceCodes* codes);
+  // The key a request names (a missing one refused as call.LookupFailed
+  // says), or the subject's current Offline key once the caller is
+  // authorized on that subject. The caller still authorizes the key.
+  absl::StatusOr<KeyRecord> ResolveKey(AuditedCall& call,
+                                       const ksef::hsm::v1::SignOfflineInvoiceRequest& request);
   std::string BaseUrlFor(ksef::hsm::v1::QrEnvironment environment) const;
   // The batch stream of an admitted caller holding a stream slot.
   grpc::Status Serve(grpc::ServerContext* context,
@@ -59,7 +64,7 @@ class OfflineServiceImpl final : public ksef::hsm::v1::OfflineInvoiceService::Se
 
   KeyManager* const keys_;
   const AccessGuard* const guard_;
-  CertificateCache* const certificates_;
+  const SigningGate* const gate_;
   StreamLimits* const streams_;
   const std::string default_base_url_;
   const bool base_url_fixed_;  // qr_base_url set: requests cannot choose

@@ -88,98 +88,106 @@ const char* RoleName(Role role) {
   return "unknown";
 }
 
-absl::Status Policy::ParseLine(const std::vector<std::string>& words, Policy& policy) {
-  const std::string& verb = words[0];
-  if (verb == "identity") {
-    if (words.size() < 3) {
-      return absl::InvalidArgumentError(
-          "identity needs a name and subject=\"...\" (and optionally issuer=\"...\", san=...)");
-    }
-    Identity id;
-    id.name = words[1];
-    if (!ValidName(id.name)) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "identity name '", id.name, "' may hold only letters, digits, '-', '_' and '.'"));
-    }
-    for (const Identity& other : policy.identities_) {
-      if (other.name == id.name) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("identity '", id.name, "' is defined twice"));
-      }
-    }
-    for (size_t i = 2; i < words.size(); ++i) {
-      std::pair<std::string, std::string> kv = absl::StrSplit(words[i], absl::MaxSplits('=', 1));
-      if (kv.first == "subject" && !kv.second.empty()) {
-        id.subject = kv.second;
-      } else if (kv.first == "issuer" && !kv.second.empty()) {
-        id.issuer = kv.second;
-      } else if (kv.first == "san" && absl::StrContains(kv.second, ':')) {
-        id.sans.push_back(kv.second);
-      } else {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "cannot read '", words[i],
-            "': use subject=\"RFC 4514 name\", issuer=\"RFC 4514 name\" or san=dns:NAME "
-            "(also uri:, email:, ip:)"));
-      }
-    }
-    if (id.subject.empty() && id.sans.empty()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("identity '", id.name, "' needs subject=\"...\" or san=..."));
-    }
-    policy.identities_.push_back(std::move(id));
-    return absl::OkStatus();
+absl::Status Policy::ParseIdentity(const std::vector<std::string>& words, Policy& policy) {
+  if (words.size() < 3) {
+    return absl::InvalidArgumentError(
+        "identity needs a name and subject=\"...\" (and optionally issuer=\"...\", san=...)");
   }
-  if (verb == "grant") {
-    if (words.size() != 4) {
+  Identity id;
+  id.name = words[1];
+  if (!ValidName(id.name)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "identity name '", id.name, "' may hold only letters, digits, '-', '_' and '.'"));
+  }
+  for (const Identity& other : policy.identities_) {
+    if (other.name == id.name) {
       return absl::InvalidArgumentError(
-          "grant needs: grant IDENTITY ROLE[,ROLE...] SCOPE (scope: *, subject=nip:VALUE, "
-          "key=KEY_ID)");
+          absl::StrCat("identity '", id.name, "' is defined twice"));
     }
-    Grant g;
-    g.identity = words[1];
-    bool known = false;
-    for (const Identity& id : policy.identities_) known |= id.name == g.identity;
-    if (!known) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "grant names identity '", g.identity, "', which is not defined above this line"));
-    }
-    for (absl::string_view r : absl::StrSplit(words[2], ',')) {
-      KSEF_ASSIGN_OR_RETURN(Role role, ParseRole(r));
-      g.roles.push_back(role);
-    }
-    const std::string& scope = words[3];
-    if (scope == "*") {
-      g.kind = Grant::Kind::kAll;
-    } else if (absl::StartsWith(scope, "key=") && scope.size() > 4) {
-      g.kind = Grant::Kind::kKey;
-      g.value = scope.substr(4);
-    } else if (absl::StartsWith(scope, "subject=")) {
-      std::pair<std::string, std::string> tv =
-          absl::StrSplit(scope.substr(8), absl::MaxSplits(':', 1));
-      g.kind = Grant::Kind::kSubject;
-      g.value = tv.second;
-      if (tv.first == "nip") {
-        g.subject_type = SubjectType::kNip;
-      } else if (tv.first == "pesel") {
-        g.subject_type = SubjectType::kPesel;
-      } else if (tv.first == "fingerprint") {
-        g.subject_type = SubjectType::kCertificateFingerprint;
-        g.value = absl::AsciiStrToUpper(g.value);
-      } else {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "scope '", scope, "': the subject type must be nip, pesel or fingerprint"));
-      }
-      if (g.value.empty()) {
-        return absl::InvalidArgumentError(absl::StrCat("scope '", scope, "' has no value"));
-      }
+  }
+  for (size_t i = 2; i < words.size(); ++i) {
+    std::pair<std::string, std::string> kv = absl::StrSplit(words[i], absl::MaxSplits('=', 1));
+    if (kv.first == "subject" && !kv.second.empty()) {
+      id.subject = kv.second;
+    } else if (kv.first == "issuer" && !kv.second.empty()) {
+      id.issuer = kv.second;
+    } else if (kv.first == "san" && absl::StrContains(kv.second, ':')) {
+      id.sans.push_back(kv.second);
     } else {
       return absl::InvalidArgumentError(absl::StrCat(
-          "unknown scope '", scope, "' (use *, subject=nip:VALUE, subject=pesel:VALUE, "
-          "subject=fingerprint:VALUE or key=KEY_ID)"));
+          "cannot read '", words[i],
+          "': use subject=\"RFC 4514 name\", issuer=\"RFC 4514 name\" or san=dns:NAME "
+          "(also uri:, email:, ip:)"));
     }
-    policy.grants_.push_back(std::move(g));
-    return absl::OkStatus();
   }
+  if (id.subject.empty() && id.sans.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("identity '", id.name, "' needs subject=\"...\" or san=..."));
+  }
+  policy.identities_.push_back(std::move(id));
+  return absl::OkStatus();
+}
+
+absl::Status Policy::ParseGrant(const std::vector<std::string>& words, Policy& policy) {
+  if (words.size() != 4) {
+    return absl::InvalidArgumentError(
+        "grant needs: grant IDENTITY ROLE[,ROLE...] SCOPE (scope: *, subject=nip:VALUE, "
+        "key=KEY_ID)");
+  }
+  Grant g;
+  g.identity = words[1];
+  bool known = false;
+  for (const Identity& id : policy.identities_) known |= id.name == g.identity;
+  if (!known) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "grant names identity '", g.identity, "', which is not defined above this line"));
+  }
+  for (absl::string_view r : absl::StrSplit(words[2], ',')) {
+    KSEF_ASSIGN_OR_RETURN(Role role, ParseRole(r));
+    g.roles.push_back(role);
+  }
+  KSEF_RETURN_IF_ERROR(ParseScope(words[3], g));
+  policy.grants_.push_back(std::move(g));
+  return absl::OkStatus();
+}
+
+absl::Status Policy::ParseScope(const std::string& scope, Grant& g) {
+  if (scope == "*") {
+    g.kind = Grant::Kind::kAll;
+  } else if (absl::StartsWith(scope, "key=") && scope.size() > 4) {
+    g.kind = Grant::Kind::kKey;
+    g.value = scope.substr(4);
+  } else if (absl::StartsWith(scope, "subject=")) {
+    std::pair<std::string, std::string> tv =
+        absl::StrSplit(scope.substr(8), absl::MaxSplits(':', 1));
+    g.kind = Grant::Kind::kSubject;
+    g.value = tv.second;
+    if (tv.first == "nip") {
+      g.subject_type = SubjectType::kNip;
+    } else if (tv.first == "pesel") {
+      g.subject_type = SubjectType::kPesel;
+    } else if (tv.first == "fingerprint") {
+      g.subject_type = SubjectType::kCertificateFingerprint;
+      g.value = absl::AsciiStrToUpper(g.value);
+    } else {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "scope '", scope, "': the subject type must be nip, pesel or fingerprint"));
+    }
+    if (g.value.empty()) {
+      return absl::InvalidArgumentError(absl::StrCat("scope '", scope, "' has no value"));
+    }
+  } else {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "unknown scope '", scope, "' (use *, subject=nip:VALUE, subject=pesel:VALUE, "
+        "subject=fingerprint:VALUE or key=KEY_ID)"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Policy::ParseLine(const std::vector<std::string>& words, Policy& policy) {
+  const std::string& verb = words[0];
+  if (verb == "identity") return ParseIdentity(words, policy);
+  if (verb == "grant") return ParseGrant(words, policy);
   return absl::InvalidArgumentError(
       absl::StrCat("unknown statement '", verb, "' (expected identity or grant)"));
 }

@@ -93,6 +93,11 @@ class Policy {
     std::string value;
   };
   static absl::Status ParseLine(const std::vector<std::string>& words, Policy& policy);
+  // The two statements ParseLine reads.
+  static absl::Status ParseIdentity(const std::vector<std::string>& words, Policy& policy);
+  static absl::Status ParseGrant(const std::vector<std::string>& words, Policy& policy);
+  // A grant's scope ("*", "subject=TYPE:VALUE", "key=KEY_ID") into `grant`.
+  static absl::Status ParseScope(const std::string& scope, Grant& grant);
 
   std::vector<Identity> identities_;
   std::vector<Grant> grants_;

@@ -73,9 +73,8 @@ class RefusalLog {
     bool mixed_targets = false;  // later refusals named other keys/subjects
   };
 
-  // Group key and, past max_groups, the overflow key.
+  // The group an event is counted in.
   static std::string GroupKey(const audit::AuditEvent& event);
-  static std::string OverflowKey(const audit::AuditEvent& event);
   // The event that stands for `group.pending` counted refusals.
   static audit::AuditEvent CountedEvent(const Group& group);
   void Write(std::vector<audit::AuditEvent> events);

@@ -27,6 +27,7 @@
 #include "service/malformed_request_interceptor.h"
 #include "service/policy.h"
 #include "service/refusal_log.h"
+#include "service/signing_gate.h"
 #include "service/stream_limits.h"
 #include "service/usage_limiter.h"
 #include "service/key_registry.h"
@@ -69,7 +70,6 @@ absl::StatusOr<std::string> ReadTlsFile(const std::string& path, absl::string_vi
 
 absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
   std::unique_ptr<Server> server(new Server(config));
-
   auto pin = ReadSecretFile(config.pin_file);
   if (!pin.ok()) return absl::Status(pin.status().code(), absl::StrCat("pin_file: ",
                                                                        pin.status().message()));
@@ -91,62 +91,68 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerConfig& config
   auto policy = PolicyHolder::Open(config.policy_file);
   if (!policy.ok()) return policy.status();
   server->policy_ = std::move(*policy);
-
-  // state_dir holds the registry, the audit log and their -wal/-shm files:
-  // private to the service user (0700; database files 0600, common/sqlite.h).
-  absl::Status state_dir = MakePrivateDirectory(config.state_dir);
-  if (!state_dir.ok()) {
-    return absl::Status(state_dir.code(), absl::StrCat("state_dir: ", state_dir.message()));
-  }
-  auto registry = KeyRegistry::Open(config.state_dir + "/keys.db");
-  if (!registry.ok()) return registry.status();
-  server->registry_ = std::move(*registry);
-  server->keys_ = std::make_unique<KeyManager>(&server->hsm_->keys(), server->registry_.get(),
-                                               config.destruction_grace_period);
-  auto audit_key = OpenAuditKey(server->hsm_->keys(), *server->registry_);
-  if (!audit_key.ok()) return audit_key.status();
-  server->keys_->ReserveTokenKey(audit_key->id);
-  // From now on the token counts as the expected one only while it shows the
-  // audit key: a token that comes back without it is not used (fail closed).
-  server->hsm_->RequireKey(audit_key->id);
-  server->audit_key_ = std::make_unique<pkcs11::TokenKey>(*audit_key);
-  auto report = server->keys_->ReconcileAtStartup();
-  if (!report.ok()) return report.status();
-  LogInfo("key registry: ", report->checked_keys, " keys, ", report->unknown_token_keys.size(),
-          " unknown on token, ", report->missing_keys.size(), " missing on token, ",
-          report->foreign_internal_label_keys.size(), " foreign with an internal label, ",
-          report->incomplete_token_objects.size(), " incomplete token objects");
-  auto destroyed = server->keys_->DestroyDue();
-  if (!destroyed.ok()) LogWarning("destruction sweep: ", destroyed.status().message());
-
+  absl::Status keys_opened = server->OpenKeys();
+  if (!keys_opened.ok()) return keys_opened;
   server->WarnExpiringCertificates();
   absl::Status audit_started = server->StartAudit();
   if (!audit_started.ok()) return audit_started;
-
-  const AccessGuard* guard = server->guard_.get();
-  server->key_service_ = std::make_unique<KeyServiceImpl>(server->keys_.get(), guard);
-  server->enrollment_ = std::make_unique<Enrollment>(server->keys_.get());
-  server->enrollment_service_ = std::make_unique<EnrollmentServiceImpl>(
-      server->enrollment_.get(), server->keys_.get(), guard);
-  server->audit_service_ = std::make_unique<AuditServiceImpl>(server->audit_store_.get(), guard,
-                                                              server->AnchorFile());
-  server->certificates_ = std::make_unique<CertificateCache>();
-  server->auth_service_ = std::make_unique<AuthServiceImpl>(server->keys_.get(), guard,
-                                                            server->certificates_.get());
-  StreamLimits::Options stream_options;
-  stream_options.max_streams = config.max_streams;
-  stream_options.idle_timeout = config.stream_idle_timeout;
-  stream_options.write_timeout = config.stream_write_timeout;
-  server->streams_ = std::make_unique<StreamLimits>(stream_options);
-  server->offline_service_ = std::make_unique<OfflineServiceImpl>(
-      server->keys_.get(), guard, server->certificates_.get(), server->streams_.get(),
-      DefaultQrBase(config), !config.qr_base_url.empty());
+  server->MakeServices();
   absl::Status started = server->StartGrpc();
   if (!started.ok()) return started;
   server->SetServing(true);
   server->monitor_ = std::thread([s = server.get()] { s->MonitorLoop(); });
   server->sweeper_ = std::thread([s = server.get()] { s->SweepLoop(); });
   return server;
+}
+
+absl::Status Server::OpenKeys() {
+  // state_dir holds the registry, the audit log and their -wal/-shm files:
+  // private to the service user (0700; database files 0600, common/sqlite.h).
+  absl::Status state_dir = MakePrivateDirectory(config_.state_dir);
+  if (!state_dir.ok()) {
+    return absl::Status(state_dir.code(), absl::StrCat("state_dir: ", state_dir.message()));
+  }
+  auto registry = KeyRegistry::Open(config_.state_dir + "/keys.db");
+  if (!registry.ok()) return registry.status();
+  registry_ = std::move(*registry);
+  certificates_ = std::make_unique<CertificateCache>();
+  keys_ = std::make_unique<KeyManager>(&hsm_->keys(), registry_.get(), certificates_.get(),
+                                       config_.destruction_grace_period);
+  gate_ = std::make_unique<SigningGate>(&hsm_->keys(), certificates_.get());
+  auto audit_key = OpenAuditKey(hsm_->keys(), *registry_);
+  if (!audit_key.ok()) return audit_key.status();
+  keys_->ReserveTokenKey(audit_key->id);
+  // From now on the token counts as the expected one only while it shows the
+  // audit key: a token that comes back without it is not used (fail closed).
+  hsm_->RequireKey(audit_key->id);
+  audit_key_ = std::make_unique<pkcs11::TokenKey>(*audit_key);
+  auto report = keys_->ReconcileAtStartup();
+  if (!report.ok()) return report.status();
+  LogInfo("key registry: ", report->checked_keys, " keys, ", report->unknown_token_keys.size(),
+          " unknown on token, ", report->missing_keys.size(), " missing on token, ",
+          report->foreign_internal_label_keys.size(), " foreign with an internal label, ",
+          report->incomplete_token_objects.size(), " incomplete token objects");
+  auto destroyed = keys_->DestroyDue();
+  if (!destroyed.ok()) LogWarning("destruction sweep: ", destroyed.status().message());
+  return absl::OkStatus();
+}
+
+void Server::MakeServices() {
+  const AccessGuard* guard = guard_.get();
+  key_service_ = std::make_unique<KeyServiceImpl>(keys_.get(), guard);
+  enrollment_ = std::make_unique<Enrollment>(keys_.get());
+  enrollment_service_ =
+      std::make_unique<EnrollmentServiceImpl>(enrollment_.get(), keys_.get(), guard, gate_.get());
+  audit_service_ = std::make_unique<AuditServiceImpl>(audit_store_.get(), guard, AnchorFile());
+  auth_service_ = std::make_unique<AuthServiceImpl>(keys_.get(), guard, gate_.get());
+  StreamLimits::Options stream_options;
+  stream_options.max_streams = config_.max_streams;
+  stream_options.idle_timeout = config_.stream_idle_timeout;
+  stream_options.write_timeout = config_.stream_write_timeout;
+  streams_ = std::make_unique<StreamLimits>(stream_options);
+  offline_service_ = std::make_unique<OfflineServiceImpl>(keys_.get(), guard, gate_.get(),
+                                                          streams_.get(), DefaultQrBase(config_),
+                                                          !config_.qr_base_url.empty());
 }
 
 absl::Status Server::StartAudit() {
@@ -183,7 +189,7 @@ absl::Status Server::StartAudit() {
       },
       refusal_options);
   guard_ = std::make_unique<AccessGuard>(policy_.get(), audit_log_.get(), limiter_.get(),
-                                         refusals_.get());
+                                         refusals_.get(), certificates_.get());
   LogInfo("audit log in ", where, " (node ", options.node, ")");
   return absl::OkStatus();
 }
@@ -375,8 +381,9 @@ void Server::WarnExpiringCertificates() {
   }
   absl::Time now = absl::Now();
   for (const KeyRecord& key : *expiring) {
-    auto info = cert::ParseCertificateDer(key.certificate_der);
-    if (!info.ok()) continue;
+    auto certificate = certificates_->Get(key.certificate_der);
+    if (!certificate.ok()) continue;
+    const cert::CertificateInfo* info = &(*certificate)->info;
     std::string when = absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", info->not_after,
                                         absl::UTCTimeZone());
     if (info->not_after <= now) {

@@ -48,6 +48,7 @@ class AuditServiceImpl;
 class AuthServiceImpl;
 class OfflineServiceImpl;
 class CertificateCache;
+class SigningGate;
 class AccessGuard;
 class UsageLimiter;
 class PolicyHolder;
@@ -72,7 +73,12 @@ class Server {
   absl::Status StartGrpc();
   // Message size, thread, memory, stream and connection limits from the config.
   void ApplyLimits(grpc::ServerBuilder& builder);
+  // The registry, KeyManager, SigningGate and the audit key; reconciles
+  // registry and token and runs the first destruction sweep.
+  absl::Status OpenKeys();
   absl::Status StartAudit();
+  // The gRPC services, once the audit log runs.
+  void MakeServices();
   // <state_dir>/audit-anchor.log unless audit_anchor_file says otherwise.
   std::string AnchorFile() const;
   // Opens the anchor sinks into anchors_ and hands them to `options`, with
@@ -93,7 +99,9 @@ class Server {
   const ServerConfig config_;
   std::unique_ptr<pkcs11::Hsm> hsm_;
   std::unique_ptr<KeyRegistry> registry_;
+  std::unique_ptr<CertificateCache> certificates_;  // outlives its users below
   std::unique_ptr<KeyManager> keys_;
+  std::unique_ptr<SigningGate> gate_;
   std::unique_ptr<PolicyHolder> policy_;
   std::unique_ptr<pkcs11::TokenKey> audit_key_;
   std::unique_ptr<audit::AuditStore> audit_store_;
@@ -104,7 +112,6 @@ class Server {
   std::unique_ptr<StreamLimits> streams_;
   std::unique_ptr<AccessGuard> guard_;
   std::unique_ptr<AuditServiceImpl> audit_service_;
-  std::unique_ptr<CertificateCache> certificates_;
   std::unique_ptr<AuthServiceImpl> auth_service_;
   std::unique_ptr<OfflineServiceImpl> offline_service_;
   std::unique_ptr<KeyServiceImpl> key_service_;

@@ -1,0 +1,166 @@
+// KeyManager, sweeps: destruction of keys whose grace period is over
+// (DestroyDue) and the comparison of registry and token (Reconcile), which
+// completes or drops interrupted creations and reports what does not match.
+#include <algorithm>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "common/log.h"
+#include "common/status_macros.h"
+#include "service/key_manager.h"
+#include "service/key_naming.h"
+
+namespace ksef::service {
+
+absl::Status KeyManager::FinishDestruction(KeyRecord record) {
+  absl::Status s = store_->Destroy(record.cka_id);
+  if (!s.ok() && !absl::IsNotFound(s)) return s;
+  record.state = KeyState::kDestroyed;
+  record.update_time = clock_();
+  KSEF_RETURN_IF_ERROR(registry_->Update(record));
+  LogInfo("destroyed key ", record.name(), " (grace period over)");
+  return absl::OkStatus();
+}
+
+absl::StatusOr<int> KeyManager::DestroyDue() {
+  KeyFilter filter;
+  filter.state = KeyState::kScheduledForDestruction;
+  absl::Time now = clock_();
+  int destroyed = 0;
+  std::string cursor;
+  while (true) {
+    KSEF_ASSIGN_OR_RETURN(auto rows, registry_->List(filter, cursor, 200, nullptr));
+    for (auto& r : rows) {
+      cursor = r.key_id;
+      if (!r.destroy_time || *r.destroy_time > now) continue;
+      absl::MutexLock lock(&mu_);
+      // Re-read under the lock: a restore may have won the race.
+      auto fresh = registry_->Get(r.key_id);
+      if (!fresh.ok() || fresh->state != KeyState::kScheduledForDestruction ||
+          *fresh->destroy_time > now) {
+        continue;
+      }
+      KSEF_RETURN_IF_ERROR(FinishDestruction(std::move(*fresh)));
+      ++destroyed;
+    }
+    if (rows.size() < 200) break;
+  }
+  return destroyed;
+}
+
+bool KeyManager::IsReserved(const std::string& cka_id) const {
+  return std::find(reserved_.begin(), reserved_.end(), cka_id) != reserved_.end();
+}
+
+bool KeyManager::CreationRunning(const std::string& cka_id) {
+  absl::MutexLock lock(&creating_mu_);
+  return creating_.contains(cka_id);
+}
+
+absl::StatusOr<ConsistencyReport> KeyManager::Reconcile() {
+  absl::MutexLock lock(&mu_);
+  return ReconcileLocked(/*at_startup=*/false);
+}
+
+absl::StatusOr<ConsistencyReport> KeyManager::ReconcileAtStartup() {
+  absl::MutexLock lock(&mu_);
+  return ReconcileLocked(/*at_startup=*/true);
+}
+
+absl::Status KeyManager::ReconcileCreating(KeyRecord& r, const pkcs11::TokenKey* on_token,
+                                           bool at_startup,
+                                           absl::flat_hash_set<std::string>& interrupted) {
+  if (CreationRunning(r.cka_id)) return absl::OkStatus();  // a live Create owns it
+  if (on_token == nullptr || on_token->public_key_der.empty()) {  // nothing, or half a key
+    if (!at_startup && clock_() - r.update_time < kCreatingLease) return absl::OkStatus();
+    LogWarning("dropping key ", r.name(), ": its creation did not finish");
+    interrupted.insert(r.cka_id);
+    return registry_->Delete(r.key_id);
+  }
+  r.attestation = on_token->attestation;
+  r.public_key_der = on_token->public_key_der;
+  r.pkcs11_uri = on_token->uri;
+  r.state = KeyState::kPendingCertificate;
+  // An import interrupted after its certificate was stored.
+  auto cert = store_->GetCertificate(r.cka_id);
+  if (cert.ok()) {
+    r.certificate_der = *cert;
+    r.state = KeyState::kActive;
+  }
+  r.update_time = clock_();
+  KSEF_RETURN_IF_ERROR(registry_->Update(r));
+  LogInfo("completed creation of key ", r.name(), " interrupted by a restart");
+  return absl::OkStatus();
+}
+
+absl::StatusOr<int> KeyManager::RemoveDebris(const absl::flat_hash_set<std::string>& interrupted) {
+  if (interrupted.empty()) return 0;
+  KSEF_ASSIGN_OR_RETURN(int removed, store_->DestroyIncomplete([&](const pkcs11::IncompleteObject& o) {
+    return o.id.empty() || interrupted.contains(o.id);
+  }));
+  if (removed > 0) {
+    LogWarning("removed ", removed, " incomplete token object(s) left by ", interrupted.size(),
+               " interrupted key creation(s)");
+  }
+  return removed;
+}
+
+absl::StatusOr<ConsistencyReport> KeyManager::ReconcileLocked(bool at_startup) {
+  KSEF_ASSIGN_OR_RETURN(auto token_keys, store_->List());
+  absl::flat_hash_map<std::string, const pkcs11::TokenKey*> on_token;
+  for (const auto& k : token_keys) {
+    if (!k.id.empty() && !k.label.empty()) on_token[k.id] = &k;  // else: incomplete
+  }
+
+  ConsistencyReport report;
+  KeyFilter all;
+  std::string cursor;
+  absl::flat_hash_map<std::string, bool> known;
+  absl::flat_hash_set<std::string> interrupted;
+  while (true) {
+    KSEF_ASSIGN_OR_RETURN(auto rows, registry_->List(all, cursor, 500, nullptr));
+    for (auto& r : rows) {
+      cursor = r.key_id;
+      known[r.cka_id] = true;
+      auto it = on_token.find(r.cka_id);
+      if (r.state == KeyState::kCreating) {
+        KSEF_RETURN_IF_ERROR(ReconcileCreating(r, it == on_token.end() ? nullptr : it->second,
+                                               at_startup, interrupted));
+        continue;
+      }
+      ++report.checked_keys;
+      if (it == on_token.end()) report.missing_keys.push_back(r.name());
+    }
+    if (rows.size() < 500) break;
+  }
+  if (at_startup) KSEF_RETURN_IF_ERROR(RemoveDebris(interrupted).status());
+  KSEF_ASSIGN_OR_RETURN(std::vector<pkcs11::IncompleteObject> incomplete, store_->ListIncomplete());
+  for (const pkcs11::IncompleteObject& o : incomplete) {
+    report.incomplete_token_objects.push_back(o.Describe());
+  }
+  for (const auto& [id, key] : on_token) {
+    if (IsReserved(id)) continue;
+    if (!known.contains(id)) report.unknown_token_keys.push_back(key->uri);
+    if (absl::StartsWith(key->label, kInternalKeyPrefix)) {
+      report.foreign_internal_label_keys.push_back(key->uri);
+    }
+  }
+  for (const auto& uri : report.unknown_token_keys) {
+    LogWarning("consistency: private key on the token unknown to the registry: ", uri);
+  }
+  for (const auto& uri : report.foreign_internal_label_keys) {
+    LogWarning("consistency: private key with a label reserved for the service's own keys ('",
+               kInternalKeyPrefix, "...') that is not one of them (the service does not use it; "
+               "remove it unless you know what it is): ", uri);
+  }
+  for (const auto& name : report.missing_keys) {
+    LogWarning("consistency: key ", name, " is in the registry but missing on the token");
+  }
+  for (const auto& line : report.incomplete_token_objects) {
+    LogWarning("consistency: incomplete key object on the token: ", line);
+  }
+  return report;
+}
+
+}  // namespace ksef::service
