@@ -208,7 +208,7 @@ absl::StatusOr<KeyRecord> KeyManager::Create(const CreateKeyParams& params) {
     }
     return stored;
   }
-  LogInfo("created key ", record.name(), " (", pkcs11::KeyAlgorithmName(record.algorithm), ")");
+  LogInfo("created key ", record.name(), " (", crypto::KeyAlgorithmName(record.algorithm), ")");
   return record;
 }
 
@@ -435,8 +435,8 @@ absl::StatusOr<KeyRecord> KeyManager::ImportKey(const ImportKeyParams& params,
   record.cka_id = pkcs11::KeyStore::NewId();
   record.purpose = params.purpose;
   record.algorithm =
-      EVP_PKEY_get_base_id(key) == EVP_PKEY_RSA ? pkcs11::KeyAlgorithm::kRsa2048
-                                                : pkcs11::KeyAlgorithm::kEcP256;
+      EVP_PKEY_get_base_id(key) == EVP_PKEY_RSA ? crypto::KeyAlgorithm::kRsa2048
+                                                : crypto::KeyAlgorithm::kEcP256;
   record.state = KeyState::kCreating;
   record.create_time = record.update_time = clock_();
   record.pkcs11_uri = store_->UriFor(record.cka_id, record.key_id);
@@ -465,7 +465,7 @@ absl::StatusOr<KeyRecord> KeyManager::ImportKey(const ImportKeyParams& params,
   record.update_time = clock_();
   absl::Status updated = registry_->Update(record);
   if (!updated.ok()) return undo(updated);
-  LogInfo("imported key ", record.name(), " (", pkcs11::KeyAlgorithmName(record.algorithm),
+  LogInfo("imported key ", record.name(), " (", crypto::KeyAlgorithmName(record.algorithm),
           ", bring-your-own, CKA_LOCAL=false) with its certificate; key is ACTIVE");
   record.state = EffectiveState(record);
   return record;

@@ -32,7 +32,7 @@ struct CreateKeyParams {
   SubjectType subject_type = SubjectType::kNip;
   std::string subject_value;
   KeyPurpose purpose = KeyPurpose::kAuthentication;
-  pkcs11::KeyAlgorithm algorithm = pkcs11::KeyAlgorithm::kEcP256;
+  crypto::KeyAlgorithm algorithm = crypto::KeyAlgorithm::kEcP256;
   int64_t usage_limit = 0;  // 0 = no limit
 };
 
@@ -40,7 +40,7 @@ struct CreateKeyParams {
 // certificate that is valid at this moment.
 struct SigningKey {
   KeyRecord record;
-  std::shared_ptr<pkcs11::Signer> signer;
+  std::shared_ptr<crypto::Signer> signer;
 };
 
 // ImportKey: the registry side of a bring-your-own key.
