@@ -1,7 +1,6 @@
 #include "audit/anchor.h"
 
 #include <fcntl.h>
-#include <openssl/sha.h>
 #include <syslog.h>
 #include <unistd.h>
 
@@ -17,6 +16,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "common/encoding.h"
+#include "crypto/sha256.h"
 
 namespace ksef::audit {
 namespace {
@@ -66,9 +66,7 @@ std::string ErrnoText() { return std::strerror(errno); }
 }  // namespace
 
 std::string KeyFingerprint(absl::string_view spki_der) {
-  unsigned char md[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(spki_der.data()), spki_der.size(), md);
-  return HexUpper(absl::string_view(reinterpret_cast<const char*>(md), sizeof(md)));
+  return crypto::Sha256Hex(spki_der);
 }
 
 std::string FormatAnchorLine(const Checkpoint& cp) {

@@ -3,10 +3,12 @@
 #include <openssl/evp.h>
 
 #include <optional>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/string_view.h"
+#include "common/openssl_ptr.h"
 #include "common/utf8.h"
 
 namespace ksef::audit {
@@ -33,18 +35,17 @@ void Int(EVP_MD_CTX* ctx, int64_t v) {
   EVP_DigestUpdate(ctx, b, 8);
 }
 
-std::string Finish(EVP_MD_CTX* ctx) {
+std::string Finish(EvpMdCtxPtr ctx) {
   unsigned char md[32];
   unsigned int len = 0;
-  EVP_DigestFinal_ex(ctx, md, &len);
-  EVP_MD_CTX_free(ctx);
+  EVP_DigestFinal_ex(ctx.get(), md, &len);
   return std::string(reinterpret_cast<char*>(md), len);
 }
 
-EVP_MD_CTX* Start(absl::string_view domain) {
-  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-  EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr);
-  Field(ctx, domain);
+EvpMdCtxPtr Start(absl::string_view domain) {
+  EvpMdCtxPtr ctx(EVP_MD_CTX_new());
+  EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr);
+  Field(ctx.get(), domain);
   return ctx;
 }
 
@@ -116,7 +117,8 @@ void BoundEventFields(AuditEvent& e) {
 }
 
 std::string EventHash(const AuditEvent& e) {
-  EVP_MD_CTX* ctx = Start("ksef-hsm audit event v1");
+  EvpMdCtxPtr owner = Start("ksef-hsm audit event v1");
+  EVP_MD_CTX* ctx = owner.get();
   Int(ctx, e.seq);
   Field(ctx, e.node);
   Int(ctx, absl::ToUnixMicros(e.time));
@@ -138,12 +140,13 @@ std::string EventHash(const AuditEvent& e) {
     Field(ctx, e.peer);
     Int(ctx, e.count);
   }
-  return Finish(ctx);
+  return Finish(std::move(owner));
 }
 
 std::string CheckpointDigest(const Checkpoint& cp) {
-  EVP_MD_CTX* ctx =
+  EvpMdCtxPtr owner =
       Start(cp.version == 1 ? "ksef-hsm audit checkpoint v1" : "ksef-hsm audit checkpoint v2");
+  EVP_MD_CTX* ctx = owner.get();
   Field(ctx, cp.node);
   Int(ctx, cp.seq);
   Field(ctx, cp.head_hash);
@@ -155,7 +158,7 @@ std::string CheckpointDigest(const Checkpoint& cp) {
     // Any version other than 1 and 2 never verifies: it is in the digest.
     Int(ctx, cp.version);
   }
-  return Finish(ctx);
+  return Finish(std::move(owner));
 }
 
 std::string ZeroHash() { return std::string(32, '\0'); }

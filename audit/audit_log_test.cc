@@ -17,7 +17,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "audit/anchor.h"
-#include "audit/audit_test_util.h"
+#include "audit/testing/audit_test_util.h"
 #include "audit/verifier.h"
 #include "common/encoding.h"
 

@@ -12,7 +12,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "audit/audit_store_factory.h"
-#include "audit/audit_test_util.h"
+#include "audit/testing/audit_test_util.h"
 #include "audit/verifier.h"
 
 namespace ksef::audit {

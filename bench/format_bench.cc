@@ -16,17 +16,16 @@
 #include <cstdlib>
 #include <functional>
 #include <string>
+#include <utility>
 
 #include "absl/time/clock.h"
 #include "bench/raw_pkcs11.h"
-#include "pkcs11/key_store.h"
-#include "pkcs11/module.h"
-#include "pkcs11/token.h"
 #include "formats/cert/test_ca.h"
 #include "formats/csr/csr_builder.h"
 #include "formats/qr/links.h"
 #include "formats/qr/qr_image.h"
 #include "formats/xades/xades_signer.h"
+#include "pkcs11/hsm.h"
 #include "tests/support/softhsm_token.h"
 
 namespace {
@@ -46,6 +45,17 @@ double OpsPerSecond(absl::Duration duration, const std::function<bool()>& fn) {
   return n / absl::ToDoubleSeconds(absl::Now() - start);
 }
 
+// The service's view of the bench token (sessions and signs as sign_bench).
+absl::StatusOr<std::unique_ptr<pkcs11::Hsm>> OpenHsm(const testing::TestToken& token) {
+  pkcs11::HsmOptions options;
+  options.module_path = testing::TestToken::ModulePath();
+  options.token_label = token.label();
+  options.pin = SecureString(token.pin());
+  options.session_pool_size = 8;
+  options.max_concurrent_signs = 8;
+  return pkcs11::Hsm::Open(std::move(options));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -55,16 +65,13 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "%s\n", token.status().ToString().c_str());
     return 1;
   }
-  auto module = pkcs11::Module::Load(testing::TestToken::ModulePath());
-  if (!module.ok()) return 1;
-  auto tok = pkcs11::Token::Open(module->get(), pkcs11::TokenSelector{(*token)->label(), ""},
-                              SecureString((*token)->pin()), 8);
-  if (!tok.ok()) {
-    std::fprintf(stderr, "%s\n", tok.status().ToString().c_str());
+  auto hsm = OpenHsm(**token);
+  if (!hsm.ok()) {
+    std::fprintf(stderr, "%s\n", hsm.status().ToString().c_str());
     return 1;
   }
-  pkcs11::KeyStore store(tok->get(), "", 8);
-  auto key = store.Generate(pkcs11::KeyAlgorithm::kEcP256, "bench");
+  pkcs11::KeyStore& store = (*hsm)->keys();
+  auto key = store.Generate(crypto::KeyAlgorithm::kEcP256, "bench");
   auto signer = store.GetSigner(key->id);
   if (!key.ok() || !signer.ok()) return 1;
 
@@ -92,7 +99,7 @@ int main(int argc, char** argv) {
   const std::string serial = "01F20A5D352AE590";
 
   // Raw PKCS#11 on a session of our own, as sign_bench does.
-  CK_FUNCTION_LIST* f = (*tok)->f();
+  CK_FUNCTION_LIST* f = bench::RawFunctionList(testing::TestToken::ModulePath());
   CK_SESSION_HANDLE session = bench::OpenRawSessions(f, (*token)->label(), 1).front();
   CK_OBJECT_HANDLE handle = bench::FindKey(f, session, key->id);
   auto raw = [&] {

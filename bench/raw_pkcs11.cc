@@ -1,15 +1,29 @@
 #include "bench/raw_pkcs11.h"
 
+#include <dlfcn.h>
+
 #include <cstdlib>
 
-#include "pkcs11/module.h"
-#include "pkcs11/objects.h"
-
 namespace ksef::bench {
+namespace {
 
-using pkcs11::Attr;
-using pkcs11::BytesAttr;
-using pkcs11::TrimPadded;
+// A CK_UTF8CHAR field padded with blanks, as a string without the padding.
+std::string TrimPadded(const unsigned char* field, size_t size) {
+  std::string s(reinterpret_cast<const char*>(field), size);
+  size_t end = s.find_last_not_of(" \0", std::string::npos, 2);
+  return end == std::string::npos ? std::string() : s.substr(0, end + 1);
+}
+
+}  // namespace
+
+CK_FUNCTION_LIST* RawFunctionList(const std::string& module_path) {
+  void* handle = ::dlopen(module_path.c_str(), RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
+  if (handle == nullptr) std::abort();
+  auto get = reinterpret_cast<CK_C_GetFunctionList>(::dlsym(handle, "C_GetFunctionList"));
+  CK_FUNCTION_LIST* f = nullptr;
+  if (get == nullptr || get(&f) != CKR_OK || f == nullptr) std::abort();
+  return f;
+}
 
 std::vector<CK_SESSION_HANDLE> OpenRawSessions(CK_FUNCTION_LIST* f, const std::string& label,
                                                int n) {
@@ -36,7 +50,8 @@ std::vector<CK_SESSION_HANDLE> OpenRawSessions(CK_FUNCTION_LIST* f, const std::s
 
 CK_OBJECT_HANDLE FindKey(CK_FUNCTION_LIST* f, CK_SESSION_HANDLE session, const std::string& id) {
   CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
-  CK_ATTRIBUTE tmpl[] = {Attr(CKA_CLASS, &cls), BytesAttr(CKA_ID, id)};
+  CK_ATTRIBUTE tmpl[] = {{CKA_CLASS, &cls, sizeof(cls)},
+                         {CKA_ID, const_cast<char*>(id.data()), id.size()}};
   CK_OBJECT_HANDLE handle = CK_INVALID_HANDLE;
   CK_ULONG n = 0;
   if (f->C_FindObjectsInit(session, tmpl, 2) != CKR_OK) std::abort();

@@ -1,18 +1,27 @@
-// Raw PKCS#11 for the benchmarks' baselines: sessions and a key handle of
-// our own, without the service's pool, locks or checks. Aborts on failure
-// (a benchmark without its baseline means nothing).
+// Raw PKCS#11 for the benchmarks' baselines: the module's own function list,
+// sessions and a key handle of our own, without the service's pool, locks or
+// checks. Aborts on failure (a benchmark without its baseline means nothing).
+//
+// Documented exception to the layering (docs/architecture.md): the raw
+// baseline includes the PKCS#11 C header itself. It must never include
+// pkcs11/internal/; the service side of a benchmark uses pkcs11/hsm.h only.
 #ifndef KSEF_BENCH_RAW_PKCS11_H_
 #define KSEF_BENCH_RAW_PKCS11_H_
+
+#include <p11-kit/pkcs11.h>
 
 #include <string>
 #include <vector>
 
-#include "pkcs11/pkcs11_api.h"
-
 namespace ksef::bench {
 
+// The function list of the module at `module_path`, which the benchmark's
+// pkcs11::Hsm has already loaded and initialized (dlopen hands back the same
+// library; no C_Initialize here, and the library stays loaded).
+CK_FUNCTION_LIST* RawFunctionList(const std::string& module_path);
+
 // `n` read-write sessions on the token labelled `label` (the application is
-// already logged in through the service's Token, so they see private keys).
+// already logged in through the service's Hsm, so they see private keys).
 std::vector<CK_SESSION_HANDLE> OpenRawSessions(CK_FUNCTION_LIST* f, const std::string& label,
                                                int n);
 

@@ -24,21 +24,20 @@
 #include <cstdlib>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
-#include "pkcs11/key_store.h"
-#include "pkcs11/module.h"
-#include "pkcs11/objects.h"
 #include "bench/raw_pkcs11.h"
-#include "pkcs11/token.h"
+#include "pkcs11/hsm.h"
 #include "tests/support/softhsm_token.h"
 
 namespace {
 
-using namespace ksef::pkcs11;
+using ksef::crypto::KeyAlgorithm;
+using ksef::crypto::SignatureScheme;
 
 template <typename Fn>
 double OpsPerSecond(int threads, absl::Duration duration, Fn fn) {
@@ -91,22 +90,25 @@ int main(int argc, char** argv) {
   const char* override_module = std::getenv("KSEF_BENCH_PKCS11_MODULE");
   std::string module_path =
       override_module != nullptr ? override_module : ksef::testing::TestToken::ModulePath();
-  auto module = Module::Load(module_path);
-  if (!module.ok()) {
-    std::fprintf(stderr, "%s\n", module.status().ToString().c_str());
+  ksef::pkcs11::HsmOptions options;
+  options.module_path = module_path;
+  options.token_label = (*token)->label();
+  options.pin = ksef::SecureString((*token)->pin());
+  options.session_pool_size = max_threads + 2;
+  options.max_concurrent_signs = EnvInt("KSEF_BENCH_MAX_SIGNS", 8);
+  auto hsm = ksef::pkcs11::Hsm::Open(std::move(options));
+  if (!hsm.ok()) {
+    std::fprintf(stderr, "%s\n", hsm.status().ToString().c_str());
     return 1;
   }
-  auto tok = Token::Open(module->get(), TokenSelector{(*token)->label(), ""},
-                         ksef::SecureString((*token)->pin()), max_threads + 2);
-  if (!tok.ok()) return 1;
-  KeyStore store(tok->get(), "", EnvInt("KSEF_BENCH_MAX_SIGNS", 8));
+  ksef::pkcs11::KeyStore& store = (*hsm)->keys();
   auto key = store.Generate(KeyAlgorithm::kEcP256, "bench");
   auto signer = store.GetSigner(key->id);
   unsigned char digest[32];
   SHA256(reinterpret_cast<const unsigned char*>("bench"), 5, digest);
   std::string d(reinterpret_cast<char*>(digest), 32);
 
-  CK_FUNCTION_LIST* f = (*tok)->f();
+  CK_FUNCTION_LIST* f = ksef::bench::RawFunctionList(module_path);
   std::vector<CK_SESSION_HANDLE> sessions = ksef::bench::OpenRawSessions(f, (*token)->label(), max_threads);
   CK_OBJECT_HANDLE handle = ksef::bench::FindKey(f, sessions[0], key->id);
   auto raw = [&](int t) {
@@ -118,7 +120,7 @@ int main(int argc, char** argv) {
   };
   auto ours = [&](int) { return (*signer)->SignDigest(SignatureScheme::kEcdsaSha256, d).ok(); };
 
-  std::printf("module: %s\n", (*module)->description().c_str());
+  std::printf("module: %s\n", (*hsm)->module_description().c_str());
   std::printf("%-8s %12s %12s %7s %18s %10s\n", "threads", "raw ops/s", "signer ops/s",
               "ratio", "signer+keygen ops/s", "keys made");
   for (int threads : thread_counts) {

@@ -1,4 +1,4 @@
-#include "pkcs11/ck_status.h"
+#include "pkcs11/internal/ck_status.h"
 
 #include <cstdio>
 

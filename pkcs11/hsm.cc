@@ -3,8 +3,8 @@
 #include <cstdlib>
 
 #include "absl/strings/str_cat.h"
-#include "pkcs11/module.h"
-#include "pkcs11/token.h"
+#include "pkcs11/internal/module.h"
+#include "pkcs11/internal/token.h"
 
 namespace ksef::pkcs11 {
 

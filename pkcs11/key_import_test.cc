@@ -8,15 +8,22 @@
 #include <openssl/x509.h>
 
 #include "absl/strings/str_cat.h"
+#include "crypto/private_key_file.h"
+#include "crypto/public_key.h"
+#include "crypto/software_signer.h"
+#include "pkcs11/internal/module.h"
+#include "pkcs11/internal/objects.h"
+#include "pkcs11/internal/token.h"
 #include "pkcs11/key_store.h"
-#include "pkcs11/module.h"
-#include "pkcs11/objects.h"
-#include "pkcs11/private_key_file.h"
-#include "pkcs11/software_signer.h"
-#include "pkcs11/token.h"
 #include "tests/support/softhsm_token.h"
 
 namespace ksef::pkcs11 {
+
+using crypto::KeyAlgorithm;
+using crypto::SignatureScheme;
+using crypto::VerifyDigestSignature;
+using crypto::DecodePrivateKeyFile;
+using crypto::PublicKeyDerOf;
 namespace {
 
 using ::testing::HasSubstr;

@@ -11,15 +11,19 @@
 #include "common/files.h"
 #include "common/log.h"
 #include "common/status_macros.h"
-#include "pkcs11/ck_status.h"
-#include "pkcs11/objects.h"
-#include "pkcs11/pkcs11_signer.h"
+#include "crypto/public_key.h"
+#include "pkcs11/internal/ck_status.h"
+#include "pkcs11/internal/objects.h"
+#include "pkcs11/internal/pkcs11_signer.h"
+#include "pkcs11/internal/public_key.h"
+#include "pkcs11/internal/token.h"
+#include "pkcs11/internal/token_objects.h"
 #include "pkcs11/pkcs11_uri.h"
-#include "pkcs11/public_key.h"
-#include "pkcs11/token.h"
-#include "pkcs11/token_objects.h"
 
 namespace ksef::pkcs11 {
+
+using crypto::KeyAlgorithm;
+using crypto::Signer;
 
 class KeyStore::Impl {
  public:
@@ -150,7 +154,7 @@ absl::StatusOr<TokenKey> KeyStore::Impl::Describe(Session& s, CK_OBJECT_HANDLE p
   if (key.algorithm == KeyAlgorithm::kRsa2048) {
     KSEF_ASSIGN_OR_RETURN(std::string n, GetBytesAttribute(s, priv, CKA_MODULUS));
     KSEF_ASSIGN_OR_RETURN(std::string e, GetBytesAttribute(s, priv, CKA_PUBLIC_EXPONENT));
-    KSEF_ASSIGN_OR_RETURN(key.public_key_der, RsaSpkiFromModulus(n, e));
+    KSEF_ASSIGN_OR_RETURN(key.public_key_der, crypto::RsaSpkiFromModulus(n, e));
   } else {
     CK_OBJECT_CLASS cls = CKO_PUBLIC_KEY;
     KSEF_ASSIGN_OR_RETURN(auto pubs,

@@ -19,7 +19,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
-#include "pkcs11/signer.h"
+#include "crypto/signer.h"
 
 typedef struct evp_pkey_st EVP_PKEY;
 
@@ -39,7 +39,7 @@ struct KeyAttestation {
 struct TokenKey {
   std::string id;     // CKA_ID bytes
   std::string label;  // CKA_LABEL
-  KeyAlgorithm algorithm = KeyAlgorithm::kEcP256;
+  crypto::KeyAlgorithm algorithm = crypto::KeyAlgorithm::kEcP256;
   KeyAttestation attestation;
   std::string public_key_der;  // SubjectPublicKeyInfo
   std::string uri;             // RFC 7512 URI of the private key
@@ -69,7 +69,7 @@ class KeyStore {
   // Generates a key pair with CKA_LABEL = label and CKA_ID = id (16 random
   // bytes when id is empty). Serialized per token. The returned key is durable
   // on the token (store synced) when this returns; on failure nothing is left.
-  absl::StatusOr<TokenKey> Generate(KeyAlgorithm algorithm, const std::string& label,
+  absl::StatusOr<TokenKey> Generate(crypto::KeyAlgorithm algorithm, const std::string& label,
                                     const std::string& id = "");
 
   // 16 random bytes, for callers that record the CKA_ID before generating.
@@ -118,7 +118,7 @@ class KeyStore {
   absl::StatusOr<std::string> GetCertificate(const std::string& id);
 
   // A signer for the private key with this CKA_ID (cached; cheap to call).
-  absl::StatusOr<std::shared_ptr<Signer>> GetSigner(const std::string& id);
+  absl::StatusOr<std::shared_ptr<crypto::Signer>> GetSigner(const std::string& id);
 
   // RFC 7512 URI for a private key on this token.
   std::string UriFor(const std::string& id, const std::string& label) const;

@@ -13,14 +13,18 @@
 #include "absl/strings/ascii.h"
 #include "absl/time/clock.h"
 #include "common/encoding.h"
-#include "pkcs11/module.h"
-#include "pkcs11/objects.h"
+#include "crypto/software_signer.h"
+#include "pkcs11/internal/module.h"
+#include "pkcs11/internal/objects.h"
+#include "pkcs11/internal/token.h"
 #include "pkcs11/pkcs11_uri.h"
-#include "pkcs11/software_signer.h"
-#include "pkcs11/token.h"
 #include "tests/support/softhsm_token.h"
 
 namespace ksef::pkcs11 {
+
+using crypto::KeyAlgorithm;
+using crypto::SignatureScheme;
+using crypto::VerifyDigestSignature;
 namespace {
 
 std::string Sha256(absl::string_view data) {

@@ -1,4 +1,4 @@
-#include "pkcs11/module.h"
+#include "pkcs11/internal/module.h"
 
 #include <dlfcn.h>
 #include <sys/stat.h>
@@ -6,7 +6,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
-#include "pkcs11/ck_status.h"
+#include "pkcs11/internal/ck_status.h"
 
 namespace ksef::pkcs11 {
 namespace {

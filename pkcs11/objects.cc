@@ -1,6 +1,6 @@
-#include "pkcs11/objects.h"
+#include "pkcs11/internal/objects.h"
 
-#include "pkcs11/ck_status.h"
+#include "pkcs11/internal/ck_status.h"
 
 namespace ksef::pkcs11 {
 

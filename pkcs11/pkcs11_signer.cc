@@ -1,14 +1,18 @@
-#include "pkcs11/pkcs11_signer.h"
+#include "pkcs11/internal/pkcs11_signer.h"
 
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
-#include "pkcs11/ck_status.h"
-#include "pkcs11/objects.h"
-#include "pkcs11/token.h"
+#include "pkcs11/internal/ck_status.h"
+#include "pkcs11/internal/objects.h"
+#include "pkcs11/internal/token.h"
 
 namespace ksef::pkcs11 {
+
+using crypto::KeyAlgorithmName;
+using crypto::KeyAlgorithm;
+using crypto::SignatureScheme;
 namespace {
 
 // DER DigestInfo header for SHA-256 (RFC 8017 section 9.2, note 1).
@@ -36,10 +40,6 @@ class SlotGuard {
 };
 
 }  // namespace
-
-const char* KeyAlgorithmName(KeyAlgorithm algorithm) {
-  return algorithm == KeyAlgorithm::kEcP256 ? "EC_P256" : "RSA_2048";
-}
 
 Pkcs11Signer::Pkcs11Signer(Token* token, SignSlots* slots, std::string id,
                            KeyAlgorithm algorithm, std::string public_key_der,

@@ -1,8 +1,8 @@
-#include "pkcs11/session.h"
+#include "pkcs11/internal/session.h"
 
 #include "absl/strings/str_cat.h"
-#include "pkcs11/ck_status.h"
-#include "pkcs11/token.h"
+#include "pkcs11/internal/ck_status.h"
+#include "pkcs11/internal/token.h"
 
 namespace ksef::pkcs11 {
 

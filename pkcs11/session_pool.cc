@@ -1,9 +1,9 @@
-#include "pkcs11/session_pool.h"
+#include "pkcs11/internal/session_pool.h"
 
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "pkcs11/ck_status.h"
+#include "pkcs11/internal/ck_status.h"
 
 namespace ksef::pkcs11 {
 

@@ -1,4 +1,4 @@
-#include "pkcs11/token.h"
+#include "pkcs11/internal/token.h"
 
 #include <vector>
 
@@ -7,8 +7,8 @@
 #include "common/encoding.h"
 #include "common/log.h"
 #include "common/status_macros.h"
-#include "pkcs11/ck_status.h"
-#include "pkcs11/objects.h"
+#include "pkcs11/internal/ck_status.h"
+#include "pkcs11/internal/objects.h"
 
 namespace ksef::pkcs11 {
 namespace {

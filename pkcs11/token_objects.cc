@@ -1,4 +1,4 @@
-#include "pkcs11/token_objects.h"
+#include "pkcs11/internal/token_objects.h"
 
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
@@ -8,8 +8,8 @@
 
 #include "absl/status/status.h"
 #include "common/openssl_ptr.h"
-#include "pkcs11/objects.h"
-#include "pkcs11/public_key.h"
+#include "pkcs11/internal/objects.h"
+#include "pkcs11/internal/public_key.h"
 
 namespace ksef::pkcs11 {
 namespace {

@@ -1,18 +1,20 @@
 // Module loading, token selection, login and the session pool, on a real
 // SoftHSM2 token.
-#include "pkcs11/token.h"
+#include "pkcs11/internal/token.h"
 
 #include <gtest/gtest.h>
 
 #include <thread>
 
 #include "absl/synchronization/notification.h"
-#include "pkcs11/ck_status.h"
+#include "pkcs11/internal/ck_status.h"
+#include "pkcs11/internal/module.h"
 #include "pkcs11/key_store.h"
-#include "pkcs11/module.h"
 #include "tests/support/softhsm_token.h"
 
 namespace ksef::pkcs11 {
+
+using crypto::KeyAlgorithm;
 namespace {
 
 class TokenTest : public ::testing::Test {

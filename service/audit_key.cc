@@ -24,7 +24,7 @@ absl::StatusOr<pkcs11::TokenKey> OpenRecordedAuditKey(pkcs11::KeyStore& store,
         "(\"Audit key lost\")"));
   }
   if (!key.ok()) return key.status();
-  if (key->algorithm != pkcs11::KeyAlgorithm::kEcP256) {
+  if (key->algorithm != crypto::KeyAlgorithm::kEcP256) {
     return absl::FailedPreconditionError(absl::StrCat(
         "the object recorded as the audit key (CKA_ID ", HexUpper(cka_id),
         ") is not an EC P-256 key; the token or the key registry was altered"));
@@ -40,7 +40,7 @@ absl::StatusOr<std::vector<pkcs11::TokenKey>> AdoptionCandidates(pkcs11::KeyStor
   KSEF_ASSIGN_OR_RETURN(std::vector<pkcs11::TokenKey> keys, store.List());
   std::vector<pkcs11::TokenKey> out;
   for (pkcs11::TokenKey& k : keys) {
-    if (k.label != kAuditKeyLabel || k.algorithm != pkcs11::KeyAlgorithm::kEcP256) continue;
+    if (k.label != kAuditKeyLabel || k.algorithm != crypto::KeyAlgorithm::kEcP256) continue;
     auto owner = registry.GetByCkaId(k.id);
     if (owner.ok()) continue;
     if (!absl::IsNotFound(owner.status())) return owner.status();
@@ -69,7 +69,7 @@ absl::StatusOr<pkcs11::TokenKey> OpenAuditKey(pkcs11::KeyStore& store, KeyRegist
                  "' and none is recorded: adopting none of them (check-consistency lists them)");
     }
     // A fresh random CKA_ID: never one a caller's key could already have.
-    KSEF_ASSIGN_OR_RETURN(key, store.Generate(pkcs11::KeyAlgorithm::kEcP256, kAuditKeyLabel,
+    KSEF_ASSIGN_OR_RETURN(key, store.Generate(crypto::KeyAlgorithm::kEcP256, kAuditKeyLabel,
                                               pkcs11::KeyStore::NewId()));
     LogInfo("generated the audit key '", kAuditKeyLabel, "' (CKA_ID ", HexUpper(key.id),
             ") on the token");
@@ -80,11 +80,11 @@ absl::StatusOr<pkcs11::TokenKey> OpenAuditKey(pkcs11::KeyStore& store, KeyRegist
 
 absl::StatusOr<audit::CheckpointSigner> AuditCheckpointSigner(pkcs11::KeyStore& store,
                                                               const pkcs11::TokenKey& key) {
-  KSEF_ASSIGN_OR_RETURN(std::shared_ptr<pkcs11::Signer> signer, store.GetSigner(key.id));
+  KSEF_ASSIGN_OR_RETURN(std::shared_ptr<crypto::Signer> signer, store.GetSigner(key.id));
   audit::CheckpointSigner out;
   out.public_key_der = key.public_key_der;
   out.sign = [signer](const std::string& digest) {
-    return signer->SignDigest(pkcs11::SignatureScheme::kEcdsaSha256, digest);
+    return signer->SignDigest(crypto::SignatureScheme::kEcdsaSha256, digest);
   };
   return out;
 }

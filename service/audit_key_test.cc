@@ -47,7 +47,7 @@ class AuditKeyTest : public ksef::testing::SharedHsmTest {
   }
   static pkcs11::KeyStore& store() { return hsm_->keys(); }
 
-  pkcs11::TokenKey Labelled(pkcs11::KeyAlgorithm algorithm = pkcs11::KeyAlgorithm::kEcP256) {
+  pkcs11::TokenKey Labelled(crypto::KeyAlgorithm algorithm = crypto::KeyAlgorithm::kEcP256) {
     auto k = store().Generate(algorithm, kAuditKeyLabel);
     EXPECT_TRUE(k.ok()) << k.status();
     return k.value_or(pkcs11::TokenKey{});
@@ -62,7 +62,7 @@ class AuditKeyTest : public ksef::testing::SharedHsmTest {
     r.subject_value = "5265877635";
     r.state = KeyState::kPendingCertificate;
     EXPECT_TRUE(registry_->Insert(r).ok());
-    auto k = store().Generate(pkcs11::KeyAlgorithm::kEcP256, kAuditKeyLabel, r.cka_id);
+    auto k = store().Generate(crypto::KeyAlgorithm::kEcP256, kAuditKeyLabel, r.cka_id);
     EXPECT_TRUE(k.ok()) << k.status();
     return k.value_or(pkcs11::TokenKey{});
   }
@@ -75,7 +75,7 @@ TEST_F(AuditKeyTest, FirstStartGeneratesAndRecordsTheKey) {
   auto key = OpenAuditKey(store(), *registry_);
   ASSERT_TRUE(key.ok()) << key.status();
   EXPECT_EQ(key->label, kAuditKeyLabel);
-  EXPECT_EQ(key->algorithm, pkcs11::KeyAlgorithm::kEcP256);
+  EXPECT_EQ(key->algorithm, crypto::KeyAlgorithm::kEcP256);
   EXPECT_EQ(*registry_->GetInternalKey(kAuditKeyRole), key->id);
   // The audit key is no registry key.
   EXPECT_EQ(registry_->GetByCkaId(key->id).status().code(), absl::StatusCode::kNotFound);
@@ -120,12 +120,12 @@ TEST_F(AuditKeyTest, MigrationAdoptsTheOneUnownedLabelledKey) {
 
 TEST_F(AuditKeyTest, MigrationNeverAdoptsARegistryKeyOrAnotherAlgorithm) {
   pkcs11::TokenKey callers = CallerKeyWithAuditLabel();
-  pkcs11::TokenKey rsa = Labelled(pkcs11::KeyAlgorithm::kRsa2048);
+  pkcs11::TokenKey rsa = Labelled(crypto::KeyAlgorithm::kRsa2048);
   auto key = OpenAuditKey(store(), *registry_);
   ASSERT_TRUE(key.ok()) << key.status();
   EXPECT_NE(key->id, callers.id);
   EXPECT_NE(key->id, rsa.id);
-  EXPECT_EQ(key->algorithm, pkcs11::KeyAlgorithm::kEcP256);
+  EXPECT_EQ(key->algorithm, crypto::KeyAlgorithm::kEcP256);
   EXPECT_EQ(*registry_->GetInternalKey(kAuditKeyRole), key->id);
 }
 

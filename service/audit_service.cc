@@ -1,6 +1,5 @@
 #include "service/audit_service.h"
 
-#include <openssl/sha.h>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -8,7 +7,8 @@
 #include "audit/verifier.h"
 #include "common/encoding.h"
 #include "common/status_macros.h"
-#include "pkcs11/public_key.h"
+#include "crypto/public_key.h"
+#include "crypto/sha256.h"
 
 namespace ksef::service {
 namespace {
@@ -189,12 +189,10 @@ grpc::Status AuditServiceImpl::GetAuditPublicKey(grpc::ServerContext* context,
     KSEF_RETURN_IF_ERROR(call.Admit({Role::kAuditReading}));
     KSEF_RETURN_IF_ERROR(call.Authorize(Role::kAuditReading, Resource::Everything()));
     const std::string& der = guard_->log()->public_key_der();
-    KSEF_ASSIGN_OR_RETURN(std::string pem, pkcs11::SpkiToPem(der));
-    unsigned char md[SHA256_DIGEST_LENGTH];
-    SHA256(reinterpret_cast<const unsigned char*>(der.data()), der.size(), md);
+    KSEF_ASSIGN_OR_RETURN(std::string pem, crypto::SpkiToPem(der));
     resp->set_der(der);
     resp->set_pem(pem);
-    resp->set_sha256_fingerprint(HexUpper(absl::string_view(reinterpret_cast<char*>(md), 32)));
+    resp->set_sha256_fingerprint(crypto::Sha256Hex(der));
     return absl::OkStatus();
   }());
 }

@@ -1,23 +1,16 @@
 #include "service/audited_call.h"
 
-#include <openssl/sha.h>
-
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/utf8.h"
 #include "common/encoding.h"
 #include "common/log.h"
+#include "crypto/sha256.h"
 #include "service/grpc_status.h"
 #include "service/key_manager.h"
 
 namespace ksef::service {
 namespace {
-
-std::string Sha256Hex(absl::string_view bytes) {
-  unsigned char md[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), md);
-  return HexUpper(absl::string_view(reinterpret_cast<char*>(md), sizeof(md)));
-}
 
 const char* SubjectTypeWord(SubjectType type) {
   switch (type) {
@@ -144,12 +137,13 @@ absl::Status AuditedCall::ReserveUse(const KeyRecord& key) {
 
 void AuditedCall::SetKey(const KeyRecord& key) {
   event_.key_name = key.name();
-  event_.key_public_hash = key.public_key_der.empty() ? "" : Sha256Hex(key.public_key_der);
+  event_.key_public_hash =
+      key.public_key_der.empty() ? "" : crypto::Sha256Hex(key.public_key_der);
   event_.subject = SubjectString(key.subject_type, key.subject_value);
 }
 
 void AuditedCall::SetSignedBytes(absl::string_view bytes) {
-  event_.signed_sha256 = Sha256Hex(bytes);
+  event_.signed_sha256 = crypto::Sha256Hex(bytes);
 }
 
 audit::AuditEvent AuditedCall::EndEvent(const absl::Status& status) {

@@ -4,7 +4,8 @@
 #include "absl/strings/str_join.h"
 #include "common/log.h"
 #include "common/status_macros.h"
-#include "pkcs11/private_key_file.h"
+#include "crypto/private_key_file.h"
+#include "crypto/public_key.h"
 #include "formats/cert/certificate_info.h"
 #include "formats/csr/csr_builder.h"
 #include "formats/csr/enrollment_request.h"
@@ -147,8 +148,8 @@ absl::StatusOr<KeyRecord> Enrollment::ImportKey(const ImportKeyParams& params,
   }
   KSEF_ASSIGN_OR_RETURN(std::string der, cert::DecodeCertificateInput(certificate_input, ""));
   KSEF_ASSIGN_OR_RETURN(cert::CertificateInfo info, cert::ParseCertificateDer(der));
-  KSEF_ASSIGN_OR_RETURN(EvpPkeyPtr key, pkcs11::DecodePrivateKeyFile(key_file, password));
-  KSEF_ASSIGN_OR_RETURN(std::string spki, pkcs11::PublicKeyDerOf(key.get()));
+  KSEF_ASSIGN_OR_RETURN(EvpPkeyPtr key, crypto::DecodePrivateKeyFile(key_file, password));
+  KSEF_ASSIGN_OR_RETURN(std::string spki, crypto::PublicKeyDerOf(key.get()));
   KeyRecord probe;
   probe.public_key_der = spki;
   probe.purpose = params.purpose;

@@ -15,7 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/openssl_ptr.h"
 #include "pkcs11/hsm.h"
-#include "pkcs11/software_signer.h"
+#include "crypto/software_signer.h"
 #include "formats/cert/certificate_info.h"
 #include "formats/cert/test_ca.h"
 #include "formats/csr/enrollment_request.h"
@@ -326,10 +326,10 @@ TEST_F(EnrollmentTest, ImportActivatesKeyAndSurvivesRestart) {
   auto signing = SigningKey("keys/imp-ok", KeyPurpose::kAuthentication);
   ASSERT_TRUE(signing.ok()) << signing.status();
   std::string digest(32, '\x5a');
-  auto sig = signing->signer().SignDigest(pkcs11::SignatureScheme::kEcdsaSha256, digest);
+  auto sig = signing->signer().SignDigest(crypto::SignatureScheme::kEcdsaSha256, digest);
   ASSERT_TRUE(sig.ok());
-  EXPECT_TRUE(pkcs11::VerifyDigestSignature(info->public_key_der,
-                                         pkcs11::SignatureScheme::kEcdsaSha256, digest, *sig)
+  EXPECT_TRUE(crypto::VerifyDigestSignature(info->public_key_der,
+                                         crypto::SignatureScheme::kEcdsaSha256, digest, *sig)
                   .ok());
 }
 
@@ -474,7 +474,7 @@ TEST_F(EnrollmentTest, SelfSignedTestCertificatesInBothForms) {
 
 TEST_F(EnrollmentTest, BringYourOwnKeyIsImportedSensitiveAndChecked) {
   // A key pair as the KSeF web app hands it out: encrypted PKCS#8 + cert.
-  auto soft = pkcs11::SoftwareSigner::Generate(pkcs11::KeyAlgorithm::kEcP256);
+  auto soft = crypto::SoftwareSigner::Generate(crypto::KeyAlgorithm::kEcP256);
   ASSERT_TRUE(soft.ok());
   EvpPkeyPtr pkey(EVP_EC_gen("P-256"));
   ASSERT_NE(pkey, nullptr);
@@ -545,10 +545,10 @@ TEST_F(EnrollmentTest, BringYourOwnKeyIsImportedSensitiveAndChecked) {
   auto signing = SigningKey("keys/byo", KeyPurpose::kOffline);
   ASSERT_TRUE(signing.ok()) << signing.status();
   std::string digest(32, '\x11');
-  auto sig = signing->signer().SignDigest(pkcs11::SignatureScheme::kEcdsaSha256, digest);
+  auto sig = signing->signer().SignDigest(crypto::SignatureScheme::kEcdsaSha256, digest);
   ASSERT_TRUE(sig.ok());
   EXPECT_TRUE(
-      pkcs11::VerifyDigestSignature(spki_der, pkcs11::SignatureScheme::kEcdsaSha256, digest, *sig).ok());
+      crypto::VerifyDigestSignature(spki_der, crypto::SignatureScheme::kEcdsaSha256, digest, *sig).ok());
   OpenManager();
   auto got = manager_->Get("keys/byo");
   ASSERT_TRUE(got.ok());

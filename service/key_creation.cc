@@ -81,7 +81,7 @@ absl::StatusOr<KeyRecord> KeyManager::Create(const CreateKeyParams& params) {
     }
     return stored;
   }
-  LogInfo("created key ", record.name(), " (", pkcs11::KeyAlgorithmName(record.algorithm), ")");
+  LogInfo("created key ", record.name(), " (", crypto::KeyAlgorithmName(record.algorithm), ")");
   return record;
 }
 
@@ -91,8 +91,8 @@ absl::StatusOr<KeyRecord> KeyManager::ImportKey(const ImportKeyParams& params,
   KSEF_ASSIGN_OR_RETURN(KeyRecord record, NewRecord(params.subject_type, params.subject_value,
                                                    params.key_id, params.purpose));
   record.algorithm =
-      EVP_PKEY_get_base_id(key) == EVP_PKEY_RSA ? pkcs11::KeyAlgorithm::kRsa2048
-                                                : pkcs11::KeyAlgorithm::kEcP256;
+      EVP_PKEY_get_base_id(key) == EVP_PKEY_RSA ? crypto::KeyAlgorithm::kRsa2048
+                                                : crypto::KeyAlgorithm::kEcP256;
   RunningCreation running(this, record.cka_id);
   KSEF_RETURN_IF_ERROR(registry_->Insert(record));
   auto undo = [&](const absl::Status& why) {
@@ -118,7 +118,7 @@ absl::StatusOr<KeyRecord> KeyManager::ImportKey(const ImportKeyParams& params,
   record.update_time = clock_();
   absl::Status updated = registry_->Update(record);
   if (!updated.ok()) return undo(updated);
-  LogInfo("imported key ", record.name(), " (", pkcs11::KeyAlgorithmName(record.algorithm),
+  LogInfo("imported key ", record.name(), " (", crypto::KeyAlgorithmName(record.algorithm),
           ", bring-your-own, CKA_LOCAL=false) with its certificate; key is ACTIVE");
   record.state = EffectiveState(record);
   return record;

@@ -39,7 +39,7 @@ struct CreateKeyParams {
   SubjectType subject_type = SubjectType::kNip;
   std::string subject_value;
   KeyPurpose purpose = KeyPurpose::kAuthentication;
-  pkcs11::KeyAlgorithm algorithm = pkcs11::KeyAlgorithm::kEcP256;
+  crypto::KeyAlgorithm algorithm = crypto::KeyAlgorithm::kEcP256;
   int64_t usage_limit = 0;  // 0 = no limit
 };
 

@@ -193,7 +193,7 @@ TEST_F(KeyManagerTest, ScheduledKeyRestoresInsideGraceAndIsGoneAfter) {
 
 TEST_F(KeyManagerTest, ReconcileReportsBothDirectionsAndFinishesInterruptedCreation) {
   // A key on the token that no registry row knows.
-  auto stray = hsm_->keys().Generate(pkcs11::KeyAlgorithm::kEcP256, "stray");
+  auto stray = hsm_->keys().Generate(crypto::KeyAlgorithm::kEcP256, "stray");
   ASSERT_TRUE(stray.ok());
   // A registry key whose token objects vanished.
   auto lost = Create("lost");
@@ -206,7 +206,7 @@ TEST_F(KeyManagerTest, ReconcileReportsBothDirectionsAndFinishesInterruptedCreat
   half.subject_value = "5265877635";
   half.create_time = half.update_time = now_;
   ASSERT_TRUE(registry_->Insert(half).ok());
-  ASSERT_TRUE(hsm_->keys().Generate(pkcs11::KeyAlgorithm::kEcP256, "half", half.cka_id).ok());
+  ASSERT_TRUE(hsm_->keys().Generate(crypto::KeyAlgorithm::kEcP256, "half", half.cka_id).ok());
   // And one interrupted before generation.
   KeyRecord never = half;
   never.key_id = "never";
@@ -312,9 +312,9 @@ TEST_F(KeyManagerTest, InternalPrefixIsReservedForNewKeys) {
 }
 
 TEST_F(KeyManagerTest, ReservedKeyIsUnreachableAndForeignInternalLabelsAreReported) {
-  auto internal = hsm_->keys().Generate(pkcs11::KeyAlgorithm::kEcP256, "ksef-hsm-audit");
+  auto internal = hsm_->keys().Generate(crypto::KeyAlgorithm::kEcP256, "ksef-hsm-audit");
   ASSERT_TRUE(internal.ok()) << internal.status();
-  auto foreign = hsm_->keys().Generate(pkcs11::KeyAlgorithm::kEcP256, "ksef-hsm-audit");
+  auto foreign = hsm_->keys().Generate(crypto::KeyAlgorithm::kEcP256, "ksef-hsm-audit");
   ASSERT_TRUE(foreign.ok()) << foreign.status();
   manager_->ReserveTokenKey(internal->id);
 

@@ -8,7 +8,7 @@
 
 #include "absl/time/time.h"
 #include "pkcs11/key_store.h"
-#include "pkcs11/signer.h"
+#include "crypto/signer.h"
 
 namespace ksef::service {
 
@@ -35,7 +35,7 @@ struct KeyRecord {
   SubjectType subject_type = SubjectType::kNip;
   std::string subject_value;
   KeyPurpose purpose = KeyPurpose::kAuthentication;
-  pkcs11::KeyAlgorithm algorithm = pkcs11::KeyAlgorithm::kEcP256;
+  crypto::KeyAlgorithm algorithm = crypto::KeyAlgorithm::kEcP256;
   KeyState state = KeyState::kCreating;
   absl::Time create_time;
   absl::Time update_time;

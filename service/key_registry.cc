@@ -60,7 +60,7 @@ void BindRecord(Statement& st, const KeyRecord& r) {
   st.Bind(3, static_cast<int>(r.subject_type));
   st.BindText(4, r.subject_value);
   st.Bind(5, static_cast<int>(r.purpose));
-  st.Bind(6, r.algorithm == pkcs11::KeyAlgorithm::kEcP256 ? 1 : 2);
+  st.Bind(6, r.algorithm == crypto::KeyAlgorithm::kEcP256 ? 1 : 2);
   st.Bind(7, static_cast<int>(r.state));
   st.Bind(8, absl::ToUnixMicros(r.create_time));
   st.Bind(9, absl::ToUnixMicros(r.update_time));
@@ -83,7 +83,7 @@ KeyRecord ReadRecord(const Statement& st) {
   r.subject_type = static_cast<SubjectType>(st.Int(2));
   r.subject_value = st.Text(3);
   r.purpose = static_cast<KeyPurpose>(st.Int(4));
-  r.algorithm = st.Int(5) == 1 ? pkcs11::KeyAlgorithm::kEcP256 : pkcs11::KeyAlgorithm::kRsa2048;
+  r.algorithm = st.Int(5) == 1 ? crypto::KeyAlgorithm::kEcP256 : crypto::KeyAlgorithm::kRsa2048;
   r.state = static_cast<KeyState>(st.Int(6));
   r.create_time = absl::FromUnixMicros(st.Int(7));
   r.update_time = absl::FromUnixMicros(st.Int(8));

@@ -1,11 +1,11 @@
 #include "service/key_service.h"
 
-#include <openssl/sha.h>
 
 #include "absl/strings/str_cat.h"
 #include "common/encoding.h"
 #include "common/status_macros.h"
-#include "pkcs11/public_key.h"
+#include "crypto/public_key.h"
+#include "crypto/sha256.h"
 #include "formats/cert/certificate_info.h"
 #include "service/grpc_status.h"
 
@@ -63,12 +63,6 @@ absl::StatusOr<KeyState> StateFromProto(pb::KeyState s) {
   }
 }
 
-std::string Sha256Hex(absl::string_view data) {
-  unsigned char md[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), md);
-  return HexUpper(absl::string_view(reinterpret_cast<char*>(md), sizeof(md)));
-}
-
 }  // namespace
 
 absl::StatusOr<SubjectType> SubjectTypeFromProto(pb::KsefSubject::IdentifierType t) {
@@ -103,7 +97,7 @@ void ToProto(const KeyRecord& r, pb::Key* key) {
   key->mutable_subject()->set_type(static_cast<pb::KsefSubject::IdentifierType>(r.subject_type));
   key->mutable_subject()->set_value(r.subject_value);
   key->set_purpose(r.purpose == KeyPurpose::kAuthentication ? pb::AUTHENTICATION : pb::OFFLINE);
-  key->set_algorithm(r.algorithm == pkcs11::KeyAlgorithm::kEcP256 ? pb::EC_P256
+  key->set_algorithm(r.algorithm == crypto::KeyAlgorithm::kEcP256 ? pb::EC_P256
                                                                        : pb::RSA_2048);
   key->set_state(StateToProto(r.state));
   SetTime(r.create_time, key->mutable_create_time());
@@ -152,10 +146,10 @@ grpc::Status KeyServiceImpl::CreateKey(grpc::ServerContext* context,
     switch (req->algorithm()) {
       case pb::KEY_ALGORITHM_UNSPECIFIED:
       case pb::EC_P256:
-        params.algorithm = pkcs11::KeyAlgorithm::kEcP256;
+        params.algorithm = crypto::KeyAlgorithm::kEcP256;
         break;
       case pb::RSA_2048:
-        params.algorithm = pkcs11::KeyAlgorithm::kRsa2048;
+        params.algorithm = crypto::KeyAlgorithm::kRsa2048;
         break;
       default:
         return absl::InvalidArgumentError("algorithm must be EC_P256 or RSA_2048");
@@ -254,13 +248,13 @@ grpc::Status KeyServiceImpl::GetPublicKey(grpc::ServerContext* context,
     const KeyRecord& record = *found;
     call.SetKey(record);
     KSEF_RETURN_IF_ERROR(call.AuthorizeAny(kReadRoles, ResourceOf(record)));
-    KSEF_ASSIGN_OR_RETURN(std::string pem, pkcs11::SpkiToPem(record.public_key_der));
+    KSEF_ASSIGN_OR_RETURN(std::string pem, crypto::SpkiToPem(record.public_key_der));
     resp->set_name(record.name());
-    resp->set_algorithm(record.algorithm == pkcs11::KeyAlgorithm::kEcP256 ? pb::EC_P256
+    resp->set_algorithm(record.algorithm == crypto::KeyAlgorithm::kEcP256 ? pb::EC_P256
                                                                                : pb::RSA_2048);
     resp->set_der(record.public_key_der);
     resp->set_pem(pem);
-    resp->set_sha256_fingerprint(Sha256Hex(record.public_key_der));
+    resp->set_sha256_fingerprint(crypto::Sha256Hex(record.public_key_der));
     return absl::OkStatus();
   }());
 }

@@ -64,7 +64,7 @@ absl::StatusOr<std::shared_ptr<const CachedCertificate>> SigningGate::CheckMaySi
 absl::StatusOr<SigningPermit> SigningGate::Issue(
     AuthorizedKey authorized, std::shared_ptr<const CachedCertificate> certificate) const {
   KSEF_RETURN_IF_ERROR(authorized.call_->ReserveUse(authorized.key_));
-  KSEF_ASSIGN_OR_RETURN(std::shared_ptr<pkcs11::Signer> signer,
+  KSEF_ASSIGN_OR_RETURN(std::shared_ptr<crypto::Signer> signer,
                         store_->GetSigner(authorized.key_.cka_id));
   return SigningPermit(std::move(authorized.key_), std::move(signer), std::move(certificate));
 }

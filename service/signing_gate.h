@@ -29,7 +29,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "pkcs11/key_store.h"
-#include "pkcs11/signer.h"
+#include "crypto/signer.h"
 #include "service/certificate_cache.h"
 #include "service/key_model.h"
 #include "service/policy.h"
@@ -67,19 +67,19 @@ class SigningPermit {
 
   const KeyRecord& key() const { return key_; }
   // What formats/ signs through (pkcs11::Pkcs11Signer for token keys).
-  pkcs11::Signer& signer() const { return *signer_; }
+  crypto::Signer& signer() const { return *signer_; }
   // The key's certificate, parsed; null for an enrollment permit (the key
   // may have none yet).
   const CachedCertificate* certificate() const { return certificate_.get(); }
 
  private:
   friend class SigningGate;
-  SigningPermit(KeyRecord key, std::shared_ptr<pkcs11::Signer> signer,
+  SigningPermit(KeyRecord key, std::shared_ptr<crypto::Signer> signer,
                 std::shared_ptr<const CachedCertificate> certificate)
       : key_(std::move(key)), signer_(std::move(signer)), certificate_(std::move(certificate)) {}
 
   KeyRecord key_;
-  std::shared_ptr<pkcs11::Signer> signer_;
+  std::shared_ptr<crypto::Signer> signer_;
   std::shared_ptr<const CachedCertificate> certificate_;
 };
 

@@ -2,7 +2,6 @@
 
 #include <openssl/bio.h>
 #include <openssl/pem.h>
-#include <openssl/sha.h>
 #include <openssl/x509.h>
 #include <stdlib.h>
 
@@ -34,6 +33,7 @@
 #include "client/cli/output.h"
 #include "common/encoding.h"
 #include "common/openssl_ptr.h"
+#include "crypto/sha256.h"
 
 namespace ksef::client {
 namespace {
@@ -326,12 +326,6 @@ absl::StatusOr<std::string> ReadPublicKeyFile(const std::string& path) {
   return out;
 }
 
-std::string Sha256Hex(absl::string_view data) {
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), digest);
-  return HexUpper(absl::string_view(reinterpret_cast<const char*>(digest), sizeof(digest)));
-}
-
 // A private temporary directory, removed with everything in it when destroyed.
 class TempDir {
  public:
@@ -440,8 +434,8 @@ int RunVerifyOffline(CommandContext& ctx, const std::string& db) {
     response.set_problem(report->problem);
   }
   if (!trusted_key.empty() && !ctx.json()) {
-    ctx.err() << "checked against the audit key with SHA-256 fingerprint " << Sha256Hex(trusted_key)
-              << "\n";
+    ctx.err() << "checked against the audit key with SHA-256 fingerprint "
+              << crypto::Sha256Hex(trusted_key) << "\n";
   }
   const int rc = PrintVerifyReport(ctx, response);
   if (rc != kExitOk || !unpinned || skip_signature) return rc;
@@ -488,7 +482,7 @@ int RunPublicKey(CommandContext& ctx) {
   std::string pem = key.pem().empty() ? PemFromDer(key.der()) : key.pem();
   if (!absl::EndsWith(pem, "\n")) pem.push_back('\n');
   std::string fingerprint =
-      key.sha256_fingerprint().empty() ? Sha256Hex(key.der()) : key.sha256_fingerprint();
+      key.sha256_fingerprint().empty() ? crypto::Sha256Hex(key.der()) : key.sha256_fingerprint();
   std::string human;
   if (out.has_value()) {
     if (absl::Status written = WriteWholeFile(*out, pem, "audit public key file"); !written.ok()) {

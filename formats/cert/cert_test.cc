@@ -15,7 +15,7 @@
 #include "common/encoding.h"
 #include "common/files.h"
 #include "common/openssl_ptr.h"
-#include "pkcs11/software_signer.h"
+#include "crypto/software_signer.h"
 #include "formats/cert/certificate_builder.h"
 #include "formats/cert/certificate_info.h"
 #include "formats/cert/self_signed.h"
@@ -144,7 +144,7 @@ TEST(CheckCertificateMatchesKeyTest, SaysWhichCheckFailed) {
   auto info = ParseCertificateDer(V2CertDer()).value();
   EXPECT_TRUE(
       CheckCertificateMatchesKey(info, info.public_key_der, CertificateType::kAuthentication).ok());
-  auto other = pkcs11::SoftwareSigner::Generate(pkcs11::KeyAlgorithm::kEcP256).value();
+  auto other = crypto::SoftwareSigner::Generate(crypto::KeyAlgorithm::kEcP256).value();
   auto wrong_key =
       CheckCertificateMatchesKey(info, other->public_key_der(), CertificateType::kAuthentication);
   EXPECT_EQ(wrong_key.code(), absl::StatusCode::kInvalidArgument);
@@ -155,13 +155,13 @@ TEST(CheckCertificateMatchesKeyTest, SaysWhichCheckFailed) {
   EXPECT_THAT(wrong_usage.message(), HasSubstr("nonRepudiation"));
 }
 
-class TestCaTest : public ::testing::TestWithParam<pkcs11::KeyAlgorithm> {};
+class TestCaTest : public ::testing::TestWithParam<crypto::KeyAlgorithm> {};
 
 TEST_P(TestCaTest, IssuesKsefLikeCertificatesFromCsrs) {
   auto ca = TestCa::CreateInMemory().value();
   auto ca_info = ParseCertificateDer(ca->certificate_der()).value();
   EXPECT_THAT(ca_info.subject, HasSubstr("NOT KSeF"));
-  auto key = pkcs11::SoftwareSigner::Generate(GetParam()).value();
+  auto key = crypto::SoftwareSigner::Generate(GetParam()).value();
   const std::string csr = csr::BuildCsrDer(BetaSeal(), *key).value();
   const absl::Time start = Utc(2026, 1, 1, 0, 0, 0);
   for (CertificateType type : {CertificateType::kAuthentication, CertificateType::kOffline}) {
@@ -182,8 +182,8 @@ TEST_P(TestCaTest, IssuesKsefLikeCertificatesFromCsrs) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Algorithms, TestCaTest,
-                         ::testing::Values(pkcs11::KeyAlgorithm::kEcP256,
-                                           pkcs11::KeyAlgorithm::kRsa2048));
+                         ::testing::Values(crypto::KeyAlgorithm::kEcP256,
+                                           crypto::KeyAlgorithm::kRsa2048));
 
 TEST(TestCaFilesTest, PersistsItsKeyAndVerifiesWithOpenssl) {
   const std::string dir = ksef::testing::MakeTempDir("ksef-test-ca");
@@ -197,7 +197,7 @@ TEST(TestCaFilesTest, PersistsItsKeyAndVerifiesWithOpenssl) {
   ASSERT_TRUE(again.ok()) << again.status();
   EXPECT_EQ((*again)->certificate_der(), (*ca)->certificate_der());
 
-  auto key = pkcs11::SoftwareSigner::Generate(pkcs11::KeyAlgorithm::kEcP256).value();
+  auto key = crypto::SoftwareSigner::Generate(crypto::KeyAlgorithm::kEcP256).value();
   auto der = (*again)->Issue(csr::CsrToBase64(csr::BuildCsrDer(BetaSeal(), *key).value()),
                              CertificateType::kAuthentication, absl::Now() - absl::Hours(1));
   ASSERT_TRUE(der.ok()) << der.status();
@@ -219,7 +219,7 @@ TEST(TestCaFilesTest, PersistsItsKeyAndVerifiesWithOpenssl) {
 
 TEST(TestCaTest, RefusesTamperedCsrAndEmptyValidity) {
   auto ca = TestCa::CreateInMemory().value();
-  auto key = pkcs11::SoftwareSigner::Generate(pkcs11::KeyAlgorithm::kEcP256).value();
+  auto key = crypto::SoftwareSigner::Generate(crypto::KeyAlgorithm::kEcP256).value();
   std::string csr = csr::BuildCsrDer(BetaSeal(), *key).value();
   std::string tampered = csr;
   tampered[tampered.size() - 5] ^= 0x01;
@@ -237,7 +237,7 @@ TEST(TestCaTest, RefusesTamperedCsrAndEmptyValidity) {
 }
 
 TEST(CertificateBuilderTest, UsesGeneralizedTimeFrom2050) {
-  auto key = pkcs11::SoftwareSigner::Generate(pkcs11::KeyAlgorithm::kEcP256).value();
+  auto key = crypto::SoftwareSigner::Generate(crypto::KeyAlgorithm::kEcP256).value();
   CertificateFields f;
   f.serial = RandomSerial();
   f.issuer_name_der = f.subject_name_der = csr::BuildSubjectNameDer(BetaSeal()).value();
@@ -256,7 +256,7 @@ TEST(CertificateBuilderTest, UsesGeneralizedTimeFrom2050) {
 }
 
 TEST(SelfSignedTest, PersonalPeselCertificateHasTheFormKsefTestAccepts) {
-  auto key = pkcs11::SoftwareSigner::Generate(pkcs11::KeyAlgorithm::kEcP256).value();
+  auto key = crypto::SoftwareSigner::Generate(crypto::KeyAlgorithm::kEcP256).value();
   SelfSignedSubject s;
   s.form = SelfSignedForm::kPersonal;
   s.identifier_type = SelfSignedSubject::IdentifierType::kPesel;
@@ -286,7 +286,7 @@ TEST(SelfSignedTest, PersonalPeselCertificateHasTheFormKsefTestAccepts) {
 }
 
 TEST(SelfSignedTest, SealCertificateCarriesVatplIdentifier) {
-  auto key = pkcs11::SoftwareSigner::Generate(pkcs11::KeyAlgorithm::kRsa2048).value();
+  auto key = crypto::SoftwareSigner::Generate(crypto::KeyAlgorithm::kRsa2048).value();
   SelfSignedSubject s;
   s.form = SelfSignedForm::kSeal;
   s.identifier = "5265877635";

@@ -78,7 +78,7 @@ std::string KeyUsageBits(const CertificateFields& f) {
 
 absl::StatusOr<std::string> BuildCertificateDer(const CertificateFields& f,
                                                 absl::string_view issuer_spki_der,
-                                                const pkcs11::Signer& issuer) {
+                                                const crypto::Signer& issuer) {
   if (f.serial.empty() || f.serial.size() > 20 ||
       f.serial.find_first_not_of('\0') == std::string::npos) {
     return absl::InvalidArgumentError("certificate serial must be 1 to 20 bytes, not zero");

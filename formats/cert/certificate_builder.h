@@ -1,4 +1,4 @@
-// X.509 v3 certificates signed through pkcs11::Signer: the local test CA's and
+// X.509 v3 certificates signed through crypto::Signer: the local test CA's and
 // the self-signed TEST certificates (ksef.md 2.4 and 4.1). Pure; thread-safe
 // if the signer is.
 #ifndef KSEF_FORMATS_CERT_CERTIFICATE_BUILDER_H_
@@ -9,7 +9,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
-#include "pkcs11/signer.h"
+#include "crypto/signer.h"
 #include "formats/cert/certificate_info.h"
 
 namespace ksef::cert {
@@ -35,7 +35,7 @@ struct CertificateFields {
 // INVALID_ARGUMENT for a bad serial, SPKI or an empty validity.
 absl::StatusOr<std::string> BuildCertificateDer(const CertificateFields& fields,
                                                 absl::string_view issuer_spki_der,
-                                                const pkcs11::Signer& issuer);
+                                                const crypto::Signer& issuer);
 
 // 8 random bytes with the high bit cleared and a non-zero first byte (the
 // shape of KSeF's 16-hex-digit serials).

@@ -82,7 +82,7 @@ absl::StatusOr<csr::EnrollmentData> SelfSignedSubjectData(const SelfSignedSubjec
 
 absl::StatusOr<std::string> IssueSelfSigned(const SelfSignedSubject& subject,
                                             CertificateType type, absl::Time not_before,
-                                            absl::Duration validity, const pkcs11::Signer& signer) {
+                                            absl::Duration validity, const crypto::Signer& signer) {
   if (validity <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError("validity must be positive");
   }

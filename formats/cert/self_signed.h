@@ -8,7 +8,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "pkcs11/signer.h"
+#include "crypto/signer.h"
 #include "formats/cert/certificate_info.h"
 #include "formats/csr/enrollment_data.h"
 
@@ -48,7 +48,7 @@ absl::StatusOr<csr::EnrollmentData> SelfSignedSubjectData(const SelfSignedSubjec
 // INVALID_ARGUMENT for a bad subject or a non-positive validity.
 absl::StatusOr<std::string> IssueSelfSigned(const SelfSignedSubject& subject,
                                             CertificateType type, absl::Time not_before,
-                                            absl::Duration validity, const pkcs11::Signer& signer);
+                                            absl::Duration validity, const crypto::Signer& signer);
 
 }  // namespace ksef::cert
 

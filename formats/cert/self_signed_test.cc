@@ -11,7 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/types/span.h"
-#include "pkcs11/software_signer.h"
+#include "crypto/software_signer.h"
 #include "formats/cert/certificate_info.h"
 #include "formats/csr/name_rules.h"
 #include "formats/csr/name_rules_testing.h"

@@ -114,7 +114,7 @@ absl::StatusOr<std::string> CsrDer(absl::string_view csr) {
 absl::StatusOr<std::unique_ptr<TestCa>> TestCa::CreateInMemory() {
   KSEF_ASSIGN_OR_RETURN(std::string key_pem, GenerateP256Pem());
   std::unique_ptr<TestCa> ca(new TestCa());
-  KSEF_ASSIGN_OR_RETURN(ca->signer_, pkcs11::SoftwareSigner::FromPrivateKey(key_pem));
+  KSEF_ASSIGN_OR_RETURN(ca->signer_, crypto::SoftwareSigner::FromPrivateKey(key_pem));
   KSEF_ASSIGN_OR_RETURN(ca->name_der_, CaNameDer());
   CertificateFields fields;
   fields.serial = RandomSerial();
@@ -147,7 +147,7 @@ absl::StatusOr<std::unique_ptr<TestCa>> TestCa::OpenOrCreate(const std::string& 
   KSEF_ASSIGN_OR_RETURN(SecureString key_pem, ReadSecretFile(key_path));
   KSEF_ASSIGN_OR_RETURN(std::string cert_pem, ReadFile(cert_path));
   std::unique_ptr<TestCa> ca(new TestCa());
-  KSEF_ASSIGN_OR_RETURN(ca->signer_, pkcs11::SoftwareSigner::FromPrivateKey(key_pem.reveal()));
+  KSEF_ASSIGN_OR_RETURN(ca->signer_, crypto::SoftwareSigner::FromPrivateKey(key_pem.reveal()));
   KSEF_ASSIGN_OR_RETURN(ca->certificate_der_, DecodeCertificateInput(cert_pem));
   KSEF_ASSIGN_OR_RETURN(CertificateInfo info, ParseCertificateDer(ca->certificate_der_));
   if (info.public_key_der != ca->signer_->public_key_der()) {

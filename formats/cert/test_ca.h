@@ -16,7 +16,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "common/secure_string.h"
-#include "pkcs11/software_signer.h"
+#include "crypto/software_signer.h"
 #include "formats/cert/certificate_info.h"
 
 namespace ksef::cert {
@@ -44,7 +44,7 @@ class TestCa {
 
  private:
   TestCa() = default;
-  std::unique_ptr<pkcs11::SoftwareSigner> signer_;
+  std::unique_ptr<crypto::SoftwareSigner> signer_;
   std::string certificate_der_;
   std::string name_der_;
   SecureString key_pem_;  // written to test-ca-key.pem on creation

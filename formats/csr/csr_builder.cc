@@ -3,13 +3,12 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
-#include <cstring>
-
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "common/encoding.h"
 #include "common/openssl_ptr.h"
 #include "common/status_macros.h"
+#include "crypto/public_key.h"
 #include "formats/csr/asn1_der.h"
 #include "formats/csr/signed_structure.h"
 #include "formats/csr/subject_name.h"
@@ -31,10 +30,7 @@ absl::Status CheckSpki(absl::string_view spki_der) {
     return absl::OkStatus();
   }
   if (EVP_PKEY_get_base_id(key.get()) == EVP_PKEY_EC) {
-    char group[64] = {};
-    size_t len = 0;
-    if (EVP_PKEY_get_group_name(key.get(), group, sizeof(group), &len) != 1 ||
-        std::strcmp(group, "prime256v1") != 0) {
+    if (!crypto::IsEcP256(key.get())) {
       return absl::InvalidArgumentError("public key: EC key must be on P-256 (prime256v1)");
     }
     return absl::OkStatus();
@@ -55,7 +51,7 @@ absl::StatusOr<std::string> BuildCertificationRequestInfoDer(const EnrollmentDat
   return DerTlv(kTagSequence, content);
 }
 
-absl::StatusOr<std::string> BuildCsrDer(const EnrollmentData& data, const pkcs11::Signer& signer) {
+absl::StatusOr<std::string> BuildCsrDer(const EnrollmentData& data, const crypto::Signer& signer) {
   KSEF_ASSIGN_OR_RETURN(std::string cri,
                         BuildCertificationRequestInfoDer(data, signer.public_key_der()));
   return SignToBeSigned(std::move(cri), signer);

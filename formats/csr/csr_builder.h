@@ -1,5 +1,5 @@
 // PKCS#10 certificate signing requests for KSeF enrollment (ksef.md 4.4),
-// signed through pkcs11::Signer so the private key never leaves the token.
+// signed through crypto::Signer so the private key never leaves the token.
 #ifndef KSEF_FORMATS_CSR_CSR_BUILDER_H_
 #define KSEF_FORMATS_CSR_CSR_BUILDER_H_
 
@@ -7,7 +7,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "pkcs11/signer.h"
+#include "crypto/signer.h"
 #include "formats/csr/enrollment_data.h"
 
 namespace ksef::csr {
@@ -27,7 +27,7 @@ absl::StatusOr<std::string> BuildCertificationRequestInfoDer(const EnrollmentDat
 // Errors: those of BuildCertificationRequestInfoDer; the signer's status as
 // is (UNAVAILABLE etc.); INTERNAL if the signer returns a malformed result.
 // Thread-safe if the signer is.
-absl::StatusOr<std::string> BuildCsrDer(const EnrollmentData& data, const pkcs11::Signer& signer);
+absl::StatusOr<std::string> BuildCsrDer(const EnrollmentData& data, const crypto::Signer& signer);
 
 // Standard Base64 of the DER, what POST /certificates/enrollments takes in
 // its "csr" field.

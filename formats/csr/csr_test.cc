@@ -12,10 +12,11 @@
 
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
+#include "common/ecdsa.h"
 #include "common/encoding.h"
 #include "common/files.h"
 #include "common/openssl_ptr.h"
-#include "pkcs11/software_signer.h"
+#include "crypto/software_signer.h"
 #include "formats/csr/asn1_der.h"
 #include "formats/csr/csr_builder.h"
 #include "formats/csr/enrollment_data.h"
@@ -105,8 +106,8 @@ EnrollmentData OfficialData() {
   return data.ok() ? *data : EnrollmentData{};
 }
 
-std::unique_ptr<pkcs11::SoftwareSigner> V3Signer() {
-  auto signer = pkcs11::SoftwareSigner::FromPrivateKey(ReadTestData("v3_p256_key.pem"));
+std::unique_ptr<crypto::SoftwareSigner> V3Signer() {
+  auto signer = crypto::SoftwareSigner::FromPrivateKey(ReadTestData("v3_p256_key.pem"));
   EXPECT_TRUE(signer.ok()) << signer.status();
   return signer.ok() ? std::move(*signer) : nullptr;
 }
@@ -131,23 +132,23 @@ void ExpectOpenSslAccepts(const std::string& der, int expected_sig_nid) {
 }
 
 // Returns a fixed signature and records the digest it was asked to sign.
-class FixedSigner : public pkcs11::Signer {
+class FixedSigner : public crypto::Signer {
  public:
-  FixedSigner(pkcs11::KeyAlgorithm algorithm, std::string spki, absl::StatusOr<std::string> result)
+  FixedSigner(crypto::KeyAlgorithm algorithm, std::string spki, absl::StatusOr<std::string> result)
       : algorithm_(algorithm), spki_(std::move(spki)), result_(std::move(result)) {}
-  pkcs11::KeyAlgorithm algorithm() const override { return algorithm_; }
+  crypto::KeyAlgorithm algorithm() const override { return algorithm_; }
   const std::string& public_key_der() const override { return spki_; }
-  absl::StatusOr<std::string> SignDigest(pkcs11::SignatureScheme scheme,
+  absl::StatusOr<std::string> SignDigest(crypto::SignatureScheme scheme,
                                          absl::string_view digest) const override {
     last_scheme_ = scheme;
     last_digest_ = std::string(digest);
     return result_;
   }
-  mutable pkcs11::SignatureScheme last_scheme_{};
+  mutable crypto::SignatureScheme last_scheme_{};
   mutable std::string last_digest_;
 
  private:
-  pkcs11::KeyAlgorithm algorithm_;
+  crypto::KeyAlgorithm algorithm_;
   std::string spki_;
   absl::StatusOr<std::string> result_;
 };
@@ -354,15 +355,15 @@ TEST(CsrTest, WithTheVectorsSignatureTheCsrIsByteIdenticalToV5b) {
   CsrParts vector = Split(v5b);
   ASSERT_GT(vector.signature_bit_string.size(), 3u);
   // BIT STRING content = 00 || ECDSA-Sig-Value.
-  auto raw = pkcs11::EcdsaDerToRaw(Content(vector.signature_bit_string).substr(1));
+  auto raw = EcdsaDerToRaw(Content(vector.signature_bit_string).substr(1));
   ASSERT_TRUE(raw.ok()) << raw.status();
   auto v3 = V3Signer();
   ASSERT_NE(v3, nullptr);
-  FixedSigner signer(pkcs11::KeyAlgorithm::kEcP256, v3->public_key_der(), *raw);
+  FixedSigner signer(crypto::KeyAlgorithm::kEcP256, v3->public_key_der(), *raw);
   auto csr = BuildCsrDer(OfficialData(), signer);
   ASSERT_TRUE(csr.ok()) << csr.status();
   EXPECT_EQ(HexUpper(*csr), HexUpper(v5b));
-  EXPECT_EQ(signer.last_scheme_, pkcs11::SignatureScheme::kEcdsaSha256);
+  EXPECT_EQ(signer.last_scheme_, crypto::SignatureScheme::kEcdsaSha256);
   EXPECT_EQ(signer.last_digest_, Sha256(vector.cri));
 }
 
@@ -374,16 +375,16 @@ TEST(CsrTest, EcdsaSignatureIsMinimalDer) {
   raw[31] = 0x01;
   raw[30] = 0x7f;
   for (int i = 32; i < 64; ++i) raw[i] = static_cast<char>(0x80 + i);
-  FixedSigner signer(pkcs11::KeyAlgorithm::kEcP256, v3->public_key_der(), raw);
+  FixedSigner signer(crypto::KeyAlgorithm::kEcP256, v3->public_key_der(), raw);
   auto csr = BuildCsrDer(OfficialData(), signer);
   ASSERT_TRUE(csr.ok()) << csr.status();
-  auto expected = pkcs11::EcdsaRawToDer(raw);
+  auto expected = EcdsaRawToDer(raw);
   ASSERT_TRUE(expected.ok());
   EXPECT_EQ(HexUpper(Content(Split(*csr).signature_bit_string).substr(1)), HexUpper(*expected));
 }
 
 TEST(CsrTest, RsaCsrVerifies) {
-  auto signer = pkcs11::SoftwareSigner::Generate(pkcs11::KeyAlgorithm::kRsa2048);
+  auto signer = crypto::SoftwareSigner::Generate(crypto::KeyAlgorithm::kRsa2048);
   ASSERT_TRUE(signer.ok()) << signer.status();
   auto csr = BuildCsrDer(OfficialData(), **signer);
   ASSERT_TRUE(csr.ok()) << csr.status();
@@ -394,13 +395,13 @@ TEST(CsrTest, RsaCsrVerifies) {
 TEST(CsrTest, SignerFailuresAndMalformedResults) {
   auto v3 = V3Signer();
   ASSERT_NE(v3, nullptr);
-  FixedSigner down(pkcs11::KeyAlgorithm::kEcP256, v3->public_key_der(),
+  FixedSigner down(crypto::KeyAlgorithm::kEcP256, v3->public_key_der(),
                    absl::UnavailableError("token gone"));
   EXPECT_EQ(BuildCsrDer(OfficialData(), down).status().code(), absl::StatusCode::kUnavailable);
-  FixedSigner short_sig(pkcs11::KeyAlgorithm::kEcP256, v3->public_key_der(), std::string(63, 'x'));
+  FixedSigner short_sig(crypto::KeyAlgorithm::kEcP256, v3->public_key_der(), std::string(63, 'x'));
   EXPECT_EQ(BuildCsrDer(OfficialData(), short_sig).status().code(), absl::StatusCode::kInternal);
-  FixedSigner der_sig(pkcs11::KeyAlgorithm::kEcP256, v3->public_key_der(),
-                      *pkcs11::EcdsaRawToDer(std::string(64, '\x01')));
+  FixedSigner der_sig(crypto::KeyAlgorithm::kEcP256, v3->public_key_der(),
+                      *EcdsaRawToDer(std::string(64, '\x01')));
   EXPECT_EQ(BuildCsrDer(OfficialData(), der_sig).status().code(), absl::StatusCode::kInternal);
 }
 

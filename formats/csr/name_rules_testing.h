@@ -11,20 +11,20 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "crypto/software_signer.h"
 #include "formats/csr/enrollment_data.h"
 #include "formats/csr/name_rules.h"
-#include "pkcs11/software_signer.h"
 
 namespace ksef::csr::testing {
 
 // A software EC P-256 signer that counts its signatures, so a test can show
 // that a refused value signs nothing.
-class CountingSigner : public pkcs11::Signer {
+class CountingSigner : public crypto::Signer {
  public:
-  CountingSigner() : inner_(*pkcs11::SoftwareSigner::Generate(pkcs11::KeyAlgorithm::kEcP256)) {}
-  pkcs11::KeyAlgorithm algorithm() const override { return inner_->algorithm(); }
+  CountingSigner() : inner_(*crypto::SoftwareSigner::Generate(crypto::KeyAlgorithm::kEcP256)) {}
+  crypto::KeyAlgorithm algorithm() const override { return inner_->algorithm(); }
   const std::string& public_key_der() const override { return inner_->public_key_der(); }
-  absl::StatusOr<std::string> SignDigest(pkcs11::SignatureScheme scheme,
+  absl::StatusOr<std::string> SignDigest(crypto::SignatureScheme scheme,
                                          absl::string_view digest) const override {
     ++calls;
     return inner_->SignDigest(scheme, digest);
@@ -32,7 +32,7 @@ class CountingSigner : public pkcs11::Signer {
   mutable int calls = 0;
 
  private:
-  std::unique_ptr<pkcs11::SoftwareSigner> inner_;
+  std::unique_ptr<crypto::SoftwareSigner> inner_;
 };
 
 struct BadNameValue {

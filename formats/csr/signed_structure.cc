@@ -18,21 +18,21 @@ constexpr char kSha256WithRsa[] = "\x30\x0d\x06\x09\x2a\x86\x48\x86\xf7\x0d\x01\
 
 }  // namespace
 
-absl::StatusOr<std::string> SignatureAlgorithmDer(pkcs11::KeyAlgorithm algorithm) {
+absl::StatusOr<std::string> SignatureAlgorithmDer(crypto::KeyAlgorithm algorithm) {
   switch (algorithm) {
-    case pkcs11::KeyAlgorithm::kEcP256:
+    case crypto::KeyAlgorithm::kEcP256:
       return std::string(kEcdsaWithSha256, sizeof(kEcdsaWithSha256) - 1);
-    case pkcs11::KeyAlgorithm::kRsa2048:
+    case crypto::KeyAlgorithm::kRsa2048:
       return std::string(kSha256WithRsa, sizeof(kSha256WithRsa) - 1);
   }
   return absl::InvalidArgumentError("signer: unsupported key algorithm");
 }
 
-absl::StatusOr<std::string> SignToBeSigned(std::string to_be_signed, const pkcs11::Signer& signer) {
+absl::StatusOr<std::string> SignToBeSigned(std::string to_be_signed, const crypto::Signer& signer) {
   KSEF_ASSIGN_OR_RETURN(std::string algorithm_id, SignatureAlgorithmDer(signer.algorithm()));
-  const bool ec = signer.algorithm() == pkcs11::KeyAlgorithm::kEcP256;
-  const pkcs11::SignatureScheme scheme =
-      ec ? pkcs11::SignatureScheme::kEcdsaSha256 : pkcs11::SignatureScheme::kRsaPkcs1Sha256;
+  const bool ec = signer.algorithm() == crypto::KeyAlgorithm::kEcP256;
+  const crypto::SignatureScheme scheme =
+      ec ? crypto::SignatureScheme::kEcdsaSha256 : crypto::SignatureScheme::kRsaPkcs1Sha256;
 
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int digest_len = 0;

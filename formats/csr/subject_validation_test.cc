@@ -11,7 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/openssl_ptr.h"
-#include "pkcs11/software_signer.h"
+#include "crypto/software_signer.h"
 #include "formats/csr/csr_builder.h"
 #include "formats/csr/enrollment_data.h"
 #include "formats/csr/name_rules.h"

@@ -6,7 +6,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "common/encoding.h"
-#include "formats/xades/auth_fields.h"
+#include "formats/auth_fields.h"
 #include "formats/identifiers.h"
 
 namespace ksef::qr {
@@ -115,7 +115,7 @@ absl::Status ValidateBaseUrl(absl::string_view base_url, absl::string_view field
 }
 
 absl::Status ValidateSellerNip(absl::string_view nip, absl::string_view field) {
-  return xades::ValidateContextNip(nip, field);
+  return ValidateContextNip(nip, field);
 }
 
 absl::Status ValidateIssueDate(absl::CivilDay day, absl::string_view field) {
@@ -191,13 +191,13 @@ absl::Status ValidateContextValue(ContextType type, absl::string_view value,
                                   absl::string_view field) {
   switch (type) {
     case ContextType::kNip:
-      return xades::ValidateContextNip(value, field);
+      return ValidateContextNip(value, field);
     case ContextType::kInternalId:
-      return xades::ValidateInternalId(value, field);
+      return ValidateInternalId(value, field);
     case ContextType::kNipVatUe:
-      return xades::ValidateNipVatUe(value, field);
+      return ValidateNipVatUe(value, field);
     case ContextType::kPeppolId:
-      return xades::ValidatePeppolId(value, field);
+      return ValidatePeppolId(value, field);
   }
   return absl::InvalidArgumentError(absl::StrCat(field, ": unknown context type"));
 }

@@ -60,7 +60,7 @@ absl::Status ValidateCertificateSerial(absl::string_view serial, absl::string_vi
 
 // The context identifier value for `type`, against the auth XSD types:
 // kNip TNIP, kInternalId TIID (NIP-5 digits), kNipVatUe TNipVatUE,
-// kPeppolId TPeppolId (see formats/xades/auth_fields.h).
+// kPeppolId TPeppolId (see formats/auth_fields.h).
 absl::Status ValidateContextValue(ContextType type, absl::string_view value,
                                   absl::string_view field);
 

@@ -4,7 +4,7 @@
 #include "absl/strings/str_format.h"
 #include "common/encoding.h"
 #include "common/status_macros.h"
-#include "formats/xades/digest.h"
+#include "crypto/sha256.h"
 
 namespace ksef::qr {
 namespace {
@@ -53,21 +53,22 @@ absl::StatusOr<std::string> KodIISignedString(absl::string_view base_url, Contex
                       "/", certificate_serial_hex, "/", Base64UrlEncode(invoice.invoice_sha256));
 }
 
-pkcs11::SignatureScheme KodIISignatureScheme(pkcs11::KeyAlgorithm algorithm) {
-  return algorithm == pkcs11::KeyAlgorithm::kEcP256 ? pkcs11::SignatureScheme::kEcdsaSha256
-                                                 : pkcs11::SignatureScheme::kRsaPssSha256;
+crypto::SignatureScheme KodIISignatureScheme(crypto::KeyAlgorithm algorithm) {
+  return algorithm == crypto::KeyAlgorithm::kEcP256 ? crypto::SignatureScheme::kEcdsaSha256
+                                                 : crypto::SignatureScheme::kRsaPssSha256;
 }
 
 absl::StatusOr<KodII> SignKodII(absl::string_view base_url, ContextType context_type,
                                 absl::string_view context_value, const InvoiceRef& invoice,
                                 absl::string_view certificate_serial_hex,
-                                const pkcs11::Signer& signer) {
+                                const crypto::Signer& signer) {
   KodII out;
   KSEF_ASSIGN_OR_RETURN(out.signed_string, KodIISignedString(base_url, context_type, context_value,
                                                              invoice, certificate_serial_hex));
-  pkcs11::SignatureScheme scheme = KodIISignatureScheme(signer.algorithm());
-  KSEF_ASSIGN_OR_RETURN(out.signature, signer.SignDigest(scheme, xades::Sha256(out.signed_string)));
-  if (scheme == pkcs11::SignatureScheme::kEcdsaSha256 && out.signature.size() != 64) {
+  crypto::SignatureScheme scheme = KodIISignatureScheme(signer.algorithm());
+  KSEF_ASSIGN_OR_RETURN(out.signature,
+                        signer.SignDigest(scheme, crypto::Sha256(out.signed_string)));
+  if (scheme == crypto::SignatureScheme::kEcdsaSha256 && out.signature.size() != 64) {
     return absl::InternalError(absl::StrCat("KOD II: the signer returned ", out.signature.size(),
                                             " bytes instead of a 64-byte r||s"));
   }

@@ -19,7 +19,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/civil_time.h"
-#include "pkcs11/signer.h"
+#include "crypto/signer.h"
 #include "formats/qr/fields.h"
 
 namespace ksef::qr {
@@ -67,10 +67,10 @@ struct KodII {
 absl::StatusOr<KodII> SignKodII(absl::string_view base_url, ContextType context_type,
                                 absl::string_view context_value, const InvoiceRef& invoice,
                                 absl::string_view certificate_serial_hex,
-                                const pkcs11::Signer& signer);
+                                const crypto::Signer& signer);
 
 // The signature scheme SignKodII uses for a key algorithm.
-pkcs11::SignatureScheme KodIISignatureScheme(pkcs11::KeyAlgorithm algorithm);
+crypto::SignatureScheme KodIISignatureScheme(crypto::KeyAlgorithm algorithm);
 
 // Link assembly without any validation, for verifying the official vectors
 // (whose inputs need not pass our checks: vectors.md V1b) and for tools that

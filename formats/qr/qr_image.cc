@@ -8,7 +8,7 @@
 #include "common/utf8.h"
 #include "formats/qr/label_font.h"
 #include "formats/qr/png_writer.h"
-#include "formats/xades/xml_text.h"
+#include "xml/text.h"
 
 namespace ksef::qr {
 namespace {
@@ -173,7 +173,7 @@ absl::StatusOr<std::string> RenderSvg(absl::string_view text, const QrImageOptio
                           "<text x=\"%d\" y=\"%d\" font-family=\"DejaVu Sans Mono, monospace\" "
                           "font-size=\"%d\" text-anchor=\"middle\" fill=\"#000000\">%s</text>\n",
                           l.width / 2, l.code_px + (kLabelTopUnits + kGlyphHeight) * s, 9 * s,
-                          xades::EscapeXmlAttribute(options.label));
+                          xml::EscapeXmlAttribute(options.label));
   }
   svg += "</svg>\n";
   return svg;

@@ -13,11 +13,11 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
-#include "pkcs11/software_signer.h"
+#include "crypto/sha256.h"
+#include "crypto/software_signer.h"
 #include "formats/qr/label_font.h"
 #include "formats/qr/links.h"
 #include "formats/qr/qr_matrix.h"
-#include "formats/xades/digest.h"
 
 namespace ksef::qr {
 namespace {
@@ -108,9 +108,9 @@ TEST(QrImageTest, PngDecodesToExactlyTheLink) {
 }
 
 TEST(QrImageTest, FreshlySignedKodIIDecodes) {
-  auto signer = pkcs11::SoftwareSigner::Generate(pkcs11::KeyAlgorithm::kEcP256);
+  auto signer = crypto::SoftwareSigner::Generate(crypto::KeyAlgorithm::kEcP256);
   ASSERT_TRUE(signer.ok());
-  InvoiceRef inv{"1111111111", absl::CivilDay(2026, 2, 1), xades::Sha256("<x/>")};
+  InvoiceRef inv{"1111111111", absl::CivilDay(2026, 2, 1), crypto::Sha256("<x/>")};
   auto kod = SignKodII(QrBaseUrl(Environment::kTest), ContextType::kNipVatUe,
                        "5265877635-ATU12345678", inv, "01F20A5D352AE590", **signer);
   ASSERT_TRUE(kod.ok()) << kod.status();

@@ -7,14 +7,15 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "common/ecdsa.h"
 #include "common/encoding.h"
-#include "pkcs11/software_signer.h"
+#include "crypto/sha256.h"
+#include "crypto/software_signer.h"
 #include "formats/cert/certificate_info.h"
 #include "formats/qr/fields.h"
 #include "formats/qr/invoice_xml.h"
 #include "formats/qr/links.h"
-#include "formats/xades/digest.h"
-#include "formats/xades/test_data.h"
+#include "formats/testing/test_data.h"
 
 namespace ksef::qr {
 namespace {
@@ -91,14 +92,14 @@ TEST(KodITest, V1aOfficialLink) {
 TEST(KodITest, V1bDerivedLinkBelowValidation) {
   // 1234567890 fails the NIP check digit (vectors.md V1b), so the assembly is
   // checked without validation, and the validated path must refuse it.
-  const std::string hash = xades::Sha256("<root>test</root>");
+  const std::string hash = crypto::Sha256("<root>test</root>");
   EXPECT_EQ(Base64UrlEncode(hash), "qrs2gCLXnTUy6--AHwHuDxFuCj0BYUGRGtBuGnJwN-c");
   EXPECT_EQ(unchecked::KodILink(kTestBase, "1234567890", absl::CivilDay(2026, 1, 5), hash),
             "https://qr-test.ksef.mf.gov.pl/invoice/1234567890/05-01-2026/"
             "qrs2gCLXnTUy6--AHwHuDxFuCj0BYUGRGtBuGnJwN-c");
-  EXPECT_EQ(Base64UrlEncode(xades::Sha256("<data>special & chars /?</data>")),
+  EXPECT_EQ(Base64UrlEncode(crypto::Sha256("<data>special & chars /?</data>")),
             "2bEg3cUOcJxR38JekXJxuJphnkn-NUdSP-uyOc0hB6I");
-  EXPECT_EQ(Base64UrlEncode(xades::Sha256("<x/>")), "KjH0TaS9fey70939GjeuBNAuxmXiwmiIFszGVjFYbtE");
+  EXPECT_EQ(Base64UrlEncode(crypto::Sha256("<x/>")), "KjH0TaS9fey70939GjeuBNAuxmXiwmiIFszGVjFYbtE");
   ExpectFieldError(BuildKodI(kTestBase, {"1234567890", absl::CivilDay(2026, 1, 5), hash}).status(),
                    "invoice.seller_nip");
   // The same inputs with a valid NIP.
@@ -110,7 +111,7 @@ TEST(KodITest, V1bDerivedLinkBelowValidation) {
 }
 
 TEST(KodIITest, V2SignedStringAndOfficialSignatureVerify) {
-  auto der = cert::DecodeCertificateInput(xades::testdata::Read("v2_ksef_test_cert.b64"));
+  auto der = cert::DecodeCertificateInput(testdata::Read("v2_ksef_test_cert.b64"));
   ASSERT_TRUE(der.ok()) << der.status();
   auto cert = cert::ParseCertificateDer(*der);
   ASSERT_TRUE(cert.ok()) << cert.status();
@@ -120,20 +121,20 @@ TEST(KodIITest, V2SignedStringAndOfficialSignatureVerify) {
       KodIISignedString(kTestBase, ContextType::kNip, "1111111111", V1aInvoice(), cert->serial_hex);
   ASSERT_TRUE(signed_string.ok()) << signed_string.status();
   EXPECT_EQ(*signed_string, kV2SignedString);
-  EXPECT_EQ(HexUpper(xades::Sha256(*signed_string)), HexUpper(*HexDecode(kV2SignedStringSha256)));
+  EXPECT_EQ(HexUpper(crypto::Sha256(*signed_string)), HexUpper(*HexDecode(kV2SignedStringSha256)));
 
   auto signature = Base64UrlDecode(kV2Signature);
   ASSERT_TRUE(signature.has_value());
   ASSERT_EQ(signature->size(), 256u);
-  EXPECT_TRUE(pkcs11::VerifyDigestSignature(cert->public_key_der, pkcs11::SignatureScheme::kRsaPssSha256,
-                                         xades::Sha256(*signed_string), *signature)
+  EXPECT_TRUE(crypto::VerifyDigestSignature(cert->public_key_der, crypto::SignatureScheme::kRsaPssSha256,
+                                         crypto::Sha256(*signed_string), *signature)
                   .ok());
   // It verifies over this exact string only (vectors.md V2).
   for (const std::string& other :
        {absl::StrCat("https://", kV2SignedString), absl::StrCat(kV2SignedString, "/")}) {
-    EXPECT_FALSE(pkcs11::VerifyDigestSignature(cert->public_key_der,
-                                            pkcs11::SignatureScheme::kRsaPssSha256,
-                                            xades::Sha256(other), *signature)
+    EXPECT_FALSE(crypto::VerifyDigestSignature(cert->public_key_der,
+                                            crypto::SignatureScheme::kRsaPssSha256,
+                                            crypto::Sha256(other), *signature)
                      .ok());
   }
   EXPECT_EQ(unchecked::KodIILink(*signed_string, *signature),
@@ -142,11 +143,11 @@ TEST(KodIITest, V2SignedStringAndOfficialSignatureVerify) {
 
 TEST(KodIITest, V2KeyRsaPssSignatureFromSignKodII) {
   // The V2 certificate's key signs afresh (PSS is randomized: verify, do not compare).
-  auto der = cert::DecodeCertificateInput(xades::testdata::Read("v2_ksef_test_cert.b64"));
+  auto der = cert::DecodeCertificateInput(testdata::Read("v2_ksef_test_cert.b64"));
   ASSERT_TRUE(der.ok()) << der.status();
   auto cert = cert::ParseCertificateDer(*der);
   ASSERT_TRUE(cert.ok()) << cert.status();
-  auto signer = pkcs11::SoftwareSigner::Generate(pkcs11::KeyAlgorithm::kRsa2048);
+  auto signer = crypto::SoftwareSigner::Generate(crypto::KeyAlgorithm::kRsa2048);
   ASSERT_TRUE(signer.ok()) << signer.status();
   auto kod = SignKodII(kTestBase, ContextType::kNip, "1111111111", V1aInvoice(), "01F20A5D352AE590",
                        **signer);
@@ -154,14 +155,14 @@ TEST(KodIITest, V2KeyRsaPssSignatureFromSignKodII) {
   EXPECT_EQ(kod->signed_string, kV2SignedString);
   EXPECT_EQ(kod->signature.size(), 256u);
   EXPECT_EQ(kod->link.size(), std::string(kV2SignedString).size() + 8 + 1 + 342);
-  EXPECT_TRUE(pkcs11::VerifyDigestSignature((*signer)->public_key_der(),
-                                         pkcs11::SignatureScheme::kRsaPssSha256,
-                                         xades::Sha256(kod->signed_string), kod->signature)
+  EXPECT_TRUE(crypto::VerifyDigestSignature((*signer)->public_key_der(),
+                                         crypto::SignatureScheme::kRsaPssSha256,
+                                         crypto::Sha256(kod->signed_string), kod->signature)
                   .ok());
 }
 
 TEST(KodIITest, V3P256DeterministicVectorAndFreshSignature) {
-  auto signer = pkcs11::SoftwareSigner::FromPrivateKey(xades::testdata::Read("v3_p256_key.pem"));
+  auto signer = crypto::SoftwareSigner::FromPrivateKey(testdata::Read("v3_p256_key.pem"));
   ASSERT_TRUE(signer.ok()) << signer.status();
   EXPECT_EQ(HexUpper((*signer)->public_key_der()),
             "3059301306072A8648CE3D020106082A8648CE3D0301070342000460FED4BA255A9D31C961EB74C6356D"
@@ -172,7 +173,7 @@ TEST(KodIITest, V3P256DeterministicVectorAndFreshSignature) {
   ASSERT_TRUE(kod.ok()) << kod.status();
   EXPECT_EQ(kod->signed_string, kV2SignedString);
   ASSERT_EQ(kod->signature.size(), 64u);
-  EXPECT_TRUE(VerifyEcdsaSha256Raw((*signer)->public_key_der(), xades::Sha256(kod->signed_string),
+  EXPECT_TRUE(VerifyEcdsaSha256Raw((*signer)->public_key_der(), crypto::Sha256(kod->signed_string),
                                    kod->signature)
                   .ok());
   // Structure: V3's link with this signature in the last segment.
@@ -184,7 +185,7 @@ TEST(KodIITest, V3P256DeterministicVectorAndFreshSignature) {
   // our link assembly reproduces the V3 link from it byte for byte.
   auto v3_signature = Base64UrlDecode(kV3Signature);
   ASSERT_TRUE(v3_signature.has_value());
-  EXPECT_TRUE(VerifyEcdsaSha256Raw((*signer)->public_key_der(), xades::Sha256(kod->signed_string),
+  EXPECT_TRUE(VerifyEcdsaSha256Raw((*signer)->public_key_der(), crypto::Sha256(kod->signed_string),
                                    *v3_signature)
                   .ok());
   EXPECT_EQ(unchecked::KodIILink(kod->signed_string, *v3_signature), kV3Link);
@@ -199,7 +200,7 @@ TEST(KodIITest, ContextTypesInTheLink) {
     const char* value;
     const char* segment;
   };
-  auto signer = pkcs11::SoftwareSigner::Generate(pkcs11::KeyAlgorithm::kEcP256);
+  auto signer = crypto::SoftwareSigner::Generate(crypto::KeyAlgorithm::kEcP256);
   ASSERT_TRUE(signer.ok());
   for (const Case& c :
        {Case{ContextType::kNip, "5265877635", "/certificate/Nip/5265877635/"},
@@ -220,7 +221,7 @@ TEST(KodIITest, ContextTypesInTheLink) {
 }
 
 TEST(KodIITest, InvalidInputsNameTheField) {
-  auto signer = pkcs11::SoftwareSigner::Generate(pkcs11::KeyAlgorithm::kEcP256);
+  auto signer = crypto::SoftwareSigner::Generate(crypto::KeyAlgorithm::kEcP256);
   ASSERT_TRUE(signer.ok());
   const InvoiceRef good = V1aInvoice();
   auto sign = [&](absl::string_view base, ContextType type, absl::string_view value,
@@ -306,7 +307,7 @@ TEST(FieldsTest, ParseInvoiceSha256AcceptsTheThreeTextForms) {
 // --- FA(3) invoice XML -----------------------------------------------------
 
 TEST(InvoiceXmlTest, SampleFa3Invoice) {
-  const std::string xml = xades::testdata::Read("invoice-fa3.xml");
+  const std::string xml = testdata::Read("invoice-fa3.xml");
   ASSERT_FALSE(xml.empty());
   auto ref = InvoiceRefFromXml(xml);
   ASSERT_TRUE(ref.ok()) << ref.status();

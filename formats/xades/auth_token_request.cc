@@ -3,10 +3,12 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "common/status_macros.h"
-#include "formats/xades/auth_fields.h"
-#include "formats/xades/xml_text.h"
+#include "formats/auth_fields.h"
+#include "xml/text.h"
 
 namespace ksef::xades {
+
+using xml::EscapeXmlText;
 namespace {
 
 constexpr size_t kMaxIpsPerKind = 10;  // maxOccurs in both XSD versions

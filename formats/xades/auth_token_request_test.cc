@@ -11,10 +11,14 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
-#include "formats/xades/test_data.h"
-#include "formats/xades/xml_document.h"
+#include "formats/testing/test_data.h"
+#include "formats/xades/xades_constants.h"
+#include "xml/document.h"
 
 namespace ksef::xades {
+
+using xml::ParseXmlStrict;
+using xml::EnsureXmlInitialized;
 namespace {
 
 using ::testing::HasSubstr;
@@ -39,7 +43,7 @@ absl::Status ValidateAgainstXsd(const std::string& xml, AuthSchemaVersion versio
   xmlSchemaFreeParserCtxt(pctx);
   if (schema == nullptr) return absl::InternalError("cannot load " + xsd);
   xmlSchemaValidCtxtPtr vctx = xmlSchemaNewValidCtxt(schema);
-  auto doc = ParseXmlStrict(xml, "document");
+  auto doc = ParseXmlStrict(xml, "document", kMaxXmlBytes);
   int rc = doc.ok() ? xmlSchemaValidateDoc(vctx, doc->get()) : -1;
   xmlSchemaFreeValidCtxt(vctx);
   xmlSchemaFree(schema);

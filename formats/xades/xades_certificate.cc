@@ -2,14 +2,14 @@
 
 #include "common/encoding.h"
 #include "common/status_macros.h"
-#include "formats/xades/digest.h"
+#include "crypto/sha256.h"
 
 namespace ksef::xades {
 
 XadesCertificate XadesCertificate::FromCertificate(const cert::CertificateInfo& info) {
   XadesCertificate out;
   out.der_base64 = Base64Encode(info.der);
-  out.digest_base64 = Base64Encode(Sha256(info.der));
+  out.digest_base64 = Base64Encode(crypto::Sha256(info.der));
   out.issuer_name = info.issuer;
   out.serial_decimal = info.serial_decimal;
   out.public_key_der = info.public_key_der;

@@ -3,7 +3,13 @@
 #ifndef KSEF_FORMATS_XADES_XADES_CONSTANTS_H_
 #define KSEF_FORMATS_XADES_XADES_CONSTANTS_H_
 
+#include <cstddef>
+
 namespace ksef::xades {
+
+// Largest document the XAdES code parses (xml::ParseXmlStrict's limit); an
+// AuthTokenRequest with its signature is a few KiB.
+inline constexpr size_t kMaxXmlBytes = 1 << 20;
 
 inline constexpr char kDsigNs[] = "http://www.w3.org/2000/09/xmldsig#";
 inline constexpr char kXadesNs[] = "http://uri.etsi.org/01903/v1.3.2#";

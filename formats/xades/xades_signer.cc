@@ -6,12 +6,23 @@
 #include "absl/strings/str_cat.h"
 #include "common/encoding.h"
 #include "common/status_macros.h"
-#include "formats/xades/digest.h"
+#include "crypto/sha256.h"
 #include "formats/xades/xades_constants.h"
-#include "formats/xades/xml_document.h"
-#include "formats/xades/xml_text.h"
+#include "xml/c14n.h"
+#include "xml/document.h"
+#include "xml/text.h"
 
 namespace ksef::xades {
+
+using xml::XmlDocPtr;
+using xml::ParseXmlStrict;
+using xml::Canonicalize;
+using xml::C14nMethod;
+using xml::NextElementSibling;
+using xml::LastElementChild;
+using xml::IsElement;
+using xml::FindChild;
+using xml::EscapeXmlText;
 namespace {
 
 constexpr absl::string_view kWhitespace = " \t\r\n";
@@ -169,19 +180,19 @@ std::string FormatSigningTime(absl::Time time) {
 
 absl::StatusOr<SignedAuthTokenRequest> SignAuthTokenRequestXml(absl::string_view unsigned_xml,
                                                                const XadesCertificate& certificate,
-                                                               const pkcs11::Signer& signer,
+                                                               const crypto::Signer& signer,
                                                                const XadesOptions& options) {
   if (certificate.public_key_der != signer.public_key_der()) {
     return absl::InvalidArgumentError(
         "certificate: its public key is not the signing key's public key");
   }
-  const bool ec = signer.algorithm() == pkcs11::KeyAlgorithm::kEcP256;
-  const pkcs11::SignatureScheme scheme =
-      ec ? pkcs11::SignatureScheme::kEcdsaSha256 : pkcs11::SignatureScheme::kRsaPkcs1Sha256;
+  const bool ec = signer.algorithm() == crypto::KeyAlgorithm::kEcP256;
+  const crypto::SignatureScheme scheme =
+      ec ? crypto::SignatureScheme::kEcdsaSha256 : crypto::SignatureScheme::kRsaPkcs1Sha256;
   const bool exclusive = options.canonicalization == SignedInfoCanonicalization::kExclusive;
 
   SignedAuthTokenRequest out;
-  out.unsigned_sha256 = Sha256(unsigned_xml);
+  out.unsigned_sha256 = crypto::Sha256(unsigned_xml);
   out.signing_time = Truncate100ns(options.signing_time.value_or(absl::Now() - absl::Minutes(1)));
   out.signing_time_text = FormatSigningTime(out.signing_time);
   out.certificate_serial_decimal = certificate.serial_decimal;
@@ -198,25 +209,26 @@ absl::StatusOr<SignedAuthTokenRequest> SignAuthTokenRequestXml(absl::string_view
   KSEF_ASSIGN_OR_RETURN(RootEndTag end_tag, FindRootEndTag(unsigned_xml));
   absl::string_view head = unsigned_xml.substr(0, end_tag.offset);
   absl::string_view tail = unsigned_xml.substr(end_tag.offset);
-  KSEF_ASSIGN_OR_RETURN(XmlDocPtr doc,
-                        ParseXmlStrict(absl::StrCat(head, SignatureXml(fields), tail), "document"));
+  KSEF_ASSIGN_OR_RETURN(
+      XmlDocPtr doc,
+      ParseXmlStrict(absl::StrCat(head, SignatureXml(fields), tail), "document", kMaxXmlBytes));
   KSEF_ASSIGN_OR_RETURN(SignatureNodes nodes, LocateSignature(doc.get(), end_tag.qname));
 
   KSEF_ASSIGN_OR_RETURN(std::string document_c14n,
                         Canonicalize(doc.get(), nullptr, nodes.signature, C14nMethod::kExclusive));
-  fields.document_digest = Base64Encode(Sha256(document_c14n));
+  fields.document_digest = Base64Encode(crypto::Sha256(document_c14n));
   SetText(nodes.document_digest, fields.document_digest);
 
   KSEF_ASSIGN_OR_RETURN(
       std::string properties_c14n,
       Canonicalize(doc.get(), nodes.signed_properties, nullptr, C14nMethod::kExclusive));
-  fields.properties_digest = Base64Encode(Sha256(properties_c14n));
+  fields.properties_digest = Base64Encode(crypto::Sha256(properties_c14n));
   SetText(nodes.properties_digest, fields.properties_digest);
 
   KSEF_ASSIGN_OR_RETURN(std::string signed_info_c14n,
                         Canonicalize(doc.get(), nodes.signed_info, nullptr,
                                      exclusive ? C14nMethod::kExclusive : C14nMethod::kInclusive));
-  out.signed_info_sha256 = Sha256(signed_info_c14n);
+  out.signed_info_sha256 = crypto::Sha256(signed_info_c14n);
   KSEF_ASSIGN_OR_RETURN(out.signature_value, signer.SignDigest(scheme, out.signed_info_sha256));
   if (ec ? out.signature_value.size() != 64 : out.signature_value.empty()) {
     return absl::InternalError(absl::StrCat("xades: the signer returned ",
@@ -232,7 +244,7 @@ absl::StatusOr<SignedAuthTokenRequest> SignAuthTokenRequestXml(absl::string_view
 
 absl::StatusOr<SignedAuthTokenRequest> SignAuthTokenRequest(const AuthTokenRequest& request,
                                                             const XadesCertificate& certificate,
-                                                            const pkcs11::Signer& signer,
+                                                            const crypto::Signer& signer,
                                                             const XadesOptions& options) {
   KSEF_ASSIGN_OR_RETURN(std::string xml, SerializeAuthTokenRequest(request));
   return SignAuthTokenRequestXml(xml, certificate, signer, options);

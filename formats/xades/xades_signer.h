@@ -16,7 +16,7 @@
 // libxml2 on the parsed signed document; the output bytes are the input
 // bytes with the Signature element spliced in.
 //
-// Pure functions; thread-safe if the Signer is (pkcs11::Signer is).
+// Pure functions; thread-safe if the Signer is (crypto::Signer is).
 #ifndef KSEF_FORMATS_XADES_XADES_SIGNER_H_
 #define KSEF_FORMATS_XADES_XADES_SIGNER_H_
 
@@ -26,7 +26,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
-#include "pkcs11/signer.h"
+#include "crypto/signer.h"
 #include "formats/xades/auth_token_request.h"
 #include "formats/xades/xades_certificate.h"
 
@@ -70,7 +70,7 @@ struct SignedAuthTokenRequest {
 // INTERNAL if it returns a signature of the wrong shape or libxml2 fails.
 absl::StatusOr<SignedAuthTokenRequest> SignAuthTokenRequestXml(absl::string_view unsigned_xml,
                                                                const XadesCertificate& certificate,
-                                                               const pkcs11::Signer& signer,
+                                                               const crypto::Signer& signer,
                                                                const XadesOptions& options = {});
 
 // Serializes `request` (SerializeAuthTokenRequest, so its INVALID_ARGUMENT
@@ -78,7 +78,7 @@ absl::StatusOr<SignedAuthTokenRequest> SignAuthTokenRequestXml(absl::string_view
 // documents it built itself from validated fields.
 absl::StatusOr<SignedAuthTokenRequest> SignAuthTokenRequest(const AuthTokenRequest& request,
                                                             const XadesCertificate& certificate,
-                                                            const pkcs11::Signer& signer,
+                                                            const crypto::Signer& signer,
                                                             const XadesOptions& options = {});
 
 // .NET "O" format of a UTC time: 2026-01-15T10:00:00.0000000+00:00.

@@ -9,13 +9,14 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "absl/time/time.h"
+#include "common/ecdsa.h"
 #include "common/encoding.h"
-#include "pkcs11/software_signer.h"
+#include "crypto/software_signer.h"
 #include "formats/cert/certificate_info.h"
 #include "formats/cert/test_ca.h"
 #include "formats/csr/csr_builder.h"
+#include "formats/testing/test_data.h"
 #include "formats/xades/auth_token_request.h"
-#include "formats/xades/test_data.h"
 #include "formats/xades/xades_signer.h"
 #include "formats/xades/xades_verifier.h"
 #include "tests/support/softhsm_token.h"
@@ -49,7 +50,7 @@ absl::Time V4SigningTime() {
 class XadesTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto signer = pkcs11::SoftwareSigner::FromPrivateKey(testdata::Read("v3_p256_key.pem"));
+    auto signer = crypto::SoftwareSigner::FromPrivateKey(testdata::Read("v3_p256_key.pem"));
     ASSERT_TRUE(signer.ok()) << signer.status();
     signer_ = std::move(*signer);
     cert_der_ = Base64Decode(StripWhitespace(testdata::Read("v4_cert.b64"))).value_or("");
@@ -59,7 +60,7 @@ class XadesTest : public ::testing::Test {
     unsigned_ = testdata::Read("v4_unsigned.xml");
   }
 
-  std::unique_ptr<pkcs11::SoftwareSigner> signer_;
+  std::unique_ptr<crypto::SoftwareSigner> signer_;
   std::string cert_der_;
   XadesCertificate cert_;
   std::string unsigned_;
@@ -88,7 +89,7 @@ TEST_F(XadesTest, InclusiveC14nReproducesV4) {
   EXPECT_EQ(signed_doc->certificate_serial_decimal, "3320730337684313872");
   EXPECT_EQ(signed_doc->unsigned_sha256.size(), 32u);
   EXPECT_TRUE(
-      pkcs11::VerifyDigestSignature(signer_->public_key_der(), pkcs11::SignatureScheme::kEcdsaSha256,
+      crypto::VerifyDigestSignature(signer_->public_key_der(), crypto::SignatureScheme::kEcdsaSha256,
                                  signed_doc->signed_info_sha256, signed_doc->signature_value)
           .ok());
 
@@ -99,8 +100,8 @@ TEST_F(XadesTest, InclusiveC14nReproducesV4) {
   EXPECT_EQ(signed_doc->xml, expected);
 
   // V4's own (RFC 6979) signature verifies over our SignedInfo digest.
-  EXPECT_TRUE(pkcs11::VerifyDigestSignature(
-                  signer_->public_key_der(), pkcs11::SignatureScheme::kEcdsaSha256,
+  EXPECT_TRUE(crypto::VerifyDigestSignature(
+                  signer_->public_key_der(), crypto::SignatureScheme::kEcdsaSha256,
                   signed_doc->signed_info_sha256, Base64Decode(kV4SignatureValue).value_or(""))
                   .ok());
   auto verified = VerifySignedAuthTokenRequest(signed_doc->xml);
@@ -163,7 +164,7 @@ TEST_F(XadesTest, SignsBuiltRequestsWithPolicyAndV21) {
 }
 
 TEST_F(XadesTest, RsaKeyVerifiesWithXmlsec1) {
-  auto rsa = pkcs11::SoftwareSigner::Generate(pkcs11::KeyAlgorithm::kRsa2048);
+  auto rsa = crypto::SoftwareSigner::Generate(crypto::KeyAlgorithm::kRsa2048);
   ASSERT_TRUE(rsa.ok()) << rsa.status();
   auto ca = cert::TestCa::CreateInMemory();
   ASSERT_TRUE(ca.ok()) << ca.status();
@@ -190,7 +191,7 @@ TEST_F(XadesTest, RsaKeyVerifiesWithXmlsec1) {
 }
 
 TEST_F(XadesTest, CertificateOfAnotherKeyIsRefused) {
-  auto other = pkcs11::SoftwareSigner::Generate(pkcs11::KeyAlgorithm::kEcP256);
+  auto other = crypto::SoftwareSigner::Generate(crypto::KeyAlgorithm::kEcP256);
   ASSERT_TRUE(other.ok());
   auto s = SignAuthTokenRequestXml(unsigned_, cert_, **other).status();
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
@@ -263,7 +264,7 @@ TEST_F(XadesTest, VerifierCatchesTamperingAndStructure) {
   }
   // A DER-encoded ECDSA value (KSeF: 9105) is refused even though it is the
   // same signature.
-  auto der = pkcs11::EcdsaRawToDer(signed_doc->signature_value);
+  auto der = EcdsaRawToDer(signed_doc->signature_value);
   ASSERT_TRUE(der.ok());
   std::string with_der =
       absl::StrReplaceAll(xml, {{Base64Encode(signed_doc->signature_value), Base64Encode(*der)}});

@@ -9,14 +9,25 @@
 #include "absl/strings/str_cat.h"
 #include "common/encoding.h"
 #include "common/status_macros.h"
-#include "pkcs11/software_signer.h"
+#include "crypto/sha256.h"
+#include "crypto/software_signer.h"
 #include "formats/cert/certificate_info.h"
 #include "formats/xades/auth_token_request.h"
-#include "formats/xades/digest.h"
 #include "formats/xades/xades_constants.h"
-#include "formats/xades/xml_document.h"
+#include "xml/c14n.h"
+#include "xml/document.h"
 
 namespace ksef::xades {
+
+using xml::XmlDocPtr;
+using xml::ParseXmlStrict;
+using xml::Canonicalize;
+using xml::C14nMethod;
+using xml::FirstElementChild;
+using xml::NextElementSibling;
+using xml::LastElementChild;
+using xml::IsElement;
+using xml::FindChild;
 namespace {
 
 absl::Status Fail(absl::string_view what) {
@@ -99,7 +110,7 @@ absl::StatusOr<std::string> CheckReference(xmlNode* reference,
 }  // namespace
 
 absl::StatusOr<VerifiedSignature> VerifySignedAuthTokenRequest(absl::string_view xml) {
-  KSEF_ASSIGN_OR_RETURN(XmlDocPtr doc, ParseXmlStrict(xml, "document"));
+  KSEF_ASSIGN_OR_RETURN(XmlDocPtr doc, ParseXmlStrict(xml, "document", kMaxXmlBytes));
   xmlNode* root = xmlDocGetRootElement(doc.get());
   if (!IsElement(root, AuthTokenNamespace(AuthSchemaVersion::kV2_0), "AuthTokenRequest") &&
       !IsElement(root, AuthTokenNamespace(AuthSchemaVersion::kV2_1), "AuthTokenRequest")) {
@@ -143,11 +154,11 @@ absl::StatusOr<VerifiedSignature> VerifySignedAuthTokenRequest(absl::string_view
   absl::StatusOr<cert::CertificateInfo> cert = cert::ParseCertificateDer(*cert_der);
   if (!cert.ok()) return Fail(cert.status().message());
 
-  pkcs11::SignatureScheme scheme;
+  crypto::SignatureScheme scheme;
   if (HasAttr(si[1], "Algorithm", kEcdsaSha256Uri)) {
-    scheme = pkcs11::SignatureScheme::kEcdsaSha256;
+    scheme = crypto::SignatureScheme::kEcdsaSha256;
   } else if (HasAttr(si[1], "Algorithm", kRsaSha256Uri)) {
-    scheme = pkcs11::SignatureScheme::kRsaPkcs1Sha256;
+    scheme = crypto::SignatureScheme::kRsaPkcs1Sha256;
   } else {
     return Fail("unsupported SignatureMethod");
   }
@@ -180,7 +191,7 @@ absl::StatusOr<VerifiedSignature> VerifySignedAuthTokenRequest(absl::string_view
     return Fail("SignedProperties must hold SigningTime and SigningCertificate/Cert");
   }
   if (!HasAttr(FindChild(cert_digest, kDsigNs, "DigestMethod"), "Algorithm", kSha256Uri) ||
-      Base64Of(FindChild(cert_digest, kDsigNs, "DigestValue")) != Sha256(*cert_der)) {
+      Base64Of(FindChild(cert_digest, kDsigNs, "DigestValue")) != crypto::Sha256(*cert_der)) {
     return Fail("CertDigest is not the SHA-256 of the KeyInfo certificate");
   }
   if (TextOf(FindChild(issuer_serial, kDsigNs, "X509SerialNumber")) != cert->serial_decimal) {
@@ -193,23 +204,25 @@ absl::StatusOr<VerifiedSignature> VerifySignedAuthTokenRequest(absl::string_view
   // The cryptography, recomputed with libxml2 on this tree.
   KSEF_ASSIGN_OR_RETURN(std::string doc_c14n,
                         Canonicalize(doc.get(), nullptr, signature, C14nMethod::kExclusive));
-  if (Sha256(doc_c14n) != document_digest) return Fail("the document digest does not match");
+  if (crypto::Sha256(doc_c14n) != document_digest) {
+    return Fail("the document digest does not match");
+  }
   KSEF_ASSIGN_OR_RETURN(std::string props_c14n,
                         Canonicalize(doc.get(), properties, nullptr, C14nMethod::kExclusive));
-  if (Sha256(props_c14n) != properties_digest) {
+  if (crypto::Sha256(props_c14n) != properties_digest) {
     return Fail("the SignedProperties digest does not match");
   }
   KSEF_ASSIGN_OR_RETURN(std::string si_bytes,
                         Canonicalize(doc.get(), signed_info, nullptr, si_c14n));
   VerifiedSignature out;
-  out.signed_info_sha256 = Sha256(si_bytes);
+  out.signed_info_sha256 = crypto::Sha256(si_bytes);
   std::optional<std::string> value = Base64Of(parts[1]);
   if (!value) return Fail("SignatureValue is not Base64");
-  if (scheme == pkcs11::SignatureScheme::kEcdsaSha256 && value->size() != 64) {
+  if (scheme == crypto::SignatureScheme::kEcdsaSha256 && value->size() != 64) {
     return Fail("an ECDSA SignatureValue must be raw r||s (64 bytes)");
   }
   absl::Status verified =
-      pkcs11::VerifyDigestSignature(cert->public_key_der, scheme, out.signed_info_sha256, *value);
+      crypto::VerifyDigestSignature(cert->public_key_der, scheme, out.signed_info_sha256, *value);
   if (!verified.ok())
     return Fail(absl::StrCat("SignatureValue does not verify: ", verified.message()));
   out.certificate_der = std::move(*cert_der);

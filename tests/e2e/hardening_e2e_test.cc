@@ -163,7 +163,7 @@ TEST_F(HardeningE2eTest, ForeignKeyWithTheAuditLabelIsReportedNotUsed) {
   {
     auto hsm = ksef::testing::OpenTestHsm(*token_);
     ASSERT_TRUE(hsm.ok()) << hsm.status();
-    auto foreign = (*hsm)->keys().Generate(pkcs11::KeyAlgorithm::kEcP256, "ksef-hsm-audit");
+    auto foreign = (*hsm)->keys().Generate(crypto::KeyAlgorithm::kEcP256, "ksef-hsm-audit");
     ASSERT_TRUE(foreign.ok()) << foreign.status();
     foreign_uri = foreign->uri;
   }

@@ -67,6 +67,9 @@
 //                        "fired logout", "fired buffer-too-small", "removed",
 //                        "reinserted".
 // Every other function is forwarded untouched. Thread-safe.
+//
+// Layering exception (docs/architecture.md): a PKCS#11 module and its test
+// include the PKCS#11 C header directly; never pkcs11/internal/.
 #include <dlfcn.h>
 #include <fcntl.h>
 #include <p11-kit/pkcs11.h>

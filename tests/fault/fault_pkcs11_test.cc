@@ -22,6 +22,9 @@
 //    length (64 for P-256) and keeps the operation active: C_SignInit on that
 //    session returns CKR_OPERATION_ACTIVE until a C_Sign completes it.
 //  * C_Initialize when initialized returns CKR_CRYPTOKI_ALREADY_INITIALIZED.
+//
+// Layering exception (docs/architecture.md): a PKCS#11 module and its test
+// include the PKCS#11 C header directly; never pkcs11/internal/.
 #include <dlfcn.h>
 #include <p11-kit/pkcs11.h>
 #include <sys/stat.h>

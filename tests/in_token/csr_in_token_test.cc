@@ -4,8 +4,8 @@
 #include <openssl/x509.h>
 
 #include "common/openssl_ptr.h"
-#include "pkcs11/hsm.h"
 #include "formats/csr/csr_builder.h"
+#include "pkcs11/hsm.h"
 #include "tests/support/softhsm_token.h"
 #include "tests/support/test_hsm.h"
 
@@ -29,7 +29,7 @@ TEST(CsrInTokenTest, TenThousandTokenSignedCsrsAllVerify) {
   ASSERT_TRUE(token.ok()) << token.status();
   auto h = ksef::testing::OpenTestHsm(**token);
   ASSERT_TRUE(h.ok()) << h.status();
-  auto key = (*h)->keys().Generate(pkcs11::KeyAlgorithm::kEcP256, "csr");
+  auto key = (*h)->keys().Generate(crypto::KeyAlgorithm::kEcP256, "csr");
   ASSERT_TRUE(key.ok()) << key.status();
   auto signer = (*h)->keys().GetSigner(key->id);
   ASSERT_TRUE(signer.ok()) << signer.status();
@@ -53,7 +53,7 @@ TEST(CsrInTokenTest, TenThousandTokenSignedCsrsAllVerify) {
   EXPECT_EQ(failures, 0);
 
   // And an RSA-2048 token key.
-  auto rsa = (*h)->keys().Generate(pkcs11::KeyAlgorithm::kRsa2048, "csr-rsa");
+  auto rsa = (*h)->keys().Generate(crypto::KeyAlgorithm::kRsa2048, "csr-rsa");
   ASSERT_TRUE(rsa.ok()) << rsa.status();
   auto rsa_signer = (*h)->keys().GetSigner(rsa->id);
   ASSERT_TRUE(rsa_signer.ok());

@@ -12,10 +12,10 @@
 #include "absl/time/clock.h"
 #include "common/ecdsa.h"
 #include "common/encoding.h"
-#include "pkcs11/hsm.h"
+#include "crypto/sha256.h"
 #include "formats/qr/links.h"
 #include "formats/qr/qr_image.h"
-#include "formats/xades/digest.h"
+#include "pkcs11/hsm.h"
 #include "tests/support/softhsm_token.h"
 #include "tests/support/test_hsm.h"
 
@@ -31,7 +31,7 @@ constexpr char kSerial[] = "0321C82DA41B4362";
 // A distinct invoice per index: the hash is SHA-256 of a distinct document.
 qr::InvoiceRef Invoice(int i) {
   return qr::InvoiceRef{"5265877635", absl::CivilDay(2026, 1, 1) + i % 365,
-                        xades::Sha256(absl::StrCat("<Faktura n=\"", i, "\"/>"))};
+                        crypto::Sha256(absl::StrCat("<Faktura n=\"", i, "\"/>"))};
 }
 
 class QrInTokenTest : public ::testing::Test {
@@ -43,7 +43,7 @@ class QrInTokenTest : public ::testing::Test {
     auto h = ksef::testing::OpenTestHsm(*token_);
     ASSERT_TRUE(h.ok()) << h.status();
     hsm_ = std::move(*h);
-    auto key = hsm_->keys().Generate(pkcs11::KeyAlgorithm::kEcP256, "offline-qr");
+    auto key = hsm_->keys().Generate(crypto::KeyAlgorithm::kEcP256, "offline-qr");
     ASSERT_TRUE(key.ok()) << key.status();
     auto signer = hsm_->keys().GetSigner(key->id);
     ASSERT_TRUE(signer.ok()) << signer.status();
@@ -52,7 +52,7 @@ class QrInTokenTest : public ::testing::Test {
 
   std::unique_ptr<testing::TestToken> token_;
   std::unique_ptr<pkcs11::Hsm> hsm_;
-  std::shared_ptr<pkcs11::Signer> signer_;
+  std::shared_ptr<crypto::Signer> signer_;
 };
 
 // `openssl dgst -sha256 -verify` over the signed string, with the r||s
@@ -102,7 +102,7 @@ TEST_F(QrInTokenTest, TenThousandKodIILinksAllVerify) {
                      Base64UrlEncode(invoice.invoice_sha256));
     if (kod->signed_string != expected || kod->signature.size() != 64 ||
         kod->link != absl::StrCat("https://", expected, "/", Base64UrlEncode(kod->signature)) ||
-        !VerifyEcdsaSha256Raw(spki, xades::Sha256(expected), kod->signature).ok()) {
+        !VerifyEcdsaSha256Raw(spki, crypto::Sha256(expected), kod->signature).ok()) {
       if (++failures <= 5) ADD_FAILURE() << "link " << i << " does not verify: " << kod->link;
     }
     if (i < kOpensslSample) {

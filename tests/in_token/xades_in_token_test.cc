@@ -14,12 +14,12 @@
 #include "absl/strings/str_format.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "pkcs11/hsm.h"
 #include "formats/cert/certificate_info.h"
 #include "formats/cert/test_ca.h"
 #include "formats/csr/csr_builder.h"
 #include "formats/xades/xades_signer.h"
 #include "formats/xades/xades_verifier.h"
+#include "pkcs11/hsm.h"
 #include "tests/support/softhsm_token.h"
 #include "tests/support/test_hsm.h"
 #include "tests/support/xmlsec.h"
@@ -57,7 +57,7 @@ class XadesInTokenTest : public ::testing::Test {
   }
 
   // A token key of `algorithm`, with a test-CA Authentication certificate.
-  void MakeKey(pkcs11::KeyAlgorithm algorithm, std::shared_ptr<pkcs11::Signer>* signer,
+  void MakeKey(crypto::KeyAlgorithm algorithm, std::shared_ptr<crypto::Signer>* signer,
                std::string* cert_der) {
     auto key = hsm_->keys().Generate(algorithm, "xades");
     ASSERT_TRUE(key.ok()) << key.status();
@@ -83,9 +83,9 @@ class XadesInTokenTest : public ::testing::Test {
 };
 
 TEST_F(XadesInTokenTest, ThousandConcurrentSignaturesAllVerify) {
-  std::shared_ptr<pkcs11::Signer> signer;
+  std::shared_ptr<crypto::Signer> signer;
   std::string cert_der;
-  ASSERT_NO_FATAL_FAILURE(MakeKey(pkcs11::KeyAlgorithm::kEcP256, &signer, &cert_der));
+  ASSERT_NO_FATAL_FAILURE(MakeKey(crypto::KeyAlgorithm::kEcP256, &signer, &cert_der));
   auto cert = xades::XadesCertificate::FromDer(cert_der);  // once per key
   ASSERT_TRUE(cert.ok()) << cert.status();
 
@@ -131,9 +131,9 @@ TEST_F(XadesInTokenTest, ThousandConcurrentSignaturesAllVerify) {
 }
 
 TEST_F(XadesInTokenTest, Rsa2048TokenKeyVerifiesWithXmlsec1) {
-  std::shared_ptr<pkcs11::Signer> signer;
+  std::shared_ptr<crypto::Signer> signer;
   std::string cert_der;
-  ASSERT_NO_FATAL_FAILURE(MakeKey(pkcs11::KeyAlgorithm::kRsa2048, &signer, &cert_der));
+  ASSERT_NO_FATAL_FAILURE(MakeKey(crypto::KeyAlgorithm::kRsa2048, &signer, &cert_der));
   auto cert = xades::XadesCertificate::FromDer(cert_der);
   ASSERT_TRUE(cert.ok()) << cert.status();
   auto signed_doc = xades::SignAuthTokenRequest(Request(7), *cert, *signer);

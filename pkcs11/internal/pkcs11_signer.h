@@ -1,4 +1,4 @@
-// Pkcs11Signer: pkcs11::Signer over a private key in the token.
+// Pkcs11Signer: crypto::Signer over a private key in the token.
 //
 // Hot path: take a sign slot (bounded: more signs in flight than cores only
 // raises latency on SoftHSM2), then Token::WithSession (object lock, then a
@@ -11,17 +11,17 @@
 // the handle is invalid; a key that is then not visible is UNAVAILABLE
 // (Token::KnownKeyMissing), never NOT_FOUND.
 // Thread-safe. Internal to pkcs11/ (created by KeyStore::GetSigner).
-#ifndef KSEF_PKCS11_PKCS11_SIGNER_H_
-#define KSEF_PKCS11_PKCS11_SIGNER_H_
+#ifndef KSEF_PKCS11_INTERNAL_PKCS11_SIGNER_H_
+#define KSEF_PKCS11_INTERNAL_PKCS11_SIGNER_H_
 
 #include <memory>
 #include <semaphore>
 #include <string>
 
 #include "absl/synchronization/mutex.h"
-#include "pkcs11/pkcs11_api.h"
-#include "pkcs11/session.h"
-#include "pkcs11/signer.h"
+#include "crypto/signer.h"
+#include "pkcs11/internal/pkcs11_api.h"
+#include "pkcs11/internal/session.h"
 
 namespace ksef::pkcs11 {
 
@@ -29,27 +29,27 @@ class Token;
 
 using SignSlots = std::counting_semaphore<4096>;
 
-class Pkcs11Signer : public Signer {
+class Pkcs11Signer : public crypto::Signer {
  public:
-  Pkcs11Signer(Token* token, SignSlots* slots, std::string id, KeyAlgorithm algorithm,
+  Pkcs11Signer(Token* token, SignSlots* slots, std::string id, crypto::KeyAlgorithm algorithm,
                std::string public_key_der, CK_OBJECT_HANDLE handle, uint64_t generation);
 
-  KeyAlgorithm algorithm() const override { return algorithm_; }
+  crypto::KeyAlgorithm algorithm() const override { return algorithm_; }
   const std::string& public_key_der() const override { return public_key_der_; }
-  absl::StatusOr<std::string> SignDigest(SignatureScheme scheme,
+  absl::StatusOr<std::string> SignDigest(crypto::SignatureScheme scheme,
                                          absl::string_view digest) const override;
 
  private:
   absl::StatusOr<CK_OBJECT_HANDLE> Handle(Session& session, bool refresh) const;
   // `stale_handle` is set when the module rejected the key handle.
   absl::StatusOr<std::string> SignOnce(Session& session, CK_OBJECT_HANDLE handle,
-                                       SignatureScheme scheme, absl::string_view digest,
+                                       crypto::SignatureScheme scheme, absl::string_view digest,
                                        bool* stale_handle) const;
 
   Token* const token_;
   SignSlots* const slots_;
   const std::string id_;
-  const KeyAlgorithm algorithm_;
+  const crypto::KeyAlgorithm algorithm_;
   const std::string public_key_der_;
   mutable absl::Mutex mu_;
   mutable CK_OBJECT_HANDLE handle_ ABSL_GUARDED_BY(mu_);
@@ -58,4 +58,4 @@ class Pkcs11Signer : public Signer {
 
 }  // namespace ksef::pkcs11
 
-#endif  // KSEF_PKCS11_PKCS11_SIGNER_H_
+#endif  // KSEF_PKCS11_INTERNAL_PKCS11_SIGNER_H_

@@ -5,14 +5,15 @@
 // which is what the schema authors meant even where the XSD writes ^ and $)
 // plus the NIP check digit wherever a NIP is embedded. On failure it returns
 // INVALID_ARGUMENT whose message starts with `field` and says what is wrong.
-// Pure functions; thread-safe.
-#ifndef KSEF_FORMATS_XADES_AUTH_FIELDS_H_
-#define KSEF_FORMATS_XADES_AUTH_FIELDS_H_
+// Shared by formats/xades (AuthTokenRequest) and formats/qr (the context
+// identifier of KOD II). Pure functions; thread-safe.
+#ifndef KSEF_FORMATS_AUTH_FIELDS_H_
+#define KSEF_FORMATS_AUTH_FIELDS_H_
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 
-namespace ksef::xades {
+namespace ksef {
 
 // 36 characters: \d{8}-CR-[A-F0-9]{10}-[A-F0-9]{10}-[A-F0-9]{2}
 // e.g. 20250514-CR-226FB7B000-3ACF9BE4C0-10.
@@ -43,6 +44,6 @@ absl::Status ValidateIp4Range(absl::string_view range, absl::string_view field);
 // Ip4Mask: "a.b.c.d/n", n in 0..32 without leading zeros.
 absl::Status ValidateIp4Mask(absl::string_view mask, absl::string_view field);
 
-}  // namespace ksef::xades
+}  // namespace ksef
 
-#endif  // KSEF_FORMATS_XADES_AUTH_FIELDS_H_
+#endif  // KSEF_FORMATS_AUTH_FIELDS_H_

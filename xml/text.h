@@ -1,13 +1,13 @@
 // Escaping for XML we write ourselves (the AuthTokenRequest, the Signature
 // element, SVG QR images). Pure functions; thread-safe.
-#ifndef KSEF_FORMATS_XADES_XML_TEXT_H_
-#define KSEF_FORMATS_XADES_XML_TEXT_H_
+#ifndef KSEF_XML_TEXT_H_
+#define KSEF_XML_TEXT_H_
 
 #include <string>
 
 #include "absl/strings/string_view.h"
 
-namespace ksef::xades {
+namespace ksef::xml {
 
 // Character data: & < > escaped, CR as &#xD; (a literal CR would be
 // normalized away by the parser and change what gets signed).
@@ -16,6 +16,6 @@ std::string EscapeXmlText(absl::string_view text);
 // Attribute values and SVG text: additionally " and ' escaped.
 std::string EscapeXmlAttribute(absl::string_view text);
 
-}  // namespace ksef::xades
+}  // namespace ksef::xml
 
-#endif  // KSEF_FORMATS_XADES_XML_TEXT_H_
+#endif  // KSEF_XML_TEXT_H_

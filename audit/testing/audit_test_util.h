@@ -2,8 +2,8 @@
 // event, and the stores under test (SQLite in a temp file, PostgreSQL in a
 // fresh database on the KSEF_TEST_PG server) behind one harness, so every
 // store runs the same suite. Test-only.
-#ifndef KSEF_AUDIT_AUDIT_TEST_UTIL_H_
-#define KSEF_AUDIT_AUDIT_TEST_UTIL_H_
+#ifndef KSEF_AUDIT_TESTING_AUDIT_TEST_UTIL_H_
+#define KSEF_AUDIT_TESTING_AUDIT_TEST_UTIL_H_
 
 #include <openssl/evp.h>
 #include <openssl/x509.h>
@@ -129,4 +129,4 @@ class PostgresHarness final : public StoreHarness {
 
 }  // namespace ksef::audit
 
-#endif  // KSEF_AUDIT_AUDIT_TEST_UTIL_H_
+#endif  // KSEF_AUDIT_TESTING_AUDIT_TEST_UTIL_H_

@@ -1,6 +1,6 @@
-// Test-only helpers for the XAdES tests: files under tests/testdata.
-#ifndef KSEF_FORMATS_XADES_TEST_DATA_H_
-#define KSEF_FORMATS_XADES_TEST_DATA_H_
+// Test-only helpers for the formats/ tests: files under tests/testdata.
+#ifndef KSEF_FORMATS_TESTING_TEST_DATA_H_
+#define KSEF_FORMATS_TESTING_TEST_DATA_H_
 
 #include <gtest/gtest.h>
 
@@ -9,7 +9,7 @@
 
 #include "common/files.h"
 
-namespace ksef::xades::testdata {
+namespace ksef::testdata {
 
 // The path of tests/testdata/<name>; ctest sets KSEF_SOURCE_DIR.
 inline std::string Path(const std::string& name) {
@@ -24,6 +24,6 @@ inline std::string Read(const std::string& name) {
   return content.ok() ? *content : "";
 }
 
-}  // namespace ksef::xades::testdata
+}  // namespace ksef::testdata
 
-#endif  // KSEF_FORMATS_XADES_TEST_DATA_H_
+#endif  // KSEF_FORMATS_TESTING_TEST_DATA_H_

@@ -13,13 +13,13 @@
 // C_SignInit, a find that could not be finalized): the session is closed
 // rather than reused.
 // Not thread-safe: used by one thread inside WithSession. Internal to pkcs11/.
-#ifndef KSEF_PKCS11_SESSION_H_
-#define KSEF_PKCS11_SESSION_H_
+#ifndef KSEF_PKCS11_INTERNAL_SESSION_H_
+#define KSEF_PKCS11_INTERNAL_SESSION_H_
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
-#include "pkcs11/pkcs11_api.h"
-#include "pkcs11/session_pool.h"
+#include "pkcs11/internal/pkcs11_api.h"
+#include "pkcs11/internal/session_pool.h"
 
 namespace ksef::pkcs11 {
 
@@ -52,4 +52,4 @@ class Session {
 
 }  // namespace ksef::pkcs11
 
-#endif  // KSEF_PKCS11_SESSION_H_
+#endif  // KSEF_PKCS11_INTERNAL_SESSION_H_

@@ -1,6 +1,6 @@
-#include "formats/xades/xml_text.h"
+#include "xml/text.h"
 
-namespace ksef::xades {
+namespace ksef::xml {
 
 namespace {
 
@@ -42,4 +42,4 @@ std::string EscapeXmlText(absl::string_view text) { return Escape(text, false); 
 
 std::string EscapeXmlAttribute(absl::string_view text) { return Escape(text, true); }
 
-}  // namespace ksef::xades
+}  // namespace ksef::xml

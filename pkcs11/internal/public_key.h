@@ -1,7 +1,10 @@
-// Building a SubjectPublicKeyInfo from what a token exposes. Internal to pkcs11/.
-#ifndef KSEF_PKCS11_PUBLIC_KEY_H_
-#define KSEF_PKCS11_PUBLIC_KEY_H_
+// What is PKCS#11-specific about public keys: the CKA_EC_PARAMS bytes of
+// P-256 and reading a CKA_EC_POINT. General SPKI building is crypto/public_key.h.
+// Internal to pkcs11/.
+#ifndef KSEF_PKCS11_INTERNAL_PUBLIC_KEY_H_
+#define KSEF_PKCS11_INTERNAL_PUBLIC_KEY_H_
 
+#include <cstddef>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -13,17 +16,10 @@ namespace ksef::pkcs11 {
 // some modules return) -> SPKI DER. INVALID_ARGUMENT if not a P-256 point.
 absl::StatusOr<std::string> EcP256SpkiFromEcPoint(absl::string_view ec_point);
 
-// CKA_MODULUS + CKA_PUBLIC_EXPONENT (big-endian) -> SPKI DER.
-absl::StatusOr<std::string> RsaSpkiFromModulus(absl::string_view modulus,
-                                               absl::string_view exponent);
-
-// SPKI DER -> "-----BEGIN PUBLIC KEY-----..." PEM.
-absl::StatusOr<std::string> SpkiToPem(absl::string_view der);
-
 // DER-encoded namedCurve OID prime256v1, the value of CKA_EC_PARAMS.
 extern const char kP256EcParams[];
 extern const size_t kP256EcParamsSize;
 
 }  // namespace ksef::pkcs11
 
-#endif  // KSEF_PKCS11_PUBLIC_KEY_H_
+#endif  // KSEF_PKCS11_INTERNAL_PUBLIC_KEY_H_

@@ -1,4 +1,4 @@
-#include "formats/xades/auth_fields.h"
+#include "formats/auth_fields.h"
 
 #include <cstdint>
 #include <optional>
@@ -9,7 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "formats/identifiers.h"
 
-namespace ksef::xades {
+namespace ksef {
 namespace {
 
 bool AllOf(absl::string_view s, bool (*pred)(unsigned char)) {
@@ -170,4 +170,4 @@ absl::Status ValidateIp4Mask(absl::string_view mask, absl::string_view field) {
   return absl::OkStatus();
 }
 
-}  // namespace ksef::xades
+}  // namespace ksef

@@ -1,15 +1,16 @@
 // Signer: signs a SHA-256 digest with one private key. The KSeF format code
 // (formats/) sees only this interface; it never learns whether the key is in a
-// token (Pkcs11Signer) or in memory (SoftwareSigner, tests and vectors).
-#ifndef KSEF_PKCS11_SIGNER_H_
-#define KSEF_PKCS11_SIGNER_H_
+// token (pkcs11::Pkcs11Signer) or in memory (crypto::SoftwareSigner, tests and
+// vectors). Target ksef_signer: this header and KeyAlgorithmName only.
+#ifndef KSEF_CRYPTO_SIGNER_H_
+#define KSEF_CRYPTO_SIGNER_H_
 
 #include <string>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 
-namespace ksef::pkcs11 {
+namespace ksef::crypto {
 
 enum class KeyAlgorithm { kEcP256, kRsa2048 };
 
@@ -37,6 +38,6 @@ class Signer {
                                                  absl::string_view digest) const = 0;
 };
 
-}  // namespace ksef::pkcs11
+}  // namespace ksef::crypto
 
-#endif  // KSEF_PKCS11_SIGNER_H_
+#endif  // KSEF_CRYPTO_SIGNER_H_

@@ -1,11 +1,11 @@
 // CK_RV -> absl::Status, in one table (design.md section 5).
 // Internal to pkcs11/.
-#ifndef KSEF_PKCS11_CK_STATUS_H_
-#define KSEF_PKCS11_CK_STATUS_H_
+#ifndef KSEF_PKCS11_INTERNAL_CK_STATUS_H_
+#define KSEF_PKCS11_INTERNAL_CK_STATUS_H_
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
-#include "pkcs11/pkcs11_api.h"
+#include "pkcs11/internal/pkcs11_api.h"
 
 namespace ksef::pkcs11 {
 
@@ -22,4 +22,4 @@ bool IsSessionLost(CK_RV rv);
 
 }  // namespace ksef::pkcs11
 
-#endif  // KSEF_PKCS11_CK_STATUS_H_
+#endif  // KSEF_PKCS11_INTERNAL_CK_STATUS_H_

@@ -2,8 +2,8 @@
 // out beside its .crt) into memory just long enough to import it into the
 // token. OpenSSL wipes the key's memory when the EVP_PKEY is freed.
 // Pure; thread-safe.
-#ifndef KSEF_PKCS11_PRIVATE_KEY_FILE_H_
-#define KSEF_PKCS11_PRIVATE_KEY_FILE_H_
+#ifndef KSEF_CRYPTO_PRIVATE_KEY_FILE_H_
+#define KSEF_CRYPTO_PRIVATE_KEY_FILE_H_
 
 #include <string>
 
@@ -12,7 +12,7 @@
 #include "common/openssl_ptr.h"
 #include "common/secure_string.h"
 
-namespace ksef::pkcs11 {
+namespace ksef::crypto {
 
 // Accepts encrypted or plain PKCS#8 (PEM or DER, or Base64 of the DER) and
 // traditional PEM ("EC PRIVATE KEY", "RSA PRIVATE KEY", also encrypted).
@@ -22,9 +22,6 @@ namespace ksef::pkcs11 {
 absl::StatusOr<EvpPkeyPtr> DecodePrivateKeyFile(absl::string_view file,
                                                 const SecureString& password);
 
-// SubjectPublicKeyInfo DER of a key. INTERNAL if OpenSSL cannot encode it.
-absl::StatusOr<std::string> PublicKeyDerOf(const EVP_PKEY* key);
+}  // namespace ksef::crypto
 
-}  // namespace ksef::pkcs11
-
-#endif  // KSEF_PKCS11_PRIVATE_KEY_FILE_H_
+#endif  // KSEF_CRYPTO_PRIVATE_KEY_FILE_H_

@@ -1,15 +1,15 @@
 // Small helpers over C_FindObjects / C_GetAttributeValue on a leased
 // Session: every CK_RV goes through Session::Check, so a lost session or
 // token is noticed here as everywhere else. Internal to pkcs11/.
-#ifndef KSEF_PKCS11_OBJECTS_H_
-#define KSEF_PKCS11_OBJECTS_H_
+#ifndef KSEF_PKCS11_INTERNAL_OBJECTS_H_
+#define KSEF_PKCS11_INTERNAL_OBJECTS_H_
 
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "pkcs11/pkcs11_api.h"
-#include "pkcs11/session.h"
+#include "pkcs11/internal/pkcs11_api.h"
+#include "pkcs11/internal/session.h"
 
 namespace ksef::pkcs11 {
 
@@ -41,4 +41,4 @@ inline CK_ATTRIBUTE BytesAttr(CK_ATTRIBUTE_TYPE type, const std::string& value) 
 
 }  // namespace ksef::pkcs11
 
-#endif  // KSEF_PKCS11_OBJECTS_H_
+#endif  // KSEF_PKCS11_INTERNAL_OBJECTS_H_

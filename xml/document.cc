@@ -1,8 +1,6 @@
-#include "formats/xades/xml_document.h"
+#include "xml/document.h"
 
-#include <libxml/c14n.h>
 #include <libxml/parser.h>
-#include <libxml/xmlIO.h>
 #include <libxml/xmlerror.h>
 
 #include <mutex>
@@ -10,7 +8,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 
-namespace ksef::xades {
+namespace ksef::xml {
 namespace {
 
 struct ParserCtxtDeleter {
@@ -19,39 +17,8 @@ struct ParserCtxtDeleter {
   }
 };
 
-struct OutputBufferDeleter {
-  void operator()(xmlOutputBuffer* buf) const {
-    if (buf != nullptr) xmlOutputBufferClose(buf);
-  }
-};
-
 absl::string_view ToView(const xmlChar* s) {
   return s == nullptr ? absl::string_view() : absl::string_view(reinterpret_cast<const char*>(s));
-}
-
-bool InSubtree(const xmlNode* node, const xmlNode* top) {
-  for (; node != nullptr; node = node->parent) {
-    if (node == top) return true;
-  }
-  return false;
-}
-
-struct NodeSet {
-  const xmlNode* subtree;
-  const xmlNode* excluded;
-};
-
-// libxml2 asks about every node of the document; namespace nodes arrive as
-// xmlNs* (type XML_NAMESPACE_DECL) with the element that holds them as
-// `parent`, attributes as nodes whose parent is their element.
-int IsVisible(void* user_data, xmlNodePtr node, xmlNodePtr parent) {
-  const auto* set = static_cast<const NodeSet*>(user_data);
-  const xmlNode* anchor = node;
-  if (node == nullptr || node->type == XML_NAMESPACE_DECL) anchor = parent;
-  if (anchor == nullptr) return 0;
-  if (set->subtree != nullptr && !InSubtree(anchor, set->subtree)) return 0;
-  if (set->excluded != nullptr && InSubtree(anchor, set->excluded)) return 0;
-  return 1;
 }
 
 }  // namespace
@@ -61,11 +28,12 @@ void EnsureXmlInitialized() {
   std::call_once(once, [] { xmlInitParser(); });
 }
 
-absl::StatusOr<XmlDocPtr> ParseXmlStrict(absl::string_view xml, absl::string_view what) {
+absl::StatusOr<XmlDocPtr> ParseXmlStrict(absl::string_view xml, absl::string_view what,
+                                         size_t max_bytes) {
   EnsureXmlInitialized();
-  if (xml.size() > kMaxXmlBytes) {
+  if (xml.size() > max_bytes) {
     return absl::InvalidArgumentError(
-        absl::StrCat(what, ": document is larger than ", kMaxXmlBytes, " bytes"));
+        absl::StrCat(what, ": document is larger than ", max_bytes, " bytes"));
   }
   // Refused before parsing, so not even the internal subset's entity
   // declarations are processed (billion laughs, external entities).
@@ -95,20 +63,6 @@ absl::StatusOr<XmlDocPtr> ParseXmlStrict(absl::string_view xml, absl::string_vie
     return absl::InvalidArgumentError(absl::StrCat(what, ": no root element"));
   }
   return doc;
-}
-
-absl::StatusOr<std::string> Canonicalize(xmlDoc* doc, const xmlNode* subtree,
-                                         const xmlNode* excluded, C14nMethod method) {
-  EnsureXmlInitialized();
-  std::unique_ptr<xmlOutputBuffer, OutputBufferDeleter> buf(xmlAllocOutputBuffer(nullptr));
-  if (!buf) return absl::ResourceExhaustedError("libxml2: cannot allocate an output buffer");
-  NodeSet set{subtree, excluded};
-  int mode = method == C14nMethod::kExclusive ? XML_C14N_EXCLUSIVE_1_0 : XML_C14N_1_0;
-  int written = xmlC14NExecute(doc, IsVisible, &set, mode, /*inclusive_ns_prefixes=*/nullptr,
-                               /*with_comments=*/0, buf.get());
-  if (written < 0) return absl::InternalError("libxml2: canonicalization failed");
-  return std::string(reinterpret_cast<const char*>(xmlOutputBufferGetContent(buf.get())),
-                     xmlOutputBufferGetSize(buf.get()));
 }
 
 xmlNode* FirstElementChild(xmlNode* node) {
@@ -148,4 +102,4 @@ xmlNode* FindChild(xmlNode* node, absl::string_view ns, absl::string_view name) 
   return nullptr;
 }
 
-}  // namespace ksef::xades
+}  // namespace ksef::xml

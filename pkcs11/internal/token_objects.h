@@ -1,8 +1,8 @@
 // PKCS#11 templates for objects ksef-hsm creates from outside data: an
 // imported private key (and its public key), and a certificate. Internal to
 // pkcs11/.
-#ifndef KSEF_PKCS11_TOKEN_OBJECTS_H_
-#define KSEF_PKCS11_TOKEN_OBJECTS_H_
+#ifndef KSEF_PKCS11_INTERNAL_TOKEN_OBJECTS_H_
+#define KSEF_PKCS11_INTERNAL_TOKEN_OBJECTS_H_
 
 #include <openssl/evp.h>
 
@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "pkcs11/pkcs11_api.h"
+#include "pkcs11/internal/pkcs11_api.h"
 
 namespace ksef::pkcs11 {
 
@@ -55,4 +55,4 @@ absl::StatusOr<CertificateAttributes> ReadCertificateAttributes(const std::strin
 
 }  // namespace ksef::pkcs11
 
-#endif  // KSEF_PKCS11_TOKEN_OBJECTS_H_
+#endif  // KSEF_PKCS11_INTERNAL_TOKEN_OBJECTS_H_

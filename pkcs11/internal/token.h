@@ -23,8 +23,8 @@
 // A wrong or locked PIN is never retried: it makes the token unusable until
 // restart (so a bad PIN cannot lock the token by repeated attempts).
 // Thread-safe. Internal to pkcs11/.
-#ifndef KSEF_PKCS11_TOKEN_H_
-#define KSEF_PKCS11_TOKEN_H_
+#ifndef KSEF_PKCS11_INTERNAL_TOKEN_H_
+#define KSEF_PKCS11_INTERNAL_TOKEN_H_
 
 #include <atomic>
 #include <memory>
@@ -36,9 +36,9 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/secure_string.h"
-#include "pkcs11/module.h"
-#include "pkcs11/session.h"
-#include "pkcs11/session_pool.h"
+#include "pkcs11/internal/module.h"
+#include "pkcs11/internal/session.h"
+#include "pkcs11/internal/session_pool.h"
 
 namespace ksef::pkcs11 {
 
@@ -176,4 +176,4 @@ std::invoke_result_t<Fn&, Session&> Token::WithSession(ObjectAccess access, Fn&&
 
 }  // namespace ksef::pkcs11
 
-#endif  // KSEF_PKCS11_TOKEN_H_
+#endif  // KSEF_PKCS11_INTERNAL_TOKEN_H_

@@ -11,15 +11,15 @@
 // except Reinitialize(), which the caller must run while no other thread uses
 // the module (Token holds its object lock exclusively).
 // Internal to pkcs11/.
-#ifndef KSEF_PKCS11_MODULE_H_
-#define KSEF_PKCS11_MODULE_H_
+#ifndef KSEF_PKCS11_INTERNAL_MODULE_H_
+#define KSEF_PKCS11_INTERNAL_MODULE_H_
 
 #include <memory>
 #include <string>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "pkcs11/pkcs11_api.h"
+#include "pkcs11/internal/pkcs11_api.h"
 
 namespace ksef::pkcs11 {
 
@@ -66,4 +66,4 @@ std::string TrimPadded(const unsigned char* field, size_t size);
 
 }  // namespace ksef::pkcs11
 
-#endif  // KSEF_PKCS11_MODULE_H_
+#endif  // KSEF_PKCS11_INTERNAL_MODULE_H_

@@ -1,19 +1,18 @@
-// SoftwareSigner: pkcs11::Signer over an in-memory OpenSSL key. For tests and
+// SoftwareSigner: crypto::Signer over an in-memory OpenSSL key. For tests and
 // for checking KSeF formats against fixed vectors; never used by the server
 // for KSeF keys (those live in the token).
 // Thread-safe (OpenSSL signing with a shared const EVP_PKEY is).
-#ifndef KSEF_PKCS11_SOFTWARE_SIGNER_H_
-#define KSEF_PKCS11_SOFTWARE_SIGNER_H_
+#ifndef KSEF_CRYPTO_SOFTWARE_SIGNER_H_
+#define KSEF_CRYPTO_SOFTWARE_SIGNER_H_
 
 #include <memory>
 #include <string>
 
 #include "absl/status/statusor.h"
-#include "common/ecdsa.h"
 #include "common/openssl_ptr.h"
-#include "pkcs11/signer.h"
+#include "crypto/signer.h"
 
-namespace ksef::pkcs11 {
+namespace ksef::crypto {
 
 class SoftwareSigner : public Signer {
  public:
@@ -37,10 +36,6 @@ class SoftwareSigner : public Signer {
 absl::Status VerifyDigestSignature(absl::string_view spki_der, SignatureScheme scheme,
                                    absl::string_view digest, absl::string_view signature);
 
-// r||s <-> DER ECDSA-Sig-Value: see common/ecdsa.h.
-using ::ksef::EcdsaDerToRaw;
-using ::ksef::EcdsaRawToDer;
+}  // namespace ksef::crypto
 
-}  // namespace ksef::pkcs11
-
-#endif  // KSEF_PKCS11_SOFTWARE_SIGNER_H_
+#endif  // KSEF_CRYPTO_SOFTWARE_SIGNER_H_

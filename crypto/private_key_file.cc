@@ -1,4 +1,4 @@
-#include "pkcs11/private_key_file.h"
+#include "crypto/private_key_file.h"
 
 #include <openssl/err.h>
 #include <openssl/pem.h>
@@ -10,8 +10,9 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/encoding.h"
+#include "crypto/public_key.h"
 
-namespace ksef::pkcs11 {
+namespace ksef::crypto {
 namespace {
 
 absl::Status Invalid(absl::string_view what) {
@@ -38,10 +39,7 @@ absl::Status CheckKeyType(const EVP_PKEY* key) {
     return absl::OkStatus();
   }
   if (id == EVP_PKEY_EC) {
-    char group[64] = {};
-    size_t len = 0;
-    if (EVP_PKEY_get_group_name(key, group, sizeof(group), &len) != 1 ||
-        std::strcmp(group, "prime256v1") != 0) {
+    if (!IsEcP256(key)) {
       return Invalid("EC keys must be on P-256 (prime256v1), KSeF's rule");
     }
     return absl::OkStatus();
@@ -102,13 +100,4 @@ absl::StatusOr<EvpPkeyPtr> DecodePrivateKeyFile(absl::string_view file,
   return key;
 }
 
-absl::StatusOr<std::string> PublicKeyDerOf(const EVP_PKEY* key) {
-  unsigned char* der = nullptr;
-  int len = i2d_PUBKEY(const_cast<EVP_PKEY*>(key), &der);
-  if (len <= 0) return absl::InternalError(OpenSslError("public key encoding"));
-  std::string out(reinterpret_cast<char*>(der), static_cast<size_t>(len));
-  OPENSSL_free(der);
-  return out;
-}
-
-}  // namespace ksef::pkcs11
+}  // namespace ksef::crypto

@@ -1,8 +1,10 @@
-#include "formats/xades/digest.h"
+#include "crypto/sha256.h"
 
 #include <openssl/sha.h>
 
-namespace ksef::xades {
+#include "common/encoding.h"
+
+namespace ksef::crypto {
 
 std::string Sha256(absl::string_view data) {
   unsigned char md[SHA256_DIGEST_LENGTH];
@@ -10,4 +12,6 @@ std::string Sha256(absl::string_view data) {
   return std::string(reinterpret_cast<const char*>(md), sizeof(md));
 }
 
-}  // namespace ksef::xades
+std::string Sha256Hex(absl::string_view data) { return HexUpper(Sha256(data)); }
+
+}  // namespace ksef::crypto

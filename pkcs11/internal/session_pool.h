@@ -13,8 +13,8 @@
 // Reset() starts a new generation after the owner closed every session of
 // the slot (C_CloseAllSessions) or re-initialized the module.
 // Thread-safe. Internal to pkcs11/ (Token owns the pool; use Token::WithSession).
-#ifndef KSEF_PKCS11_SESSION_POOL_H_
-#define KSEF_PKCS11_SESSION_POOL_H_
+#ifndef KSEF_PKCS11_INTERNAL_SESSION_POOL_H_
+#define KSEF_PKCS11_INTERNAL_SESSION_POOL_H_
 
 #include <cstdint>
 #include <vector>
@@ -22,7 +22,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "pkcs11/pkcs11_api.h"
+#include "pkcs11/internal/pkcs11_api.h"
 
 namespace ksef::pkcs11 {
 
@@ -90,4 +90,4 @@ class SessionPool {
 
 }  // namespace ksef::pkcs11
 
-#endif  // KSEF_PKCS11_SESSION_POOL_H_
+#endif  // KSEF_PKCS11_INTERNAL_SESSION_POOL_H_

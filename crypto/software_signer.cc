@@ -1,34 +1,22 @@
-#include "pkcs11/software_signer.h"
+#include "crypto/software_signer.h"
 
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
 
 #include "absl/strings/str_cat.h"
+#include "common/ecdsa.h"
+#include "crypto/public_key.h"
 
-namespace ksef::pkcs11 {
+namespace ksef::crypto {
 namespace {
 
 absl::StatusOr<KeyAlgorithm> AlgorithmOf(EVP_PKEY* key) {
   if (EVP_PKEY_is_a(key, "EC")) {
-    char curve[64] = {0};
-    size_t len = 0;
-    if (EVP_PKEY_get_utf8_string_param(key, "group", curve, sizeof(curve), &len) != 1 ||
-        std::string(curve) != "prime256v1") {
-      return absl::InvalidArgumentError("EC key is not on P-256");
-    }
+    if (!IsEcP256(key)) return absl::InvalidArgumentError("EC key is not on P-256");
     return KeyAlgorithm::kEcP256;
   }
   if (EVP_PKEY_is_a(key, "RSA") && EVP_PKEY_get_bits(key) == 2048) return KeyAlgorithm::kRsa2048;
   return absl::InvalidArgumentError("key is neither EC P-256 nor RSA-2048");
-}
-
-absl::StatusOr<std::string> Spki(EVP_PKEY* key) {
-  int len = i2d_PUBKEY(key, nullptr);
-  if (len <= 0) return absl::InternalError(OpenSslError("i2d_PUBKEY"));
-  std::string der(len, '\0');
-  auto* p = reinterpret_cast<unsigned char*>(der.data());
-  i2d_PUBKEY(key, &p);
-  return der;
 }
 
 // Sets up an EVP_PKEY_CTX for a raw-digest sign/verify operation per scheme.
@@ -61,7 +49,7 @@ absl::StatusOr<std::unique_ptr<SoftwareSigner>> SoftwareSigner::FromPrivateKey(
   if (!pkey) return absl::InvalidArgumentError(OpenSslError("cannot parse private key"));
   auto algorithm = AlgorithmOf(pkey.get());
   if (!algorithm.ok()) return algorithm.status();
-  auto spki = Spki(pkey.get());
+  auto spki = PublicKeyDerOf(pkey.get());
   if (!spki.ok()) return spki.status();
   return std::unique_ptr<SoftwareSigner>(
       new SoftwareSigner(std::move(pkey), *algorithm, std::move(*spki)));
@@ -71,7 +59,7 @@ absl::StatusOr<std::unique_ptr<SoftwareSigner>> SoftwareSigner::Generate(KeyAlgo
   EvpPkeyPtr pkey(algorithm == KeyAlgorithm::kEcP256 ? EVP_EC_gen("P-256")
                                                      : EVP_RSA_gen(2048));
   if (!pkey) return absl::InternalError(OpenSslError("key generation"));
-  auto spki = Spki(pkey.get());
+  auto spki = PublicKeyDerOf(pkey.get());
   if (!spki.ok()) return spki.status();
   return std::unique_ptr<SoftwareSigner>(
       new SoftwareSigner(std::move(pkey), algorithm, std::move(*spki)));
@@ -131,4 +119,4 @@ absl::Status VerifyDigestSignature(absl::string_view spki_der, SignatureScheme s
   return absl::OkStatus();
 }
 
-}  // namespace ksef::pkcs11
+}  // namespace ksef::crypto
