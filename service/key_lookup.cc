@@ -19,11 +19,12 @@ std::optional<absl::Time> KeyManager::NotAfter(const std::string& certificate_de
 }
 
 KeyState KeyManager::EffectiveState(const KeyRecord& record) const {
-  if (record.state == KeyState::kActive && !record.certificate_der.empty()) {
-    auto not_after = NotAfter(record.certificate_der);
-    if (not_after && *not_after < clock_()) return KeyState::kExpired;
+  lifecycle::KeyFacts facts = FactsOf(record);
+  if (record.state == KeyState::kActive && facts.has_certificate) {
+    std::optional<absl::Time> not_after = NotAfter(record.certificate_der);
+    facts.certificate_expired = not_after && *not_after < facts.now;
   }
-  return record.state;
+  return lifecycle::EffectiveState(record.state, facts);
 }
 
 absl::StatusOr<KeyRecord> KeyManager::Get(absl::string_view name) {

@@ -154,8 +154,13 @@ class KeyManager {
   // Resolves a name to its record's key_id.
   absl::StatusOr<std::string> ResolveKeyId(absl::string_view name);
   // Loads, applies `change` (which may refuse), stamps update_time, stores.
-  absl::StatusOr<KeyRecord> Transition(absl::string_view name,
-                                       const std::function<absl::Status(KeyRecord&)>& change);
+  // Loads the key, asks lifecycle::Next whether `op` may move it (its
+  // refusal is returned as is), runs `stamp` for what goes with the move
+  // (destroy_time, the certificate; an error there changes nothing), then
+  // stores the new state, all under the key lock.
+  absl::StatusOr<KeyRecord> Transition(absl::string_view name, lifecycle::Operation op,
+                                       const std::function<absl::Status(KeyRecord&)>& stamp);
+  lifecycle::KeyFacts FactsOf(const KeyRecord& record) const;
   KeyState EffectiveState(const KeyRecord& record) const;
   bool IsReserved(const std::string& cka_id) const;
   absl::Status FinishDestruction(KeyRecord record);

@@ -9,23 +9,18 @@
 #include "absl/time/time.h"
 #include "pkcs11/key_store.h"
 #include "crypto/signer.h"
+#include "lifecycle/lifecycle.h"
 
 namespace ksef::service {
 
 // Numeric values are stored in the registry: never renumber.
 enum class SubjectType { kNip = 1, kPesel = 2, kCertificateFingerprint = 3 };
 enum class KeyPurpose { kAuthentication = 1, kOffline = 2 };
-enum class KeyState {
-  kCreating = 0,  // registry row written, key generation not confirmed yet
-  kPendingCertificate = 1,
-  kActive = 2,
-  kDisabled = 3,
-  kExpired = 4,  // never stored: derived from the certificate's notAfter
-  kScheduledForDestruction = 5,
-  kDestroyed = 6,
-};
+// The key states and their transitions are lifecycle/'s (one table for the
+// server and the client tests' fakes); the numbers are stored in the registry.
+using KeyState = lifecycle::KeyState;
+using lifecycle::KeyStateName;
 
-const char* KeyStateName(KeyState state);
 // "AUTHENTICATION" | "OFFLINE", as messages name a purpose.
 const char* KeyPurposeName(KeyPurpose purpose);
 

@@ -102,26 +102,6 @@ const char* KeyPurposeName(KeyPurpose purpose) {
   return purpose == KeyPurpose::kAuthentication ? "AUTHENTICATION" : "OFFLINE";
 }
 
-const char* KeyStateName(KeyState state) {
-  switch (state) {
-    case KeyState::kCreating:
-      return "CREATING";
-    case KeyState::kPendingCertificate:
-      return "PENDING_CERTIFICATE";
-    case KeyState::kActive:
-      return "ACTIVE";
-    case KeyState::kDisabled:
-      return "DISABLED";
-    case KeyState::kExpired:
-      return "EXPIRED";
-    case KeyState::kScheduledForDestruction:
-      return "SCHEDULED_FOR_DESTRUCTION";
-    case KeyState::kDestroyed:
-      return "DESTROYED";
-  }
-  return "UNKNOWN";
-}
-
 absl::StatusOr<std::unique_ptr<KeyRegistry>> KeyRegistry::Open(const std::string& path) {
   KSEF_ASSIGN_OR_RETURN(std::unique_ptr<SqliteDb> db, SqliteDb::Open(path, "key registry"));
   KSEF_RETURN_IF_ERROR(db->Exec(kSchema));
