@@ -8,6 +8,7 @@
 #include "formats/xades/xades_signer.h"
 #include "service/context_identifier.h"
 #include "service/key_service.h"
+#include "service/signing_key_choice.h"
 
 namespace ksef::service {
 namespace {
@@ -58,26 +59,6 @@ absl::StatusOr<xades::AuthTokenRequest> FromProto(const pb::SignAuthTokenRequest
 
 }  // namespace
 
-absl::StatusOr<KeyRecord> AuthServiceImpl::ResolveKey(AuditedCall& call,
-                                                       const pb::SignAuthTokenRequest& req) {
-  if (!req.name().empty()) {
-    absl::StatusOr<KeyRecord> found = keys_->Get(req.name());
-    if (!found.ok()) return call.LookupFailed(found.status());
-    return found;
-  }
-  if (req.subject().value().empty()) {
-    return absl::InvalidArgumentError(
-        "name: give the key (keys/{id}), or a subject to use its active Authentication key");
-  }
-  // By subject: authorized on the subject before anything is looked up, so
-  // the answer never tells whether the subject has keys.
-  KSEF_ASSIGN_OR_RETURN(SubjectType type, SubjectTypeFromProto(req.subject().type()));
-  std::string value = req.subject().value();
-  KSEF_RETURN_IF_ERROR(NormalizeSubject(type, value));
-  KSEF_RETURN_IF_ERROR(call.Authorize(Role::kAuthSigning, Resource::Subject(type, value)));
-  return keys_->CurrentKeyFor(type, value, KeyPurpose::kAuthentication);
-}
-
 grpc::Status AuthServiceImpl::SignAuthToken(grpc::ServerContext* context,
                                             const pb::SignAuthTokenRequest* req,
                                             pb::SignedAuthToken* resp) {
@@ -89,7 +70,11 @@ grpc::Status AuthServiceImpl::SignAuthToken(grpc::ServerContext* context,
       call.RequestSubject(*type, req->subject().value());
     }
     KSEF_RETURN_IF_ERROR(call.Admit({Role::kAuthSigning}));
-    KSEF_ASSIGN_OR_RETURN(KeyRecord key, ResolveKey(call, *req));
+    KSEF_ASSIGN_OR_RETURN(KeyRecord key, ChooseSigningKey(
+                              call, *keys_, req->name(), req->subject(), Role::kAuthSigning,
+                              KeyPurpose::kAuthentication,
+                              "name: give the key (keys/{id}), or a subject to use its active "
+                              "Authentication key"));
     KSEF_ASSIGN_OR_RETURN(AuthorizedKey authorized,
                           gate_->Authorize(call, std::move(key), Role::kAuthSigning));
     KSEF_ASSIGN_OR_RETURN(RequestContext request_context,

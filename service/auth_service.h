@@ -27,12 +27,6 @@ class AuthServiceImpl final : public ksef::hsm::v1::AuthService::Service {
                              ksef::hsm::v1::SignedAuthToken* response) override;
 
  private:
-  // The key a request names (a missing one refused as call.LookupFailed
-  // says), or the subject's current Authentication key once the caller is
-  // authorized on that subject (a key grant alone does not cover signing by
-  // subject). The caller still authorizes the returned key.
-  absl::StatusOr<KeyRecord> ResolveKey(AuditedCall& call,
-                                       const ksef::hsm::v1::SignAuthTokenRequest& request);
   KeyManager* const keys_;
   const AccessGuard* const guard_;
   const SigningGate* const gate_;

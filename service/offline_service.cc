@@ -14,6 +14,7 @@
 #include "service/context_identifier.h"
 #include "service/grpc_status.h"
 #include "service/key_service.h"
+#include "service/signing_key_choice.h"
 
 namespace ksef::service {
 namespace {
@@ -131,30 +132,14 @@ std::string OfflineServiceImpl::BaseUrlFor(pb::QrEnvironment environment) const 
   }
 }
 
-absl::StatusOr<KeyRecord> OfflineServiceImpl::ResolveKey(
-    AuditedCall& call, const pb::SignOfflineInvoiceRequest& req) {
-  if (!req.name().empty()) {
-    absl::StatusOr<KeyRecord> found = keys_->Get(req.name());
-    if (!found.ok()) return call.LookupFailed(found.status());
-    return found;
-  }
-  if (req.subject().value().empty()) {
-    return absl::InvalidArgumentError(
-        "name: give the Offline key (keys/{id}), or a subject to use its active Offline key");
-  }
-  // By subject: authorized on the subject before anything is looked up, so
-  // the answer never tells whether the subject has keys.
-  KSEF_ASSIGN_OR_RETURN(SubjectType type, SubjectTypeFromProto(req.subject().type()));
-  std::string value = req.subject().value();
-  KSEF_RETURN_IF_ERROR(NormalizeSubject(type, value));
-  KSEF_RETURN_IF_ERROR(call.Authorize(Role::kOfflineSigning, Resource::Subject(type, value)));
-  return keys_->CurrentKeyFor(type, value, KeyPurpose::kOffline);
-}
-
 absl::Status OfflineServiceImpl::SignOne(AuditedCall& call,
                                          const pb::SignOfflineInvoiceRequest& req,
                                          pb::OfflineInvoiceCodes* codes) {
-  KSEF_ASSIGN_OR_RETURN(KeyRecord key, ResolveKey(call, req));
+  KSEF_ASSIGN_OR_RETURN(KeyRecord key, ChooseSigningKey(
+                              call, *keys_, req.name(), req.subject(), Role::kOfflineSigning,
+                              KeyPurpose::kOffline,
+                              "name: give the Offline key (keys/{id}), or a subject to use its "
+                              "active Offline key"));
   KSEF_ASSIGN_OR_RETURN(AuthorizedKey authorized,
                         gate_->Authorize(call, std::move(key), Role::kOfflineSigning));
   KSEF_ASSIGN_OR_RETURN(

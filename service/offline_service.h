@@ -43,11 +43,6 @@ class OfflineServiceImpl final : public ksef::hsm::v1::OfflineInvoiceService::Se
   // ends `call` (Finish or EndEvent) with the returned status.
   absl::Status SignOne(AuditedCall& call, const ksef::hsm::v1::SignOfflineInvoiceRequest& request,
                        ksef::hsm::v1::OfflineInvoiceCodes* codes);
-  // The key a request names (a missing one refused as call.LookupFailed
-  // says), or the subject's current Offline key once the caller is
-  // authorized on that subject. The caller still authorizes the key.
-  absl::StatusOr<KeyRecord> ResolveKey(AuditedCall& call,
-                                       const ksef::hsm::v1::SignOfflineInvoiceRequest& request);
   std::string BaseUrlFor(ksef::hsm::v1::QrEnvironment environment) const;
   // The batch stream of an admitted caller holding a stream slot.
   grpc::Status Serve(grpc::ServerContext* context,
