@@ -4,10 +4,22 @@
 #include <cstdint>
 
 #include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
 
 namespace ksef {
 
 std::string Base64Encode(absl::string_view bytes) { return absl::Base64Escape(bytes); }
+
+std::string PemArmor(absl::string_view label, absl::string_view der) {
+  const std::string b64 = Base64Encode(der);
+  std::string pem = absl::StrCat("-----BEGIN ", label, "-----\n");
+  for (size_t i = 0; i < b64.size(); i += 64) {
+    pem.append(b64, i, 64);
+    pem.push_back('\n');
+  }
+  absl::StrAppend(&pem, "-----END ", label, "-----\n");
+  return pem;
+}
 
 std::optional<std::string> Base64Decode(absl::string_view text) {
   if (text.size() % 4 != 0) return std::nullopt;

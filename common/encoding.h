@@ -15,6 +15,9 @@ std::string Base64Encode(absl::string_view bytes);
 std::optional<std::string> Base64Decode(absl::string_view text);
 // RFC 4648 section 5 alphabet, without padding (what KSeF links use).
 std::string Base64UrlEncode(absl::string_view bytes);
+// RFC 7468 text: "-----BEGIN <label>-----", Base64 of `der` in lines of 64,
+// "-----END <label>-----", each line ending in "\n".
+std::string PemArmor(absl::string_view label, absl::string_view der);
 std::optional<std::string> Base64UrlDecode(absl::string_view text);
 // Uppercase hex, as KSeF writes serials and fingerprints.
 std::string HexUpper(absl::string_view bytes);

@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
+#include "common/encoding.h"
 #include "client/cli/enum_names.h"
 
 namespace ksef::client {
@@ -165,15 +166,7 @@ std::string FormatConsistencyReport(const v1::ConsistencyReport& report) {
   return AlignFields(fields);
 }
 
-std::string PemFromDer(absl::string_view der) {
-  std::string base64 = absl::Base64Escape(der);
-  std::string out = "-----BEGIN PUBLIC KEY-----\n";
-  for (size_t i = 0; i < base64.size(); i += 64) {
-    absl::StrAppend(&out, base64.substr(i, 64), "\n");
-  }
-  absl::StrAppend(&out, "-----END PUBLIC KEY-----\n");
-  return out;
-}
+std::string PemFromDer(absl::string_view der) { return PemArmor("PUBLIC KEY", der); }
 
 namespace {
 

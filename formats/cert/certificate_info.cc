@@ -220,15 +220,6 @@ absl::Status CheckCertificateMatchesKey(const CertificateInfo& info, absl::strin
   return absl::OkStatus();
 }
 
-std::string CertificateToPem(absl::string_view der) {
-  const std::string b64 = Base64Encode(der);
-  std::string pem = "-----BEGIN CERTIFICATE-----\n";
-  for (size_t i = 0; i < b64.size(); i += 64) {
-    pem.append(b64, i, 64);
-    pem.push_back('\n');
-  }
-  pem += "-----END CERTIFICATE-----\n";
-  return pem;
-}
+std::string CertificateToPem(absl::string_view der) { return PemArmor("CERTIFICATE", der); }
 
 }  // namespace ksef::cert

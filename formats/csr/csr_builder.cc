@@ -60,14 +60,7 @@ absl::StatusOr<std::string> BuildCsrDer(const EnrollmentData& data, const crypto
 std::string CsrToBase64(absl::string_view csr_der) { return Base64Encode(csr_der); }
 
 std::string CsrToPem(absl::string_view csr_der) {
-  const std::string b64 = Base64Encode(csr_der);
-  std::string pem = "-----BEGIN CERTIFICATE REQUEST-----\n";
-  for (size_t i = 0; i < b64.size(); i += 64) {
-    pem.append(b64, i, 64);
-    pem.push_back('\n');
-  }
-  pem += "-----END CERTIFICATE REQUEST-----\n";
-  return pem;
+  return PemArmor("CERTIFICATE REQUEST", csr_der);
 }
 
 }  // namespace ksef::csr
