@@ -214,32 +214,43 @@ absl::StatusOr<AuditEvent> AuditLog::Record(AuditEvent event) {
   return std::move(pending.event);
 }
 
+absl::Status AuditLog::SubmitAndWait(std::vector<Pending>& pending) {
+  for (Pending& p : pending) BoundEventFields(p.event);
+  absl::MutexLock lock(&mu_);
+  if (stopping_) {
+    return absl::UnavailableError("audit log is shutting down; the operation was not performed");
+  }
+  for (Pending& p : pending) queue_.push_back(&p);
+  auto all_done = [&pending]() {
+    for (const Pending& p : pending) {
+      if (!p.done) return false;
+    }
+    return true;
+  };
+  mu_.Await(absl::Condition(&all_done));
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::vector<AuditEvent>> AuditLog::RecordAll(std::vector<AuditEvent> events) {
   std::vector<Pending> pending(events.size());
-  for (size_t i = 0; i < events.size(); ++i) {
-    pending[i].event = std::move(events[i]);
-    BoundEventFields(pending[i].event);
-  }
-  {
-    absl::MutexLock lock(&mu_);
-    if (stopping_) {
-      return absl::UnavailableError("audit log is shutting down; the operation was not performed");
-    }
-    for (Pending& p : pending) queue_.push_back(&p);
-    auto all_done = [&pending]() {
-      for (const Pending& p : pending) {
-        if (!p.done) return false;
-      }
-      return true;
-    };
-    mu_.Await(absl::Condition(&all_done));
-  }
+  for (size_t i = 0; i < events.size(); ++i) pending[i].event = std::move(events[i]);
+  KSEF_RETURN_IF_ERROR(SubmitAndWait(pending));
   std::vector<AuditEvent> out;
   out.reserve(pending.size());
   for (Pending& p : pending) {
     if (!p.status.ok()) return p.status;
     out.push_back(std::move(p.event));
   }
+  return out;
+}
+
+std::vector<absl::Status> AuditLog::RecordEach(std::vector<AuditEvent> events) {
+  std::vector<Pending> pending(events.size());
+  for (size_t i = 0; i < events.size(); ++i) pending[i].event = std::move(events[i]);
+  absl::Status submitted = SubmitAndWait(pending);
+  std::vector<absl::Status> out;
+  out.reserve(pending.size());
+  for (const Pending& p : pending) out.push_back(submitted.ok() ? p.status : submitted);
   return out;
 }
 

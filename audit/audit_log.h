@@ -105,6 +105,13 @@ class AuditLog {
   // none of them is assumed written; the status is UNAVAILABLE as for Record.
   absl::StatusOr<std::vector<AuditEvent>> RecordAll(std::vector<AuditEvent> events);
 
+  // Events that need not be written together (counted refusals): each is
+  // appended like Record, and the result holds each one's status, in order.
+  // The writer may commit some and refuse others (its batches and its window
+  // of events waiting for a checkpoint are its own), so a caller that retries
+  // must retry only those that failed, or it counts the others twice.
+  std::vector<absl::Status> RecordEach(std::vector<AuditEvent> events);
+
   // True unless the last write (or probe) or the last checkpoint failed, or
   // the store was altered behind the log's back.
   bool healthy() const { return store_ok_.load() && checkpoint_ok_.load() && !tampered_.load(); }
@@ -126,6 +133,10 @@ class AuditLog {
     absl::Status status;
     bool done = false;
   };
+
+  // Queues every pending event for the writer and waits until each is done;
+  // UNAVAILABLE (for all) when the log is shutting down.
+  absl::Status SubmitAndWait(std::vector<Pending>& pending);
 
   AuditLog(AuditStore* store, CheckpointSigner signer, AuditLogOptions options)
       : store_(store), signer_(std::move(signer)), options_(std::move(options)) {}

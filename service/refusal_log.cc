@@ -131,11 +131,21 @@ int64_t RefusalLog::total() const {
 
 void RefusalLog::Write(std::vector<audit::AuditEvent> events) {
   if (events.empty()) return;
-  absl::Status written = writer_(events);
-  if (written.ok()) return;
-  LogWarning("audit: ", events.size(), " refusal event(s) not written yet (", written.message(),
-             "); their count is kept and written with the next flush");
-  Recount(events);
+  std::vector<absl::Status> written = writer_(events);
+  std::vector<audit::AuditEvent> unwritten;
+  absl::Status first_failure;
+  for (size_t i = 0; i < events.size(); ++i) {
+    const bool ok = i < written.size() && written[i].ok();
+    if (ok) continue;
+    if (first_failure.ok()) {
+      first_failure = i < written.size() ? written[i] : absl::InternalError("no status");
+    }
+    unwritten.push_back(std::move(events[i]));
+  }
+  if (unwritten.empty()) return;
+  LogWarning("audit: ", unwritten.size(), " refusal event(s) not written yet (",
+             first_failure.message(), "); their count is kept and written with the next flush");
+  Recount(unwritten);
 }
 
 void RefusalLog::Recount(const std::vector<audit::AuditEvent>& events) {

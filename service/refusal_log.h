@@ -38,8 +38,10 @@ namespace ksef::service {
 
 class RefusalLog {
  public:
-  // Writes events durably (AuditLog::RecordAll in the server).
-  using Writer = std::function<absl::Status(std::vector<audit::AuditEvent>)>;
+  // Writes events durably (AuditLog::RecordEach in the server) and returns
+  // each one's status, in order: some may be written and others not, and only
+  // those not written are counted again for the next flush.
+  using Writer = std::function<std::vector<absl::Status>(std::vector<audit::AuditEvent>)>;
   using Clock = std::function<absl::Time()>;
 
   struct Options {

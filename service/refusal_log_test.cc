@@ -19,9 +19,17 @@ class RefusalLogTest : public ::testing::Test {
   std::unique_ptr<RefusalLog> Make(size_t max_groups = 4096) {
     return std::make_unique<RefusalLog>(
         [this](std::vector<audit::AuditEvent> events) {
-          if (fail_writes_) return absl::UnavailableError("store down");
-          for (auto& e : events) written_.push_back(std::move(e));
-          return absl::OkStatus();
+          std::vector<absl::Status> statuses;
+          for (size_t i = 0; i < events.size(); ++i) {
+            // The store takes the first `accept_` events, then fails.
+            if (fail_writes_ || (accept_ >= 0 && written_.size() >= size_t(accept_))) {
+              statuses.push_back(absl::UnavailableError("store down"));
+              continue;
+            }
+            written_.push_back(std::move(events[i]));
+            statuses.push_back(absl::OkStatus());
+          }
+          return statuses;
         },
         Options(max_groups), [this] { return now_; });
   }
@@ -43,6 +51,7 @@ class RefusalLogTest : public ::testing::Test {
 
   absl::Time now_ = absl::FromUnixSeconds(1'700'000'000);
   bool fail_writes_ = false;
+  int accept_ = -1;  // >= 0: the store accepts only this many events in all
   std::vector<audit::AuditEvent> written_;
 };
 
@@ -115,6 +124,26 @@ TEST_F(RefusalLogTest, FailedWritesKeepTheirCountForTheNextFlush) {
   now_ += absl::Seconds(2);
   log->Flush();
   EXPECT_EQ(CountedTotal(), 10);
+}
+
+// The audit log may commit some events of one write and refuse others (its
+// window of events waiting for a checkpoint fills up): only those refused are
+// counted again, so nothing is counted twice.
+TEST_F(RefusalLogTest, APartlyFailedWriteRecountsOnlyWhatWasNotWritten) {
+  auto log = Make();
+  for (int i = 0; i < 5; ++i) log->Add(Refused("ipv4:10.0.0.7:1"));
+  for (int i = 0; i < 7; ++i) log->Add(Refused("ipv4:10.0.0.8:1"));
+  ASSERT_EQ(written_.size(), 2u);  // the first of each group, at once
+  accept_ = 3;                     // of the next flush's two events, one is written
+  now_ += absl::Seconds(2);
+  log->Flush();
+  ASSERT_EQ(written_.size(), 3u);
+  accept_ = -1;
+  now_ += absl::Seconds(2);
+  log->Flush();
+  ASSERT_EQ(written_.size(), 4u);
+  EXPECT_EQ(CountedTotal(), 12);
+  EXPECT_EQ(log->total(), 12);
 }
 
 TEST_F(RefusalLogTest, DestructionWritesWhatIsStillCounted) {

@@ -185,7 +185,7 @@ absl::Status Server::StartAudit() {
   audit::AuditLog* log_ptr = audit_log_.get();
   refusals_ = std::make_unique<RefusalLog>(
       [log_ptr](std::vector<audit::AuditEvent> events) {
-        return log_ptr->RecordAll(std::move(events)).status();
+        return log_ptr->RecordEach(std::move(events));
       },
       refusal_options);
   guard_ = std::make_unique<AccessGuard>(policy_.get(), audit_log_.get(), limiter_.get(),
