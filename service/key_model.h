@@ -42,6 +42,9 @@ struct KeyRecord {
   // Successful signatures allowed with this key (CSR and self-signed
   // certificates included); 0 = no limit. Counted from the audit log.
   int64_t usage_limit = 0;
+  // The row's version in the registry (KeyRegistry::Update compares and
+  // sets it); 0 for a record not stored yet.
+  int64_t version = 0;
 
   std::string name() const { return "keys/" + key_id; }
 };
