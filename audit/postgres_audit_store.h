@@ -21,26 +21,15 @@
 #ifndef KSEF_AUDIT_POSTGRES_AUDIT_STORE_H_
 #define KSEF_AUDIT_POSTGRES_AUDIT_STORE_H_
 
-#include <libpq-fe.h>
-
 #include <functional>
 #include <memory>
 #include <string>
 
 #include "absl/synchronization/mutex.h"
 #include "audit/audit_store.h"
-#include "common/secure_string.h"
+#include "pg/connection.h"
 
 namespace ksef::audit {
-
-struct PgConnDeleter {
-  void operator()(PGconn* conn) const { PQfinish(conn); }
-};
-struct PgResultDeleter {
-  void operator()(PGresult* result) const { PQclear(result); }
-};
-using PgConnPtr = std::unique_ptr<PGconn, PgConnDeleter>;
-using PgResultPtr = std::unique_ptr<PGresult, PgResultDeleter>;
 
 class PostgresAuditStore final : public AuditStore {
  public:
@@ -68,34 +57,27 @@ class PostgresAuditStore final : public AuditStore {
   const std::string& description() const { return description_; }
 
  private:
-  class Params;
+  explicit PostgresAuditStore(std::unique_ptr<pg::Connection> conn)
+      : conn_(std::move(conn)), description_(conn_->description()) {}
 
-  PostgresAuditStore(PgConnPtr conn, std::string description, SecureString password)
-      : conn_(std::move(conn)),
-        description_(std::move(description)),
-        password_(std::move(password)) {}
-
-  // Runs `op` on a live connection: reconnects first if the connection is
-  // known to be broken, and once more if `op` failed because the connection
-  // broke while `*retry_safe` stayed true (nothing could have been committed).
+  // pg::Connection::Run on the store's connection.
   absl::Status Run(const std::function<absl::Status(bool* retry_safe)>& op)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  absl::Status EnsureConnected() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  absl::Status SetupSession() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Creates the tables if they are missing, then runs the migrations.
+  absl::Status MakeSchema() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Runs `migration` unless `table` already has `column`; a role that may
   // not ALTER gets an error naming the migration in docs/operations.md.
   absl::Status Migrate(const char* table, const char* column, const char* migration,
                        const char* what) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Executes one statement; OK results (tuples or command) go to `*out`.
-  absl::Status Exec(const std::string& sql, const Params* params, const char* what,
-                    PgResultPtr* out = nullptr) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  absl::Status Error(const PGresult* result, const char* what) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  std::string Scrub(std::string message) const;
+  absl::Status Exec(const std::string& sql, const pg::Params* params, const char* what,
+                    pg::PgResultPtr* out = nullptr) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return conn_->Exec(sql, params, what, out);
+  }
 
   absl::Mutex mu_;
-  PgConnPtr conn_ ABSL_GUARDED_BY(mu_);
+  const std::unique_ptr<pg::Connection> conn_ ABSL_PT_GUARDED_BY(mu_);
   const std::string description_;
-  const SecureString password_;  // only to keep it out of messages
 };
 
 }  // namespace ksef::audit

@@ -40,15 +40,16 @@ ksef_layer(crypto         common)
 ksef_layer(xml            common)
 ksef_layer(pkcs11         common crypto)
 ksef_layer(formats        common crypto xml)
-ksef_layer(audit          common crypto xml pkcs11 formats)
-ksef_layer(service        common lifecycle crypto xml pkcs11 formats audit proto)
+ksef_layer(pg             common)
+ksef_layer(audit          common crypto xml pkcs11 formats pg)
+ksef_layer(service        common lifecycle crypto xml pkcs11 formats pg audit proto)
 ksef_layer(proto)
 ksef_layer(client         common proto)
 ksef_layer(client/cli     common crypto xml formats audit proto client)
 ksef_layer(client/testing common lifecycle proto client)
-ksef_layer(tests          common lifecycle crypto xml pkcs11 formats audit service proto
+ksef_layer(tests          common lifecycle crypto xml pkcs11 formats pg audit service proto
                           client client/cli client/testing)
-ksef_layer(bench          common crypto xml pkcs11 formats audit proto tests)
+ksef_layer(bench          common crypto xml pkcs11 formats pg audit proto tests)
 
 # Scanned by nobody: the deliberately wrong fixtures of the check's own test.
 set(KSEF_LAYER_CHECK_SKIP tests/layers)
