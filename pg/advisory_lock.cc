@@ -36,9 +36,9 @@ absl::Status AdvisoryLock(Connection& conn, AdvisoryLockKey key, absl::Duration 
                          : std::max<int64_t>(1, absl::ToInt64Milliseconds(timeout));
   return conn.Run([&](bool*) -> absl::Status {
     Params p;
-    KSEF_RETURN_IF_ERROR(conn.Exec(absl::StrCat("SELECT set_config('lock_timeout', ",
-                                                p.Text(absl::StrCat(ms)), ", false)"),
-                                   &p, "set the lock timeout"));
+    KSEF_RETURN_IF_ERROR(conn.Exec(
+        absl::StrCat("SELECT set_config('lock_timeout', ", p.Text(absl::StrCat(ms)), ", false)"),
+        &p, "set the lock timeout"));
     absl::Status locked = conn.Exec(Call("pg_advisory_lock", key), nullptr, "take a lock");
     if (!locked.ok() && SqlState(locked) == kLockNotAvailable) {
       locked = absl::DeadlineExceededError(

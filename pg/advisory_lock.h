@@ -20,7 +20,7 @@
 
 namespace ksef::pg {
 
-inline constexpr int32_t kKsefLockClass = 0x6b736566;  // "ksef"
+inline constexpr int32_t kKsefLockClass = 0x6b736566;   // "ksef"
 inline constexpr int32_t kNamedLockClass = 0x6b736e6c;  // "ksnl": LockIdOfName ids
 
 struct AdvisoryLockKey {

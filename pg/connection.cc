@@ -129,9 +129,8 @@ std::string Connection::Name() const {
 }
 
 std::string Connection::CheckHint() const {
-  return absl::StrCat(
-      "; check that the PostgreSQL server is running and reachable, and the ", options_.store,
-      "'s PostgreSQL connection settings in the config file");
+  return absl::StrCat("; check that the PostgreSQL server is running and reachable, and the ",
+                      options_.store, "'s PostgreSQL connection settings in the config file");
 }
 
 std::string Connection::Scrub(std::string message) const {

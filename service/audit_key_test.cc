@@ -9,6 +9,7 @@
 
 #include "pkcs11/hsm.h"
 #include "common/sqlite.h"
+#include "service/key_registry_factory.h"
 #include "tests/support/shared_hsm_test.h"
 #include "tests/support/softhsm_token.h"
 #include "tests/support/test_hsm.h"
@@ -41,7 +42,7 @@ class AuditKeyTest : public ksef::testing::SharedHsmTest {
   }
   void OpenRegistry() {
     registry_.reset();
-    auto r = KeyRegistry::Open(dir_ + "/keys.db");
+    auto r = OpenKeyRegistry({.kind = "sqlite", .sqlite_path = dir_ + "/keys.db"});
     ASSERT_TRUE(r.ok()) << r.status();
     registry_ = std::move(*r);
   }
@@ -186,7 +187,7 @@ TEST_F(AuditKeyTest, RegistryFromBeforeInternalKeysGetsTheTable) {
                     .ok());
   }
   pkcs11::TokenKey old_audit_key = Labelled();
-  auto r = KeyRegistry::Open(path);
+  auto r = OpenKeyRegistry({.kind = "sqlite", .sqlite_path = path});
   ASSERT_TRUE(r.ok()) << r.status();
   auto key = OpenAuditKey(store(), **r);
   ASSERT_TRUE(key.ok()) << key.status();

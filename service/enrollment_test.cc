@@ -21,6 +21,7 @@
 #include "formats/csr/enrollment_request.h"
 #include "formats/csr/name_rules.h"
 #include "formats/csr/name_rules_testing.h"
+#include "service/key_registry_factory.h"
 #include "tests/support/shared_hsm_test.h"
 #include "tests/support/softhsm_token.h"
 #include "tests/support/test_hsm.h"
@@ -66,7 +67,7 @@ class EnrollmentTest : public ksef::testing::SharedHsmTest {
     enrollment_.reset();
     manager_.reset();
     registry_.reset();
-    auto r = KeyRegistry::Open(dir_ + "/keys.db");
+    auto r = OpenKeyRegistry({.kind = "sqlite", .sqlite_path = dir_ + "/keys.db"});
     ASSERT_TRUE(r.ok()) << r.status();
     registry_ = std::move(*r);
     auto clock = [this] { return now_; };

@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/encoding.h"
 #include "pkcs11/hsm.h"
+#include "service/key_registry_factory.h"
 #include "tests/support/shared_hsm_test.h"
 #include "tests/support/softhsm_token.h"
 #include "tests/support/test_hsm.h"
@@ -38,7 +39,7 @@ class KeyManagerTest : public ksef::testing::SharedHsmTest {
   void OpenManager() {
     manager_.reset();
     registry_.reset();
-    auto r = KeyRegistry::Open(dir_ + "/keys.db");
+    auto r = OpenKeyRegistry({.kind = "sqlite", .sqlite_path = dir_ + "/keys.db"});
     ASSERT_TRUE(r.ok()) << r.status();
     registry_ = std::move(*r);
     manager_ = std::make_unique<KeyManager>(&hsm_->keys(), registry_.get(), &certificates_,

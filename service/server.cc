@@ -31,6 +31,7 @@
 #include "service/stream_limits.h"
 #include "service/usage_limiter.h"
 #include "service/key_registry.h"
+#include "service/key_registry_factory.h"
 #include "service/key_service.h"
 #include "service/enrollment.h"
 #include "service/enrollment_service.h"
@@ -112,7 +113,8 @@ absl::Status Server::OpenKeys() {
   if (!state_dir.ok()) {
     return absl::Status(state_dir.code(), absl::StrCat("state_dir: ", state_dir.message()));
   }
-  auto registry = KeyRegistry::Open(config_.state_dir + "/keys.db");
+  auto registry =
+      OpenKeyRegistry({.kind = "sqlite", .sqlite_path = config_.state_dir + "/keys.db"});
   if (!registry.ok()) return registry.status();
   registry_ = std::move(*registry);
   certificates_ = std::make_unique<CertificateCache>();
