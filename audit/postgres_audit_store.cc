@@ -205,9 +205,10 @@ absl::Status PostgresAuditStore::MakeSchema() {
   // tables exist: a role that may only read and insert (the tables made by
   // an administrator) must not need it.
   pg::PgResultPtr exists;
-  KSEF_RETURN_IF_ERROR(Exec("SELECT to_regclass('audit_events') IS NOT NULL AND "
-                            "to_regclass('audit_checkpoints') IS NOT NULL",
-                            nullptr, "look for the schema", &exists));
+  KSEF_RETURN_IF_ERROR(
+      Exec("SELECT to_regclass('audit_events') IS NOT NULL AND "
+           "to_regclass('audit_checkpoints') IS NOT NULL",
+           nullptr, "look for the schema", &exists));
   if (PQntuples(exists.get()) != 1 || Int(exists.get(), 0, 0) != 1) {
     KSEF_RETURN_IF_ERROR(conn_->ExecScript(kSchema, "create the schema"));
   }
