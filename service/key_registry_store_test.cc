@@ -127,6 +127,14 @@ bool HavePostgres() {
   return pg != nullptr && *pg != '\0';
 }
 
+KeyRecord LimitedKey(int64_t usage_limit) {
+  KeyRecord k;
+  k.key_id = "k";
+  k.cka_id = "c";
+  k.usage_limit = usage_limit;
+  return k;
+}
+
 class PostgresRegistryTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -183,10 +191,7 @@ TEST_F(PostgresRegistryTest, WorksWithALeastPrivilegeRole) {
                     .ok());
     auto r = PostgresKeyRegistry::Open(absl::StrCat((*db)->conninfo(), " user=", role));
     ASSERT_TRUE(r.ok()) << r.status();
-    KeyRecord k;
-    k.key_id = "k";
-    k.cka_id = "c";
-    k.usage_limit = 2;
+    KeyRecord k = LimitedKey(2);
     ASSERT_TRUE((*r)->Insert(k).ok());
     k.state = KeyState::kActive;
     ASSERT_TRUE((*r)->Update(k).ok());
@@ -207,10 +212,7 @@ TEST_F(PostgresRegistryTest, ReconnectsAfterTheServerDroppedTheConnections) {
   ASSERT_TRUE(db.ok()) << db.status();
   auto r = PostgresKeyRegistry::Open((*db)->conninfo());
   ASSERT_TRUE(r.ok()) << r.status();
-  KeyRecord k;
-  k.key_id = "k";
-  k.cka_id = "c";
-  k.usage_limit = 5;
+  KeyRecord k = LimitedKey(5);
   ASSERT_TRUE((*r)->Insert(k).ok());
   ASSERT_TRUE(ksef::testing::TestPostgresDb::AdminExec(
                   absl::StrCat("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE "
