@@ -124,6 +124,7 @@ struct StoreParam {
   std::function<absl::StatusOr<std::unique_ptr<Store>>()> make;
   bool postgres;
 };
+void PrintTo(const StoreParam& param, std::ostream* os) { *os << param.name; }
 
 class KeyRegistryTest : public ::testing::TestWithParam<StoreParam> {
  protected:
