@@ -225,6 +225,27 @@ TEST_F(PostgresRegistryTest, ReconnectsAfterTheServerDroppedTheConnections) {
   EXPECT_EQ((*r)->Get("k")->version, 1);
 }
 
+// A replica that dies (its sessions end) leaves no named lock behind.
+TEST_F(PostgresRegistryTest, LockIsReleasedWhenItsSessionEnds) {
+  auto db = ksef::testing::TestPostgresDb::Create("ksef_registry_lock");
+  ASSERT_TRUE(db.ok()) << db.status();
+  auto a = PostgresKeyRegistry::Open((*db)->conninfo());
+  auto b = PostgresKeyRegistry::Open((*db)->conninfo());
+  ASSERT_TRUE(a.ok() && b.ok());
+  auto held = (*a)->Lock(kLockSweeps, absl::Seconds(5));
+  ASSERT_TRUE(held.ok()) << held.status();
+  EXPECT_EQ(*(*b)->TryLock(kLockSweeps), nullptr);
+  ASSERT_TRUE(ksef::testing::TestPostgresDb::AdminExec(
+                  absl::StrCat("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE "
+                               "datname='",
+                               (*db)->name(), "' AND pid <> pg_backend_pid()"))
+                  .ok());
+  auto taken = (*b)->Lock(kLockSweeps, absl::Seconds(5));
+  ASSERT_TRUE(taken.ok()) << taken.status();
+  EXPECT_NE(*taken, nullptr);
+  held->reset();  // its session is gone: nothing to release, no error
+}
+
 TEST(KeyRegistryFactoryTest, OpensEachKindAndRefusesUnknownOnes) {
   auto bad = OpenKeyRegistry({.kind = "mysql"});
   EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
