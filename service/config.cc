@@ -83,24 +83,6 @@ std::string ResolvePath(absl::string_view value, absl::string_view base_dir) {
   return absl::StrCat(base_dir, "/", value);
 }
 
-// Splits "host:port" / "[v6]:port". Host is returned without brackets.
-bool SplitHostPort(absl::string_view host_port, absl::string_view* host, absl::string_view* port) {
-  if (absl::StartsWith(host_port, "[")) {
-    const size_t close = host_port.find(']');
-    if (close == absl::string_view::npos || host_port.substr(close + 1, 1) != ":") return false;
-    *host = host_port.substr(1, close - 1);
-    *port = host_port.substr(close + 2);
-  } else {
-    const size_t colon = host_port.rfind(':');
-    if (colon == absl::string_view::npos) return false;
-    *host = host_port.substr(0, colon);
-    *port = host_port.substr(colon + 1);
-    // An unbracketed IPv6 address makes the port ambiguous.
-    if (absl::StrContains(*host, ':')) return false;
-  }
-  return !host->empty();
-}
-
 absl::Status SetListenAddress(absl::string_view value, absl::string_view, ServerConfig& config) {
   absl::string_view host, port;
   int port_number = 0;
@@ -400,6 +382,23 @@ std::vector<std::string> CrossFieldProblems(const ServerConfig& config) {
 }
 
 }  // namespace
+
+bool SplitHostPort(absl::string_view host_port, absl::string_view* host, absl::string_view* port) {
+  if (absl::StartsWith(host_port, "[")) {
+    const size_t close = host_port.find(']');
+    if (close == absl::string_view::npos || host_port.substr(close + 1, 1) != ":") return false;
+    *host = host_port.substr(1, close - 1);
+    *port = host_port.substr(close + 2);
+  } else {
+    const size_t colon = host_port.rfind(':');
+    if (colon == absl::string_view::npos) return false;
+    *host = host_port.substr(0, colon);
+    *port = host_port.substr(colon + 1);
+    // An unbracketed IPv6 address makes the port ambiguous.
+    if (absl::StrContains(*host, ':')) return false;
+  }
+  return !host->empty();
+}
 
 absl::StatusOr<ServerConfig> ParseServerConfig(absl::string_view text, absl::string_view origin,
                                                absl::string_view base_dir) {

@@ -147,6 +147,10 @@ absl::StatusOr<ServerConfig> ParseServerConfig(absl::string_view text, absl::str
 // nor root (common/files.h CheckTrustedFile: it names the PKCS#11 library).
 absl::StatusOr<ServerConfig> LoadServerConfig(const std::string& path);
 
+// Splits "host:port" or "[v6]:port"; `host` comes without brackets. False
+// when there is no port or the host is empty or an unbracketed IPv6 address.
+bool SplitHostPort(absl::string_view host_port, absl::string_view* host, absl::string_view* port);
+
 // True for 127.0.0.0/8, ::1, [::1], localhost (with any port).
 bool IsLoopbackListenAddress(absl::string_view host_port);
 
