@@ -117,6 +117,14 @@ absl::Status Server::OpenKeys() {
   if (!state_dir.ok()) {
     return absl::Status(state_dir.code(), absl::StrCat("state_dir: ", state_dir.message()));
   }
+  if (config_.registry_store != "sqlite") {
+    // Until the shared registry is wired in here (OpenKeyRegistry): a replica
+    // asked to share its registry must not run on a private one.
+    return absl::UnimplementedError(
+        "registry_store = postgres is not available in this build of ksef-hsmd: the key "
+        "registry is SQLite only here; remove registry_store and registry_postgres or install "
+        "a build with the PostgreSQL key registry");
+  }
   auto registry = KeyRegistry::Open(config_.state_dir + "/keys.db");
   if (!registry.ok()) return registry.status();
   registry_ = std::move(*registry);

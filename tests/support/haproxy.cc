@@ -36,18 +36,6 @@ sockaddr_in Loopback(int port) {
   return address;
 }
 
-// A loopback port nobody listens on now (the kernel's pick for port 0).
-int FreePort() {
-  UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  sockaddr_in address = Loopback(0);
-  socklen_t length = sizeof(address);
-  if (!fd.valid() || ::bind(fd.get(), reinterpret_cast<sockaddr*>(&address), length) != 0 ||
-      ::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&address), &length) != 0) {
-    return 0;
-  }
-  return ntohs(address.sin_port);
-}
-
 bool Accepts(int port) {
   UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
   sockaddr_in address = Loopback(port);
@@ -110,6 +98,17 @@ absl::StatusOr<std::string> StatsCommand(const std::string& socket_path,
 
 }  // namespace
 
+int FreeLoopbackPort() {
+  UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_in address = Loopback(0);
+  socklen_t length = sizeof(address);
+  if (!fd.valid() || ::bind(fd.get(), reinterpret_cast<sockaddr*>(&address), length) != 0 ||
+      ::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&address), &length) != 0) {
+    return 0;
+  }
+  return ntohs(address.sin_port);
+}
+
 std::string TestHaProxy::BinaryPath() {
   for (const char* path : {"/usr/sbin/haproxy", "/usr/local/sbin/haproxy", "/usr/bin/haproxy"}) {
     if (::access(path, X_OK) == 0) return path;
@@ -130,7 +129,7 @@ absl::StatusOr<std::unique_ptr<TestHaProxy>> TestHaProxy::Start(const HaProxyOpt
   if (binary.empty()) return absl::FailedPreconditionError(kInstallHint);
   std::unique_ptr<TestHaProxy> proxy(new TestHaProxy());
   proxy->dir_ = MakeTempDir("ksef-haproxy");
-  proxy->port_ = FreePort();
+  proxy->port_ = FreeLoopbackPort();
   if (proxy->dir_.empty() || proxy->port_ == 0) {
     return absl::InternalError("no temp dir or free loopback port for haproxy");
   }

@@ -72,6 +72,10 @@ class TestHaProxy {
   pid_t pid_ = -1;
 };
 
+// A loopback TCP port nobody listens on now (the kernel's pick for port 0),
+// for servers that must keep their port across restarts; 0 on failure.
+int FreeLoopbackPort();
+
 }  // namespace ksef::testing
 
 #define KSEF_SKIP_WITHOUT_HAPROXY()                                             \
