@@ -112,6 +112,7 @@ class ClusterE2eTest : public E2eFixture {
       r.name = absl::StrCat("replica-", i);
       r.port = FreeLoopbackPort();
       ASSERT_NE(r.port, 0);
+      for (const Replica& other : replicas_) ASSERT_NE(r.port, other.port) << "port picked twice";
       r.config = ReplicaConfig(token, i, r.port, extra);
       replicas_.push_back(std::move(r));
     }
@@ -141,7 +142,10 @@ class ClusterE2eTest : public E2eFixture {
   void StartCluster(const std::string& extra = "") {
     MakeReplicas(*token_, extra);
     if (HasFatalFailure()) return;
-    for (Replica& r : replicas_) ASSERT_TRUE(StartReplica(r).ok()) << StartReplica(r);
+    for (Replica& r : replicas_) {
+      absl::Status started = StartReplica(r);
+      ASSERT_TRUE(started.ok()) << r.name << ": " << started;
+    }
     HaProxyOptions options;
     for (const Replica& r : replicas_) options.backend_ports.push_back(r.port);
     auto proxy = TestHaProxy::Start(options);
@@ -402,11 +406,12 @@ TEST_F(ClusterE2eTest, ReplicaKilledUnderLoadCostsOnlyItsInFlightCalls) {
   const int ok_before_kill = ok;
   EXPECT_EQ(victim.process->Stop(SIGKILL), 128 + SIGKILL);
   absl::SleepFor(absl::Seconds(2));
-  ASSERT_TRUE(StartReplica(victim, "-restarted").ok());
-  ASSERT_TRUE(proxy_->WaitForBackendsUp(kReplicas, absl::Seconds(10)).ok());
+  absl::Status restarted = StartReplica(victim, "-restarted");
+  if (restarted.ok()) restarted = proxy_->WaitForBackendsUp(kReplicas, absl::Seconds(10));
   absl::SleepFor(absl::Seconds(2));
   stop = true;
-  for (std::thread& t : callers) t.join();
+  for (std::thread& t : callers) t.join();  // before any ASSERT leaves this scope
+  ASSERT_TRUE(restarted.ok()) << restarted;
   std::cout << "[ cluster  ] " << ok << " signed (" << ok_before_kill << " before the kill), "
             << failed << " failed\n";
   EXPECT_GT(ok.load(), ok_before_kill);
