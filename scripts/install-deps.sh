@@ -29,6 +29,9 @@ readonly PACKAGES=(
   libsqlite3-dev sqlite3 libpq-dev postgresql
   # tests and benchmarks, and the independent verifiers the tests call
   libgtest-dev libgmock-dev libbenchmark-dev xmlsec1 zbar-tools
+  # the load balancer in front of the replicas of the cluster tests and
+  # scripts/cluster-demo.sh (TCP mode, mTLS passed through)
+  haproxy
   # fuzzing and sanitizers (scripts/fuzz.sh, scripts/sanitize.sh): clang 14
   # with its runtimes (libFuzzer, ASan/UBSan for clang), llvm-symbolizer for
   # readable reports (gcc's ASan/UBSan runtimes come with build-essential)

@@ -30,6 +30,10 @@ cd "${ROOT}"
 
 BUILD_DIR="${KSEF_BUILD_DIR:-${ROOT}/build}"
 
+# haproxy is installed above: a test that finds it missing fails here
+# instead of skipping (tests/support/haproxy.h).
+export KSEF_REQUIRE_HAPROXY=1
+
 step() { printf '\n==> %s\n' "$*"; }
 
 results=()

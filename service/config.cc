@@ -83,24 +83,6 @@ std::string ResolvePath(absl::string_view value, absl::string_view base_dir) {
   return absl::StrCat(base_dir, "/", value);
 }
 
-// Splits "host:port" / "[v6]:port". Host is returned without brackets.
-bool SplitHostPort(absl::string_view host_port, absl::string_view* host, absl::string_view* port) {
-  if (absl::StartsWith(host_port, "[")) {
-    const size_t close = host_port.find(']');
-    if (close == absl::string_view::npos || host_port.substr(close + 1, 1) != ":") return false;
-    *host = host_port.substr(1, close - 1);
-    *port = host_port.substr(close + 2);
-  } else {
-    const size_t colon = host_port.rfind(':');
-    if (colon == absl::string_view::npos) return false;
-    *host = host_port.substr(0, colon);
-    *port = host_port.substr(colon + 1);
-    // An unbracketed IPv6 address makes the port ambiguous.
-    if (absl::StrContains(*host, ':')) return false;
-  }
-  return !host->empty();
-}
-
 absl::Status SetListenAddress(absl::string_view value, absl::string_view, ServerConfig& config) {
   absl::string_view host, port;
   int port_number = 0;
@@ -183,11 +165,13 @@ absl::Status SetLogFormat(absl::string_view value, absl::string_view, ServerConf
   return absl::OkStatus();
 }
 
-absl::Status SetAuditStore(absl::string_view value, absl::string_view, ServerConfig& config) {
+// audit_store, registry_store: one rule for every store choice.
+template <std::string ServerConfig::*kField>
+absl::Status SetStoreKind(absl::string_view value, absl::string_view, ServerConfig& config) {
   if (value != "sqlite" && value != "postgres") {
     return absl::InvalidArgumentError(absl::StrCat("expected sqlite or postgres, got '", value, "'"));
   }
-  config.audit_store = std::string(value);
+  config.*kField = std::string(value);
   return absl::OkStatus();
 }
 
@@ -216,7 +200,7 @@ struct Option {
 };
 
 using C = ServerConfig;
-constexpr std::array<Option, 46> kOptions = {{
+constexpr std::array<Option, 49> kOptions = {{
     {"listen_address", &SetListenAddress},
     {"plaintext", &SetBool<&C::plaintext>},
     {"tls_cert_file", &SetPath<&C::tls_cert_file>},
@@ -224,6 +208,7 @@ constexpr std::array<Option, 46> kOptions = {{
     {"tls_client_ca_file", &SetPath<&C::tls_client_ca_file>},
     {"require_client_cert", &SetBool<&C::require_client_cert>},
     {"reflection", &SetBool<&C::reflection>},
+    {"listen_reuse_port", &SetBool<&C::listen_reuse_port>},
     {"pkcs11_module", &SetModule},
     {"token_label", &SetString<&C::token_label>},
     {"token_serial", &SetString<&C::token_serial>},
@@ -234,12 +219,14 @@ constexpr std::array<Option, 46> kOptions = {{
     {"max_concurrent_signs", &SetInt<&C::max_concurrent_signs, 1, 1024>},
     {"token_check_interval", &SetDuration<&C::token_check_interval, false>},
     {"state_dir", &SetPath<&C::state_dir>},
+    {"registry_store", &SetStoreKind<&C::registry_store>},
+    {"registry_postgres", &SetString<&C::registry_postgres>},
     {"destruction_grace_period", &SetDuration<&C::destruction_grace_period, true>},
     {"destruction_check_interval", &SetDuration<&C::destruction_check_interval, false>},
     {"certificate_expiry_warning", &SetDuration<&C::certificate_expiry_warning, true>},
     {"certificate_check_interval", &SetDuration<&C::certificate_check_interval, false>},
     {"policy_file", &SetPath<&C::policy_file>},
-    {"audit_store", &SetAuditStore},
+    {"audit_store", &SetStoreKind<&C::audit_store>},
     {"audit_db", &SetPath<&C::audit_db>},
     {"audit_postgres", &SetString<&C::audit_postgres>},
     {"audit_checkpoint_interval", &SetDuration<&C::audit_checkpoint_interval, false>},
@@ -329,6 +316,35 @@ absl::StatusOr<std::string> ParseValue(absl::string_view rest) {
   return std::string(rest.substr(1, close - 1));
 }
 
+// The PostgreSQL stores need their connection string, and replicas sharing
+// a database need names they cannot share by accident.
+void StoreProblems(const ServerConfig& config, std::vector<std::string>& problems) {
+  const auto needs_conninfo = [&](absl::string_view store, const std::string& kind,
+                                  absl::string_view conninfo_option, const std::string& conninfo,
+                                  absl::string_view dbname) {
+    if (kind != "postgres" || !conninfo.empty()) return;
+    problems.push_back(absl::StrCat(
+        store, " = postgres needs ", conninfo_option,
+        ", the libpq connection string (e.g. host=db.internal dbname=", dbname,
+        " user=ksef_hsm sslmode=verify-full)"));
+  };
+  needs_conninfo("audit_store", config.audit_store, "audit_postgres", config.audit_postgres,
+                 "ksef_audit");
+  needs_conninfo("registry_store", config.registry_store, "registry_postgres",
+                 config.registry_postgres, "ksef");
+  std::vector<absl::string_view> shared;
+  if (config.audit_store == "postgres") shared.push_back("audit_store");
+  if (config.registry_store == "postgres") shared.push_back("registry_store");
+  if (!shared.empty() && config.node_id.empty()) {
+    problems.push_back(absl::StrCat(
+        "node_id is required because ", absl::StrJoin(shared, " = postgres and "),
+        " = postgres: replicas sharing a database are told apart by node_id (each writes its "
+        "own audit chain and holds a lease on its name), and the host-name default is not "
+        "unique enough (containers, cloned machines); set node_id to a name unique among the "
+        "replicas and stable across restarts, e.g. node_id = ksef-hsm-a"));
+  }
+}
+
 std::vector<std::string> CrossFieldProblems(const ServerConfig& config) {
   std::vector<std::string> problems;
   if (config.plaintext && !IsLoopbackListenAddress(config.listen_address)) {
@@ -361,15 +377,28 @@ std::vector<std::string> CrossFieldProblems(const ServerConfig& config) {
   if (config.token_label.empty() && config.token_serial.empty()) {
     problems.push_back("set token_label or token_serial so the service can find its token");
   }
-  if (config.audit_store == "postgres" && config.audit_postgres.empty()) {
-    problems.push_back(
-        "audit_store = postgres needs audit_postgres, the libpq connection string "
-        "(e.g. host=db.internal dbname=ksef_audit user=ksef_hsm sslmode=verify-full)");
-  }
+  StoreProblems(config, problems);
   return problems;
 }
 
 }  // namespace
+
+bool SplitHostPort(absl::string_view host_port, absl::string_view* host, absl::string_view* port) {
+  if (absl::StartsWith(host_port, "[")) {
+    const size_t close = host_port.find(']');
+    if (close == absl::string_view::npos || host_port.substr(close + 1, 1) != ":") return false;
+    *host = host_port.substr(1, close - 1);
+    *port = host_port.substr(close + 2);
+  } else {
+    const size_t colon = host_port.rfind(':');
+    if (colon == absl::string_view::npos) return false;
+    *host = host_port.substr(0, colon);
+    *port = host_port.substr(colon + 1);
+    // An unbracketed IPv6 address makes the port ambiguous.
+    if (absl::StrContains(*host, ':')) return false;
+  }
+  return !host->empty();
+}
 
 absl::StatusOr<ServerConfig> ParseServerConfig(absl::string_view text, absl::string_view origin,
                                                absl::string_view base_dir) {

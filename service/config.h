@@ -32,6 +32,10 @@ struct ServerConfig {
   bool require_client_cert = true;  // mTLS; false only accepted together with plaintext=false
                                     // for TLS without client auth
   bool reflection = false;          // gRPC server reflection
+  // Let other sockets bind listen_address too (SO_REUSEPORT, the kernel then
+  // spreads connections over them). Off: a second process on the same
+  // address refuses to start instead of taking a share of the connections.
+  bool listen_reuse_port = false;
 
   // --- HSM ---
   std::string pkcs11_module = "/usr/lib/softhsm/libsofthsm2.so";
@@ -48,7 +52,12 @@ struct ServerConfig {
   absl::Duration token_check_interval = absl::Seconds(5);
 
   // --- state and key lifecycle ---
-  std::string state_dir = "/var/lib/ksef-hsm";  // key registry: <state_dir>/keys.db
+  std::string state_dir = "/var/lib/ksef-hsm";  // SQLite key registry: <state_dir>/keys.db
+  // sqlite (embedded default, <state_dir>/keys.db, one host) or postgres
+  // (shared by every replica, registry_postgres: a libpq conninfo, the same
+  // database as audit_postgres or another; the password in PGPASSFILE).
+  std::string registry_store = "sqlite";
+  std::string registry_postgres;
   absl::Duration destruction_grace_period = absl::Hours(24 * 30);
   absl::Duration destruction_check_interval = absl::Minutes(1);
   // Keys whose certificate expires within this window are logged as a
@@ -117,7 +126,10 @@ struct ServerConfig {
   absl::Duration refusal_audit_window = absl::Seconds(1);
 
   // --- operations ---
-  std::string node_id;  // audit chain id; defaults to the host name when empty
+  // This replica's name: its audit chain id and lease. Required when
+  // audit_store or registry_store is postgres; with both on SQLite (one
+  // host) it defaults to the host name when empty.
+  std::string node_id;
   std::string log_level = "info";   // debug | info | warning | error
   std::string log_format = "text";  // text | json
   absl::Duration shutdown_timeout = absl::Seconds(30);  // in-flight calls get this long
@@ -134,6 +146,10 @@ absl::StatusOr<ServerConfig> ParseServerConfig(absl::string_view text, absl::str
 // if group or others may write it or it is owned by neither the service user
 // nor root (common/files.h CheckTrustedFile: it names the PKCS#11 library).
 absl::StatusOr<ServerConfig> LoadServerConfig(const std::string& path);
+
+// Splits "host:port" or "[v6]:port"; `host` comes without brackets. False
+// when there is no port or the host is empty or an unbracketed IPv6 address.
+bool SplitHostPort(absl::string_view host_port, absl::string_view* host, absl::string_view* port);
 
 // True for 127.0.0.0/8, ::1, [::1], localhost (with any port).
 bool IsLoopbackListenAddress(absl::string_view host_port);

@@ -53,6 +53,7 @@ TEST(ServerConfigTest, DefaultsWhenAbsent) {
   EXPECT_EQ(config.tls_client_ca_file, "");
   EXPECT_TRUE(config.require_client_cert);
   EXPECT_FALSE(config.reflection);
+  EXPECT_FALSE(config.listen_reuse_port);
   EXPECT_EQ(config.pkcs11_module, "/usr/lib/softhsm/libsofthsm2.so");
   EXPECT_EQ(config.token_label, "ksef-hsm");
   EXPECT_EQ(config.token_serial, "");
@@ -62,6 +63,10 @@ TEST(ServerConfigTest, DefaultsWhenAbsent) {
   EXPECT_EQ(config.max_concurrent_signs, 4);
   EXPECT_EQ(config.token_check_interval, absl::Seconds(5));
   EXPECT_EQ(config.state_dir, "/var/lib/ksef-hsm");
+  EXPECT_EQ(config.registry_store, "sqlite");
+  EXPECT_EQ(config.registry_postgres, "");
+  EXPECT_EQ(config.audit_store, "sqlite");
+  EXPECT_EQ(config.audit_postgres, "");
   EXPECT_EQ(config.destruction_grace_period, absl::Hours(24 * 30));
   EXPECT_EQ(config.destruction_check_interval, absl::Minutes(1));
   EXPECT_EQ(config.node_id, "");
@@ -79,6 +84,7 @@ tls_key_file = /tls/server.key
 tls_client_ca_file = /tls/ca.pem
 require_client_cert = false
 reflection = true
+listen_reuse_port = true
 pkcs11_module = /opt/hsm/lib/libvendor.so
 token_label = prod token
 token_serial = 0123456789ABCDEF
@@ -103,6 +109,7 @@ shutdown_timeout = 2m
   EXPECT_EQ(config.tls_client_ca_file, "/tls/ca.pem");
   EXPECT_FALSE(config.require_client_cert);
   EXPECT_TRUE(config.reflection);
+  EXPECT_TRUE(config.listen_reuse_port);
   EXPECT_EQ(config.pkcs11_module, "/opt/hsm/lib/libvendor.so");
   EXPECT_EQ(config.token_label, "prod token");
   EXPECT_EQ(config.token_serial, "0123456789ABCDEF");
@@ -293,6 +300,57 @@ TEST(ServerConfigTest, OtherCrossFieldRules) {
                   "ksef.conf: set token_label or token_serial"));
   EXPECT_EQ(MustParse(absl::StrCat(kMinimal, "token_label =\ntoken_serial = 42\n")).token_serial,
             "42");
+}
+
+TEST(ServerConfigTest, SharedStoresInPostgres) {
+  const ServerConfig config = MustParse(absl::StrCat(kMinimal, R"(
+registry_store = postgres
+registry_postgres = "host=db dbname=ksef user=ksef_hsm"
+audit_store = postgres
+audit_postgres = "host=db dbname=ksef_audit user=ksef_hsm"
+node_id = ksef-hsm-a
+)"));
+  EXPECT_EQ(config.registry_store, "postgres");
+  EXPECT_EQ(config.registry_postgres, "host=db dbname=ksef user=ksef_hsm");
+  EXPECT_EQ(config.audit_store, "postgres");
+  EXPECT_EQ(config.audit_postgres, "host=db dbname=ksef_audit user=ksef_hsm");
+  // Either store alone in PostgreSQL.
+  EXPECT_EQ(
+      MustParse(absl::StrCat(kMinimal, "registry_store = postgres\nregistry_postgres = x\nnode_id = a"))
+          .audit_store,
+      "sqlite");
+  EXPECT_EQ(
+      MustParse(absl::StrCat(kMinimal, "audit_store = postgres\naudit_postgres = x\nnode_id = a"))
+          .registry_store,
+      "sqlite");
+
+  EXPECT_TRUE(Has(ErrorOnLine3("registry_store = mysql"),
+                  "ksef.conf:3: registry_store: expected sqlite or postgres, got 'mysql'"));
+  EXPECT_TRUE(Has(ErrorOnLine3("audit_store = Postgres"),
+                  "ksef.conf:3: audit_store: expected sqlite or postgres, got 'Postgres'"));
+  EXPECT_TRUE(Has(ParseError(absl::StrCat(kMinimal, "registry_store = postgres\nnode_id = a\n")),
+                  "ksef.conf: registry_store = postgres needs registry_postgres, the libpq "
+                  "connection string (e.g. host=db.internal dbname=ksef "));
+  EXPECT_TRUE(Has(ParseError(absl::StrCat(kMinimal, "audit_store = postgres\nnode_id = a\n")),
+                  "ksef.conf: audit_store = postgres needs audit_postgres, the libpq "
+                  "connection string (e.g. host=db.internal dbname=ksef_audit "));
+}
+
+TEST(ServerConfigTest, NodeIdRequiredWhenAStoreIsShared) {
+  // SQLite only: the host name stands in (resolved by the server).
+  EXPECT_EQ(MustParse(kMinimal).node_id, "");
+  const std::string registry =
+      ParseError(absl::StrCat(kMinimal, "registry_store = postgres\nregistry_postgres = x\n"));
+  EXPECT_TRUE(Has(registry, "ksef.conf: node_id is required because registry_store = postgres:"));
+  EXPECT_TRUE(Has(registry, "set node_id to a name unique among the replicas"));
+  EXPECT_TRUE(Has(ParseError(absl::StrCat(kMinimal, "audit_store = postgres\naudit_postgres = x\n")),
+                  "node_id is required because audit_store = postgres:"));
+  EXPECT_TRUE(Has(ParseError(absl::StrCat(kMinimal,
+                                          "audit_store = postgres\naudit_postgres = x\n"
+                                          "registry_store = postgres\nregistry_postgres = x\n"
+                                          "node_id = \"\"\n")),
+                  "node_id is required because audit_store = postgres and registry_store = "
+                  "postgres:"));
 }
 
 TEST(ServerConfigTest, IsLoopbackListenAddress) {

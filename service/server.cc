@@ -24,6 +24,7 @@
 #include "formats/qr/links.h"
 #include "service/audited_call.h"
 #include "service/key_manager.h"
+#include "service/listen_address.h"
 #include "service/malformed_request_interceptor.h"
 #include "service/policy.h"
 #include "service/refusal_log.h"
@@ -70,6 +71,10 @@ absl::StatusOr<std::string> ReadTlsFile(const std::string& path, absl::string_vi
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
+  // Before the token and the stores: a second process on a taken address
+  // must stop without touching them.
+  absl::Status address = CheckListenAddressFree(config.listen_address, config.listen_reuse_port);
+  if (!address.ok()) return address;
   std::unique_ptr<Server> server(new Server(config));
   auto pin = ReadSecretFile(config.pin_file);
   if (!pin.ok()) return absl::Status(pin.status().code(), absl::StrCat("pin_file: ",
@@ -113,8 +118,9 @@ absl::Status Server::OpenKeys() {
   if (!state_dir.ok()) {
     return absl::Status(state_dir.code(), absl::StrCat("state_dir: ", state_dir.message()));
   }
-  auto registry =
-      OpenKeyRegistry({.kind = "sqlite", .sqlite_path = config_.state_dir + "/keys.db"});
+  auto registry = OpenKeyRegistry({.kind = config_.registry_store,
+                                   .sqlite_path = config_.state_dir + "/keys.db",
+                                   .postgres_conninfo = config_.registry_postgres});
   if (!registry.ok()) return registry.status();
   registry_ = std::move(*registry);
   certificates_ = std::make_unique<CertificateCache>();
@@ -281,9 +287,12 @@ absl::Status Server::StartGrpc() {
   builder.RegisterService(offline_service_.get());
   grpc_ = builder.BuildAndStart();
   if (grpc_ == nullptr || port_ == 0) {
+    // Taken since the check at start-up?
+    absl::Status address = CheckListenAddressFree(config_.listen_address, config_.listen_reuse_port);
+    if (!address.ok()) return address;
     return absl::UnavailableError(absl::StrCat(
         "cannot listen on ", config_.listen_address,
-        " (address in use, or the TLS certificate/key do not match?)"));
+        " (do the TLS certificate and key match? can this user bind that address?)"));
   }
   LogInfo("serving on ", config_.listen_address, " (port ", port_, ", ",
           config_.plaintext ? "plaintext" : (config_.require_client_cert ? "mTLS" : "TLS"), ")");
@@ -307,8 +316,8 @@ void Server::ApplyLimits(grpc::ServerBuilder& builder) {
         static_cast<int>(absl::ToInt64Milliseconds(config_.connection_idle_timeout)));
   }
   // Another process must not bind the same address and take a share of the
-  // connections (SO_REUSEPORT is gRPC's default).
-  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  // connections (SO_REUSEPORT is gRPC's default), unless asked for.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, config_.listen_reuse_port ? 1 : 0);
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
   interceptors.push_back(std::make_unique<MalformedRequestInterceptorFactory>(guard_.get()));
   builder.experimental().SetInterceptorCreators(std::move(interceptors));

@@ -139,8 +139,13 @@ class E2eFixture : public ::testing::Test {
     }
     auto channel = client::Connect(o);
     EXPECT_TRUE(channel.ok()) << channel.status();
+    return Stubs(*channel);
+  }
+
+  // A stub per service on `channel`.
+  static Caller Stubs(std::shared_ptr<grpc::Channel> channel) {
     Caller c;
-    c.channel = *channel;
+    c.channel = std::move(channel);
     c.keys = pb::KeyService::NewStub(c.channel);
     c.enroll = pb::EnrollmentService::NewStub(c.channel);
     c.audit = pb::AuditService::NewStub(c.channel);

@@ -1,6 +1,7 @@
 // End-to-end hardening of the real ksef-hsmd (issue 11): file modes of what
 // it trusts and creates, and internal objects found by their recorded CKA_ID
-// rather than by a label a caller could also choose.
+// rather than by a label a caller could also choose; a listen address taken
+// by another process (issue 14).
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -11,6 +12,8 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+#include "absl/time/clock.h"
 #include "pkcs11/hsm.h"
 #include "tests/e2e/e2e_fixture.h"
 #include "tests/support/test_hsm.h"
@@ -45,6 +48,18 @@ class HardeningE2eTest : public E2eFixture {
     return false;
   }
   std::string Policy() const { return dir_ + "/policy.conf"; }
+  // The fixture's config on `address` as node e2e-<name>, with `extra`
+  // lines; written to <dir>/<name>.conf.
+  std::string ConfigOn(const std::string& name, const std::string& address,
+                       const std::string& extra) {
+    const std::string path = absl::StrCat(dir_, "/", name, ".conf");
+    std::ofstream(path) << absl::StrReplaceAll(
+                               Slurp(config_),
+                               {{"listen_address = 127.0.0.1:0", "listen_address = " + address},
+                                {"node_id = e2e-node", "node_id = e2e-" + name}})
+                        << extra;
+    return path;
+  }
 };
 
 TEST_F(HardeningE2eTest, RefusesToStartWithWritableConfigPolicyOrReadablePin) {
@@ -213,6 +228,63 @@ TEST_F(HardeningE2eTest, ForeignKeyWithTheAuditLabelIsReportedNotUsed) {
   Caller cli3 = Connect((*again)->port(), "client");
   ASSERT_TRUE(Call([&](auto* ctx) { return cli3.audit->GetAuditPublicKey(ctx, {}, &apk); }).ok());
   EXPECT_EQ(apk.der(), audit_key_der);
+}
+
+// gRPC sets SO_REUSEPORT by default on Linux: without listen_reuse_port a
+// second ksef-hsmd on a taken address must stop at once (before it opens the
+// token or the stores), naming the address, and the first keep every
+// connection.
+TEST_F(HardeningE2eTest, SecondServerOnATakenAddressStopsAndTheFirstKeepsServing) {
+  auto first = ServerProcess::Start(config_, dir_ + "/first.log");
+  ASSERT_TRUE(first.ok()) << first.status();
+  const std::string address = absl::StrCat("127.0.0.1:", (*first)->port());
+  const std::string second = ConfigOn("second", address, "");
+  const absl::Time started = absl::Now();
+  const std::string log = dir_ + "/second.log";
+  EXPECT_EQ(ServerProcess::RunToExit(second, log), 1) << Slurp(log);
+  EXPECT_LT(absl::Now() - started, absl::Seconds(5) * TimeScale());
+  EXPECT_TRUE(absl::StrContains(
+      Slurp(log), absl::StrCat("listen_address ", address, " is already in use: is another "
+                                                            "ksef-hsmd or another program "
+                                                            "listening on it?")))
+      << Slurp(log);
+  EXPECT_FALSE(absl::StrContains(Slurp(log), "open via")) << "the token was opened:\n"
+                                                          << Slurp(log);
+
+  // Every new connection still reaches the first (each its own channel).
+  for (int i = 0; i < 12; ++i) {
+    Caller cli = Connect((*first)->port(), "client");
+    pb::Key key;
+    ASSERT_TRUE(Call([&](auto* ctx) {
+                  return cli.keys->CreateKey(ctx, KeyRequest(absl::StrCat("k", i), kNipA,
+                                                             pb::OFFLINE),
+                                             &key);
+                }).ok())
+        << i;
+  }
+  EXPECT_EQ((*first)->Stop(SIGTERM), 0);
+}
+
+// listen_reuse_port = true on both shares the address on purpose (a hand-over
+// on one host): the second starts on the first's port and serves it alone
+// once the first has stopped.
+TEST_F(HardeningE2eTest, ListenReusePortLetsTwoServersShareTheAddressWhenAskedFor) {
+  std::ofstream(config_, std::ios::app) << "listen_reuse_port = true\n";
+  auto first = ServerProcess::Start(config_, dir_ + "/first.log");
+  ASSERT_TRUE(first.ok()) << first.status();
+  const int port = (*first)->port();
+  // The same registry (SQLite, one host), its own audit chain.
+  const std::string second = ConfigOn("second", absl::StrCat("127.0.0.1:", port),
+                                      "audit_db = state/audit2.db\n"
+                                      "audit_anchor_file = state/anchor2.log\n");
+  auto other = ServerProcess::Start(second, dir_ + "/second.log");
+  ASSERT_TRUE(other.ok()) << other.status();
+  EXPECT_EQ((*other)->port(), port);
+  EXPECT_EQ((*first)->Stop(SIGTERM), 0);
+  Caller cli = Connect(port, "client");
+  EXPECT_TRUE(Serving(cli));
+  pb::AuditPublicKey apk;
+  EXPECT_TRUE(Call([&](auto* ctx) { return cli.audit->GetAuditPublicKey(ctx, {}, &apk); }).ok());
 }
 
 }  // namespace
