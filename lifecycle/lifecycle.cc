@@ -12,6 +12,11 @@ absl::Status Refuse(const KeyFacts& key, KeyState state, const char* rule,
       absl::StrCat("key ", key.name, " is ", KeyStateName(state), "; ", rule, hint));
 }
 
+absl::Status BeingDestroyed(const KeyFacts& key) {
+  return absl::FailedPreconditionError(
+      absl::StrCat("the grace period of key ", key.name, " is over; it is being destroyed"));
+}
+
 absl::StatusOr<KeyState> Enable(KeyState state, const KeyFacts& key) {
   if (state != KeyState::kDisabled) {
     return Refuse(key, state, "only DISABLED keys can be enabled",
@@ -41,10 +46,7 @@ absl::StatusOr<KeyState> Restore(KeyState state, const KeyFacts& key) {
   if (state != KeyState::kScheduledForDestruction) {
     return Refuse(key, state, "only keys scheduled for destruction can be restored");
   }
-  if (key.destroy_time && *key.destroy_time <= key.now) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("the grace period of key ", key.name, " is over; it is being destroyed"));
-  }
+  if (key.destroy_time && *key.destroy_time <= key.now) return BeingDestroyed(key);
   return KeyState::kDisabled;  // restored keys come back disabled
 }
 
@@ -82,6 +84,8 @@ const char* KeyStateName(KeyState state) {
       return "SCHEDULED_FOR_DESTRUCTION";
     case KeyState::kDestroyed:
       return "DESTROYED";
+    case KeyState::kDestroying:
+      return "SCHEDULED_FOR_DESTRUCTION";  // the API's name for it (EffectiveState)
   }
   return "UNKNOWN";
 }
@@ -94,11 +98,13 @@ KeyState EffectiveState(KeyState stored, const KeyFacts& facts) {
   if (stored == KeyState::kActive && facts.has_certificate && facts.certificate_expired) {
     return KeyState::kExpired;
   }
+  if (stored == KeyState::kDestroying) return KeyState::kScheduledForDestruction;
   return stored;
 }
 
 absl::StatusOr<KeyState> Next(KeyState current, Operation op, const KeyFacts& facts) {
   KeyState state = StoredState(current);
+  if (state == KeyState::kDestroying) return BeingDestroyed(facts);
   switch (op) {
     case Operation::kEnable:
       return Enable(state, facts);

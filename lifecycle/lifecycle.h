@@ -18,7 +18,9 @@
 //   Restore               SCHEDULED_FOR_DESTRUCTION whose  DISABLED (a decision to use
 //                         destroy_time is still ahead       it again is needed)
 //   ImportCertificate     PENDING_CERTIFICATE, ACTIVE      ACTIVE
-//   SetUsageLimit         any but DESTROYED                unchanged
+//   SetUsageLimit         any but DESTROYED, DESTROYING    unchanged
+//   (the destruction sweep) SCHEDULED_FOR_DESTRUCTION whose DESTROYING, then DESTROYED
+//                         destroy_time has passed
 //
 // Keys in CREATING or DESTROYED are NOT_FOUND to the API before any rule is
 // asked; the table answers for them as the server's code does. What goes with
@@ -45,6 +47,11 @@ enum class KeyState {
   kExpired = 4,  // never stored: derived from the certificate's notAfter
   kScheduledForDestruction = 5,
   kDestroyed = 6,
+  // Claimed by a destruction sweep (its grace period is over): the token
+  // objects are being removed, by whichever replica claimed it. Stored only;
+  // callers are shown SCHEDULED_FOR_DESTRUCTION (the API has no such state),
+  // and every operation is refused.
+  kDestroying = 7,
 };
 
 enum class Operation {
@@ -72,7 +79,8 @@ struct KeyFacts {
 KeyState StoredState(KeyState state);
 
 // The state callers are shown: an ACTIVE key with an expired certificate is
-// EXPIRED; every other state is itself.
+// EXPIRED; DESTROYING is SCHEDULED_FOR_DESTRUCTION; every other state is
+// itself.
 KeyState EffectiveState(KeyState stored, const KeyFacts& facts);
 
 // The stored state after `op` on a key in `current` (stored or effective),

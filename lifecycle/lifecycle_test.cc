@@ -171,6 +171,20 @@ TEST(LifecycleTest, SetUsageLimitRefusesADestroyedKey) {
                 "key keys/k is DESTROYED");
 }
 
+// A key a destruction sweep has claimed is shown as scheduled, and nothing
+// may move it any more: not even a restore whose caller read it before the
+// claim, nor a usage limit (which would write the row back).
+TEST(LifecycleTest, AKeyBeingDestroyedRefusesEveryOperation) {
+  EXPECT_EQ(EffectiveState(KeyState::kDestroying, Facts()), KeyState::kScheduledForDestruction);
+  EXPECT_STREQ(KeyStateName(KeyState::kDestroying), "SCHEDULED_FOR_DESTRUCTION");
+  for (Operation op : {Operation::kEnable, Operation::kDisable, Operation::kScheduleDestruction,
+                       Operation::kRestore, Operation::kImportCertificate,
+                       Operation::kSetUsageLimit}) {
+    ExpectRefused(KeyState::kDestroying, op, Scheduled(Now() + kDay),
+                  "the grace period of key keys/k is over; it is being destroyed");
+  }
+}
+
 TEST(LifecycleTest, RefusalsNameTheKey) {
   KeyFacts facts = Facts();
   facts.name = "keys/acme-auth-1";

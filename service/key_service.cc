@@ -35,6 +35,7 @@ pb::KeyState StateToProto(KeyState s) {
     case KeyState::kExpired:
       return pb::EXPIRED;
     case KeyState::kScheduledForDestruction:
+    case KeyState::kDestroying:  // not shown (lifecycle::EffectiveState)
       return pb::SCHEDULED_FOR_DESTRUCTION;
     case KeyState::kDestroyed:
       return pb::DESTROYED;

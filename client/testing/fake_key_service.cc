@@ -48,6 +48,7 @@ v1::KeyState ToProto(lifecycle::KeyState state) {
     case lifecycle::KeyState::kExpired:
       return v1::EXPIRED;
     case lifecycle::KeyState::kScheduledForDestruction:
+    case lifecycle::KeyState::kDestroying:  // the fake never stores it
       return v1::SCHEDULED_FOR_DESTRUCTION;
     case lifecycle::KeyState::kDestroyed:
       return v1::DESTROYED;
