@@ -2,11 +2,19 @@
 
 #include <cstdlib>
 
+#include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/log.h"
 #include "pkcs11/internal/module.h"
 #include "pkcs11/internal/token.h"
 
 namespace ksef::pkcs11 {
+
+namespace {
+constexpr int kTokenListRetries = 10;
+constexpr absl::Duration kTokenListRetryDelay = absl::Milliseconds(200);
+}  // namespace
 
 absl::StatusOr<std::unique_ptr<Hsm>> Hsm::Open(HsmOptions options) {
   if (!options.softhsm2_conf.empty()) {
@@ -17,9 +25,25 @@ absl::StatusOr<std::unique_ptr<Hsm>> Hsm::Open(HsmOptions options) {
   auto module = Module::Load(options.module_path);
   if (!module.ok()) return module.status();
   hsm->module_ = std::move(*module);
-  auto token = Token::Open(hsm->module_.get(),
-                           TokenSelector{options.token_label, options.token_serial},
-                           std::move(options.pin), options.session_pool_size);
+  const TokenSelector selector{options.token_label, options.token_serial};
+  auto token = Token::Open(hsm->module_.get(), selector,
+                           SecureString(std::string(options.pin.reveal())),
+                           options.session_pool_size);
+  // SoftHSM2 lists a token only if its files read back whole at
+  // C_Initialize: while another process (a replica on the same token
+  // directory) is writing them, the token may be missing for a moment.
+  for (int attempt = 1; absl::IsNotFound(token.status()) &&
+                        hsm->module_->serializes_object_writes() &&
+                        hsm->module_->can_reinitialize() && attempt <= kTokenListRetries;
+       ++attempt) {
+    LogWarning(token.status().message(), "; another process may be writing the token's files: ",
+               "looking again (", attempt, " of ", kTokenListRetries, ")");
+    absl::SleepFor(kTokenListRetryDelay);
+    absl::Status again = hsm->module_->Reinitialize();
+    if (!again.ok()) return again;
+    token = Token::Open(hsm->module_.get(), selector,
+                        SecureString(std::string(options.pin.reveal())), options.session_pool_size);
+  }
   if (!token.ok()) return token.status();
   hsm->token_ = std::move(*token);
   hsm->keys_ = std::make_unique<KeyStore>(hsm->token_.get(), options.token_store_dir,

@@ -450,4 +450,8 @@ std::string KeyStore::UriFor(const std::string& id, const std::string& label) co
 }
 const std::string& KeyStore::token_label() const { return impl_->token()->label(); }
 
+bool KeyStore::serializes_object_writes() const {
+  return impl_->token()->serializes_object_writes();
+}
+
 }  // namespace ksef::pkcs11

@@ -125,6 +125,12 @@ class KeyStore {
 
   const std::string& token_label() const;
 
+  // True when object writes must not run beside other object access, as on
+  // SoftHSM2 2.6.1 (softhsm/SoftHSMv2#573). Within this process the store
+  // serializes them itself; processes sharing the token (replicas on one
+  // SoftHSM2 token directory) must serialize their writes among themselves.
+  bool serializes_object_writes() const;
+
  private:
   class Impl;
   std::unique_ptr<Impl> impl_;

@@ -10,6 +10,9 @@
 namespace ksef::service {
 namespace {
 
+// How long a starting replica waits for another one making the audit key.
+constexpr absl::Duration kAuditKeyLockWait = absl::Minutes(1);
+
 // The recorded audit key, checked: a missing or wrong object is a token
 // fault the operator must see, not a reason to start a new chain of trust.
 absl::StatusOr<pkcs11::TokenKey> OpenRecordedAuditKey(pkcs11::KeyStore& store,
@@ -49,13 +52,10 @@ absl::StatusOr<std::vector<pkcs11::TokenKey>> AdoptionCandidates(pkcs11::KeyStor
   return out;
 }
 
-}  // namespace
-
-absl::StatusOr<pkcs11::TokenKey> OpenAuditKey(pkcs11::KeyStore& store, KeyRegistry& registry) {
-  auto recorded = registry.GetInternalKey(kAuditKeyRole);
-  if (recorded.ok()) return OpenRecordedAuditKey(store, *recorded);
-  if (!absl::IsNotFound(recorded.status())) return recorded.status();
-
+// Adopts the one unrecorded labelled key (a registry from before the
+// record) or generates a new one, and records its CKA_ID. Called under the
+// audit key lock.
+absl::StatusOr<pkcs11::TokenKey> AdoptOrGenerate(pkcs11::KeyStore& store, KeyRegistry& registry) {
   KSEF_ASSIGN_OR_RETURN(std::vector<pkcs11::TokenKey> candidates,
                         AdoptionCandidates(store, registry));
   pkcs11::TokenKey key;
@@ -69,6 +69,10 @@ absl::StatusOr<pkcs11::TokenKey> OpenAuditKey(pkcs11::KeyStore& store, KeyRegist
                  "' and none is recorded: adopting none of them (check-consistency lists them)");
     }
     // A fresh random CKA_ID: never one a caller's key could already have.
+    std::unique_ptr<RegistryLock> token_writes;
+    if (store.serializes_object_writes()) {  // beside other replicas' key creation
+      KSEF_ASSIGN_OR_RETURN(token_writes, registry.Lock(kLockKeyCreation, kAuditKeyLockWait));
+    }
     KSEF_ASSIGN_OR_RETURN(key, store.Generate(crypto::KeyAlgorithm::kEcP256, kAuditKeyLabel,
                                               pkcs11::KeyStore::NewId()));
     LogInfo("generated the audit key '", kAuditKeyLabel, "' (CKA_ID ", HexUpper(key.id),
@@ -76,6 +80,26 @@ absl::StatusOr<pkcs11::TokenKey> OpenAuditKey(pkcs11::KeyStore& store, KeyRegist
   }
   KSEF_RETURN_IF_ERROR(registry.RecordInternalKey(kAuditKeyRole, key.id));
   return key;
+}
+
+}  // namespace
+
+absl::StatusOr<pkcs11::TokenKey> OpenAuditKey(pkcs11::KeyStore& store, KeyRegistry& registry) {
+  auto recorded = registry.GetInternalKey(kAuditKeyRole);
+  if (recorded.ok()) return OpenRecordedAuditKey(store, *recorded);
+  if (!absl::IsNotFound(recorded.status())) return recorded.status();
+  // Replicas starting together on a fresh token: one makes the key, the
+  // others wait here and then find it recorded.
+  auto lock = registry.Lock(kLockAuditKey, kAuditKeyLockWait);
+  if (!lock.ok()) {
+    return absl::Status(lock.status().code(),
+                        absl::StrCat("cannot take the audit key lock in the ", registry.Describe(),
+                                     ": ", lock.status().message()));
+  }
+  recorded = registry.GetInternalKey(kAuditKeyRole);
+  if (recorded.ok()) return OpenRecordedAuditKey(store, *recorded);
+  if (!absl::IsNotFound(recorded.status())) return recorded.status();
+  return AdoptOrGenerate(store, registry);
 }
 
 absl::StatusOr<audit::CheckpointSigner> AuditCheckpointSigner(pkcs11::KeyStore& store,

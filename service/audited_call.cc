@@ -131,7 +131,7 @@ absl::Status AuditedCall::RequireAuditable() const {
 
 absl::Status AuditedCall::ReserveUse(const KeyRecord& key) {
   absl::Status s = guard_.limiter()->Reserve(key);
-  if (s.ok() && key.usage_limit > 0) reserved_key_ = key.name();
+  if (s.ok() && key.usage_limit > 0) reserved_key_ = key.key_id;
   return s;
 }
 

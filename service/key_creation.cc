@@ -11,6 +11,10 @@
 #include "service/key_naming.h"
 
 namespace ksef::service {
+namespace {
+// How long a key creation waits for another replica's token writes.
+constexpr absl::Duration kTokenWriteLockWait = absl::Seconds(30);
+}  // namespace
 
 class KeyManager::RunningCreation {
  public:
@@ -29,6 +33,16 @@ class KeyManager::RunningCreation {
   KeyManager* const keys_;
   const std::string cka_id_;
 };
+
+absl::StatusOr<std::unique_ptr<RegistryLock>> KeyManager::LockTokenWrites() {
+  if (!store_->serializes_object_writes()) return nullptr;
+  auto lock = registry_->Lock(kLockKeyCreation, kTokenWriteLockWait);
+  if (absl::IsDeadlineExceeded(lock.status())) {
+    return absl::UnavailableError(
+        "another replica has been writing to the token for too long; try again later");
+  }
+  return lock;
+}
 
 absl::StatusOr<KeyRecord> KeyManager::NewRecord(SubjectType subject_type,
                                                 std::string subject_value,
@@ -57,6 +71,7 @@ absl::StatusOr<KeyRecord> KeyManager::Create(const CreateKeyParams& params) {
   record.usage_limit = params.usage_limit;
   record.algorithm = params.algorithm;
   RunningCreation running(this, record.cka_id);
+  KSEF_ASSIGN_OR_RETURN(std::unique_ptr<RegistryLock> token_writes, LockTokenWrites());
   // Record intent first: a crash after generation leaves a row that
   // Reconcile() can complete, never an unknown key on the token.
   KSEF_RETURN_IF_ERROR(registry_->Insert(record));
@@ -94,6 +109,7 @@ absl::StatusOr<KeyRecord> KeyManager::ImportKey(const ImportKeyParams& params,
       EVP_PKEY_get_base_id(key) == EVP_PKEY_RSA ? crypto::KeyAlgorithm::kRsa2048
                                                 : crypto::KeyAlgorithm::kEcP256;
   RunningCreation running(this, record.cka_id);
+  KSEF_ASSIGN_OR_RETURN(std::unique_ptr<RegistryLock> token_writes, LockTokenWrites());
   KSEF_RETURN_IF_ERROR(registry_->Insert(record));
   auto undo = [&](const absl::Status& why) {
     absl::Status destroyed = store_->Destroy(record.cka_id);

@@ -27,8 +27,7 @@ KeyState KeyManager::EffectiveState(const KeyRecord& record) const {
   return lifecycle::EffectiveState(record.state, facts);
 }
 
-absl::StatusOr<KeyRecord> KeyManager::Get(absl::string_view name) {
-  KSEF_ASSIGN_OR_RETURN(std::string key_id, ResolveKeyId(name));
+absl::StatusOr<KeyRecord> KeyManager::GetStored(const std::string& key_id) {
   auto record = registry_->Get(key_id);
   if (!record.ok() || record->state == KeyState::kDestroyed ||
       record->state == KeyState::kCreating) {
@@ -37,7 +36,13 @@ absl::StatusOr<KeyRecord> KeyManager::Get(absl::string_view name) {
     }
     return record.status();
   }
-  record->state = EffectiveState(*record);
+  return record;
+}
+
+absl::StatusOr<KeyRecord> KeyManager::Get(absl::string_view name) {
+  KSEF_ASSIGN_OR_RETURN(std::string key_id, ResolveKeyId(name));
+  KSEF_ASSIGN_OR_RETURN(KeyRecord record, GetStored(key_id));
+  record.state = EffectiveState(record);
   return record;
 }
 

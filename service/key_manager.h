@@ -73,6 +73,12 @@ class KeyManager {
   KeyManager(pkcs11::KeyStore* store, KeyRegistry* registry, CertificateCache* certificates,
              absl::Duration grace_period, Clock clock = absl::Now);
 
+  // Call before serving when other processes share the registry (a
+  // PostgreSQL registry): the start-up reconcile then leaves young CREATING
+  // rows to the replica that may be creating them, as a running server's
+  // reconcile always does.
+  void ShareRegistry() { registry_shared_ = true; }
+
   // Token keys the service owns outside the registry (the audit key): never
   // reported by Reconcile, never reachable through a key name or a pkcs11:
   // URI with their id. Call before serving.
@@ -125,7 +131,13 @@ class KeyManager {
   // keys, soonest first.
   absl::StatusOr<std::vector<KeyRecord>> KeysExpiringWithin(absl::Duration window);
 
-  // Destroys every key whose grace period is over. Returns how many.
+  // Destroys every key whose grace period is over. Returns how many. Each
+  // key is first claimed (SCHEDULED_FOR_DESTRUCTION -> DESTROYING by
+  // compare-and-set), so a restore that won is never undone and two
+  // replicas never both destroy it; then its token objects are destroyed,
+  // then it is DESTROYED. A claim whose process died is finished after
+  // kCreatingLease. Runs on one replica at a time (the kLockSweeps lock; a
+  // replica that finds it taken returns 0 at once).
   absl::StatusOr<int> DestroyDue();
   // Compares registry and token (check-consistency). Completes creations
   // that a restart interrupted after the key was made; drops the rows of
@@ -140,9 +152,12 @@ class KeyManager {
   // creation exists; the service never makes an object without CKA_ID).
   absl::StatusOr<ConsistencyReport> ReconcileAtStartup();
 
-  // How old a CREATING row must be before a running service's Reconcile may
-  // drop it.
+  // How old a CREATING or DESTROYING row must be before another process
+  // (or, with a shared registry, any process) may take it over: its owner
+  // is then presumed dead.
   static constexpr absl::Duration kCreatingLease = absl::Minutes(2);
+  // How long Reconcile waits for another replica's sweep to finish.
+  static constexpr absl::Duration kSweepLockWait = absl::Minutes(2);
 
  private:
   // A CREATING record for a new key (Create, ImportKey): subject checked and
@@ -151,6 +166,20 @@ class KeyManager {
                                       const std::string& key_id, KeyPurpose purpose);
   // The certificate's notAfter, if it parses.
   std::optional<absl::Time> NotAfter(const std::string& certificate_der) const;
+  // The stored record (state as stored: DESTROYING is not shown as
+  // scheduled); NOT_FOUND for CREATING and DESTROYED rows, as Get.
+  absl::StatusOr<KeyRecord> GetStored(const std::string& key_id);
+  // While token object writes must be serialized across the processes
+  // sharing the token (KeyStore::serializes_object_writes), holds the
+  // cluster-wide kLockKeyCreation; otherwise nothing (nullptr).
+  // UNAVAILABLE when another replica holds it too long.
+  absl::StatusOr<std::unique_ptr<RegistryLock>> LockTokenWrites();
+  // SCHEDULED_FOR_DESTRUCTION and due -> DESTROYING, compare-and-set; false
+  // when not due or a concurrent change (a restore) won.
+  absl::StatusOr<bool> ClaimForDestruction(KeyRecord& record, absl::Time now);
+  // Whether the process that wrote a CREATING or DESTROYING row may still be
+  // working on it (see kCreatingLease).
+  bool OwnerMayBeLive(const KeyRecord& row, bool at_startup) const;
   // Resolves a name to its record's key_id.
   absl::StatusOr<std::string> ResolveKeyId(absl::string_view name);
   // Loads, applies `change` (which may refuse), stamps update_time, stores.
@@ -181,6 +210,7 @@ class KeyManager {
   CertificateCache* const certificates_;
   const absl::Duration grace_period_;
   const Clock clock_;
+  bool registry_shared_ = false;  // see ShareRegistry
   absl::Mutex mu_;  // serializes read-modify-write of registry rows
   std::vector<std::string> reserved_;  // CKA_IDs, see ReserveTokenKey
   absl::Mutex creating_mu_;

@@ -4,7 +4,10 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <iostream>
 #include <filesystem>
+#include <thread>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -39,12 +42,18 @@ class KeyManagerTest : public ksef::testing::SharedHsmTest {
   void OpenManager() {
     manager_.reset();
     registry_.reset();
-    auto r = OpenKeyRegistry({.kind = "sqlite", .sqlite_path = dir_ + "/keys.db"});
+    auto r = OpenRegistry();
     ASSERT_TRUE(r.ok()) << r.status();
     registry_ = std::move(*r);
     manager_ = std::make_unique<KeyManager>(&hsm_->keys(), registry_.get(), &certificates_,
                                             absl::Hours(24),
                                             [this] { return now_; });
+  }
+  // Another connection to the same registry, as a second replica has.
+  absl::StatusOr<std::unique_ptr<KeyRegistry>> OpenRegistry() {
+    KeyRegistryConfig config;
+    config.sqlite_path = dir_ + "/keys.db";
+    return OpenKeyRegistry(config);
   }
   absl::StatusOr<KeyRecord> Create(const std::string& id, KeyPurpose purpose = KeyPurpose::kOffline,
                                    const std::string& nip = "5265877635") {
@@ -333,6 +342,98 @@ TEST_F(KeyManagerTest, ReservedKeyIsUnreachableAndForeignInternalLabelsAreReport
   EXPECT_EQ(manager_->Get("keys/ksef-hsm-audit").status().code(), absl::StatusCode::kNotFound);
   ASSERT_TRUE(hsm_->keys().Destroy(internal->id).ok());
   ASSERT_TRUE(hsm_->keys().Destroy(foreign->id).ok());
+}
+
+// A key a sweep has claimed (DESTROYING, left by a replica that died before
+// finishing) is shown as scheduled, refuses every change, and is destroyed
+// by another replica's sweep once the claim's lease is over.
+TEST_F(KeyManagerTest, AClaimedKeyRefusesChangesAndAnAbandonedClaimIsFinished) {
+  auto k = Create("claimed");
+  ASSERT_TRUE(k.ok()) << k.status();
+  ASSERT_TRUE(manager_->ScheduleDestruction("keys/claimed").ok());
+  KeyRecord row = *registry_->Get("claimed");
+  row.state = KeyState::kDestroying;
+  row.update_time = now_;
+  ASSERT_TRUE(registry_->Update(row).ok());
+
+  auto shown = manager_->Get("keys/claimed");
+  ASSERT_TRUE(shown.ok()) << shown.status();
+  EXPECT_EQ(shown->state, KeyState::kScheduledForDestruction);
+  EXPECT_EQ(manager_->Restore("keys/claimed").status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(manager_->SetUsageLimit("keys/claimed", 5).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(registry_->Get("claimed")->state, KeyState::kDestroying);  // not written back
+
+  ASSERT_EQ(*manager_->DestroyDue(), 0);  // its owner may still be at work
+  now_ += KeyManager::kCreatingLease + absl::Seconds(1);
+  ASSERT_EQ(*manager_->DestroyDue(), 1);
+  EXPECT_EQ(registry_->Get("claimed")->state, KeyState::kDestroyed);
+  EXPECT_EQ(hsm_->keys().Get(k->cka_id).status().code(), absl::StatusCode::kNotFound);
+}
+
+// Two replicas (their own registry connections and clocks) on one registry
+// and token: A restores keys while B's sweep, whose clock is past the grace
+// period, destroys them. Each key ends one way or the other, the same on
+// token and registry, and a key A was told is restored is never destroyed.
+TEST_F(KeyManagerTest, RestoreRacingAnotherReplicasSweepHasOneOutcomePerKey) {
+  constexpr int kKeys = 60;
+  for (int i = 0; i < kKeys; ++i) {
+    ASSERT_TRUE(Create(absl::StrCat("race-", i)).ok());
+    ASSERT_TRUE(manager_->ScheduleDestruction(absl::StrCat("keys/race-", i)).ok());
+  }
+  auto other = OpenRegistry();
+  ASSERT_TRUE(other.ok()) << other.status();
+  const absl::Time sweep_time = now_ + absl::Hours(25);  // grace period (24 h) over
+  KeyManager sweeper(&hsm_->keys(), other->get(), &certificates_, absl::Hours(24),
+                     [sweep_time] { return sweep_time; });
+  now_ += absl::Hours(23);  // A: still inside the grace period
+
+  // The sweep claims keys in key id order, A restores them in reverse: they
+  // meet somewhere in between, and race there.
+  std::vector<absl::Status> restored(kKeys);
+  std::atomic<bool> go{false}, done{false};
+  std::thread sweeping([&] {
+    while (!go.load()) std::this_thread::yield();
+    while (!done.load()) {
+      auto n = sweeper.DestroyDue();
+      ASSERT_TRUE(n.ok()) << n.status();
+    }
+  });
+  go = true;
+  for (int i = kKeys - 1; i >= 0; --i) {
+    restored[i] = manager_->Restore(absl::StrCat("keys/race-", i)).status();
+  }
+  done = true;
+  sweeping.join();
+  ASSERT_TRUE(sweeper.DestroyDue().ok());  // whatever was not restored
+
+  int kept = 0;
+  for (int i = 0; i < kKeys; ++i) {
+    KeyRecord row = *registry_->Get(absl::StrCat("race-", i));
+    const bool on_token = hsm_->keys().Get(row.cka_id).ok();
+    if (restored[i].ok()) {
+      ++kept;
+      EXPECT_EQ(row.state, KeyState::kDisabled) << i;
+      EXPECT_TRUE(on_token) << i << ": restored, then destroyed";
+    } else {
+      // Claimed (being destroyed), lost the compare-and-set, or already gone.
+      EXPECT_THAT(restored[i].code(), ::testing::AnyOf(absl::StatusCode::kFailedPrecondition,
+                                                       absl::StatusCode::kAborted,
+                                                       absl::StatusCode::kNotFound))
+          << restored[i];
+      EXPECT_EQ(row.state, KeyState::kDestroyed) << i;
+      EXPECT_FALSE(on_token) << i;
+    }
+  }
+  // Not a test of luck: report how the races went.
+  std::cout << kept << " of " << kKeys << " keys restored before the sweep took them\n";
+  for (int i = 0; i < kKeys; ++i) {
+    KeyRecord row = *registry_->Get(absl::StrCat("race-", i));
+    if (row.state != KeyState::kDestroyed) {
+      ASSERT_TRUE(hsm_->keys().Destroy(row.cka_id).ok());
+    }
+  }
 }
 
 }  // namespace

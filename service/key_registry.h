@@ -133,6 +133,11 @@ class KeyRegistry {
   // did it first).
   virtual absl::Status InitUsage(const std::string& key_id, int64_t used) = 0;
 
+  // Forgets the used count of a key (it is counted again, InitUsage, on its
+  // next use): for a key getting a limit after it had none, whose uses were
+  // not counted meanwhile. Call while the key has no limit.
+  virtual absl::Status ResetUsage(const std::string& key_id) = 0;
+
   // --- named locks, cluster-wide ---
   // Blocks until `name` is free (or `timeout` passes: DEADLINE_EXCEEDED).
   virtual absl::StatusOr<std::unique_ptr<RegistryLock>> Lock(absl::string_view name,

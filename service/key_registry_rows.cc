@@ -31,6 +31,11 @@ absl::Status KeyNotFound(const std::string& key_id) {
   return absl::NotFoundError(absl::StrCat("key keys/", key_id, " not found"));
 }
 
+absl::Status UsesInFlight(const std::string& key_id) {
+  return absl::FailedPreconditionError(absl::StrCat(
+      "key keys/", key_id, " has signatures in flight; its usage count cannot be reset now"));
+}
+
 absl::Status KeyTaken(const std::string& key_id) {
   return absl::AlreadyExistsError(absl::StrCat("key keys/", key_id, " already exists"));
 }

@@ -14,39 +14,66 @@
 namespace ksef::service {
 
 absl::Status KeyManager::FinishDestruction(KeyRecord record) {
+  KSEF_ASSIGN_OR_RETURN(std::unique_ptr<RegistryLock> token_writes, LockTokenWrites());
   absl::Status s = store_->Destroy(record.cka_id);
   if (!s.ok() && !absl::IsNotFound(s)) return s;
   record.state = KeyState::kDestroyed;
   record.update_time = clock_();
-  KSEF_RETURN_IF_ERROR(registry_->Update(record));
+  absl::Status stored = registry_->Update(record);
+  // Another sweep finishing the same claim (after its lease) wrote it first.
+  if (absl::IsAborted(stored)) return absl::OkStatus();
+  KSEF_RETURN_IF_ERROR(stored);
   LogInfo("destroyed key ", record.name(), " (grace period over)");
   return absl::OkStatus();
 }
 
+absl::StatusOr<bool> KeyManager::ClaimForDestruction(KeyRecord& record, absl::Time now) {
+  if (record.state != KeyState::kScheduledForDestruction || !record.destroy_time ||
+      *record.destroy_time > now) {
+    return false;
+  }
+  record.state = KeyState::kDestroying;
+  record.update_time = clock_();
+  absl::Status claimed = registry_->Update(record);  // compare-and-set
+  if (absl::IsAborted(claimed) || absl::IsNotFound(claimed)) return false;  // a restore won
+  KSEF_RETURN_IF_ERROR(claimed);
+  return true;
+}
+
 absl::StatusOr<int> KeyManager::DestroyDue() {
-  KeyFilter filter;
-  filter.state = KeyState::kScheduledForDestruction;
-  absl::Time now = clock_();
+  KSEF_ASSIGN_OR_RETURN(std::unique_ptr<RegistryLock> sweeping, registry_->TryLock(kLockSweeps));
+  if (sweeping == nullptr) return 0;  // another replica is sweeping
+  const absl::Time now = clock_();
   int destroyed = 0;
-  std::string cursor;
-  while (true) {
-    KSEF_ASSIGN_OR_RETURN(auto rows, registry_->List(filter, cursor, 200, nullptr));
-    for (auto& r : rows) {
-      cursor = r.key_id;
-      if (!r.destroy_time || *r.destroy_time > now) continue;
-      absl::MutexLock lock(&mu_);
-      // Re-read under the lock: a restore may have won the race.
-      auto fresh = registry_->Get(r.key_id);
-      if (!fresh.ok() || fresh->state != KeyState::kScheduledForDestruction ||
-          *fresh->destroy_time > now) {
-        continue;
+  // Claims a sweep left unfinished (its process died between claim and
+  // tombstone), once their lease is over; then keys whose grace period is.
+  for (KeyState state : {KeyState::kDestroying, KeyState::kScheduledForDestruction}) {
+    KeyFilter filter;
+    filter.state = state;
+    std::string cursor;
+    while (true) {
+      KSEF_ASSIGN_OR_RETURN(auto rows, registry_->List(filter, cursor, 200, nullptr));
+      for (KeyRecord& r : rows) {
+        cursor = r.key_id;
+        if (state == KeyState::kDestroying) {
+          if (OwnerMayBeLive(r, /*at_startup=*/false)) continue;
+        } else {
+          absl::MutexLock lock(&mu_);
+          KSEF_ASSIGN_OR_RETURN(bool claimed, ClaimForDestruction(r, now));
+          if (!claimed) continue;
+        }
+        KSEF_RETURN_IF_ERROR(FinishDestruction(std::move(r)));
+        ++destroyed;
       }
-      KSEF_RETURN_IF_ERROR(FinishDestruction(std::move(*fresh)));
-      ++destroyed;
+      if (rows.size() < 200) break;
     }
-    if (rows.size() < 200) break;
   }
   return destroyed;
+}
+
+bool KeyManager::OwnerMayBeLive(const KeyRecord& row, bool at_startup) const {
+  if (at_startup && !registry_shared_) return false;  // this process is its only writer
+  return clock_() - row.update_time < kCreatingLease;
 }
 
 bool KeyManager::IsReserved(const std::string& cka_id) const {
@@ -59,11 +86,17 @@ bool KeyManager::CreationRunning(const std::string& cka_id) {
 }
 
 absl::StatusOr<ConsistencyReport> KeyManager::Reconcile() {
+  // One replica at a time: the others would only repeat its work (and its
+  // warnings); what each row may become is decided by compare-and-set.
+  KSEF_ASSIGN_OR_RETURN(std::unique_ptr<RegistryLock> sweeping,
+                        registry_->Lock(kLockSweeps, kSweepLockWait));
   absl::MutexLock lock(&mu_);
   return ReconcileLocked(/*at_startup=*/false);
 }
 
 absl::StatusOr<ConsistencyReport> KeyManager::ReconcileAtStartup() {
+  KSEF_ASSIGN_OR_RETURN(std::unique_ptr<RegistryLock> sweeping,
+                        registry_->Lock(kLockSweeps, kSweepLockWait));
   absl::MutexLock lock(&mu_);
   return ReconcileLocked(/*at_startup=*/true);
 }
@@ -72,8 +105,9 @@ absl::Status KeyManager::ReconcileCreating(KeyRecord& r, const pkcs11::TokenKey*
                                            bool at_startup,
                                            absl::flat_hash_set<std::string>& interrupted) {
   if (CreationRunning(r.cka_id)) return absl::OkStatus();  // a live Create owns it
+  // Another replica's Create may own it: left to it until its lease is over.
+  if (OwnerMayBeLive(r, at_startup)) return absl::OkStatus();
   if (on_token == nullptr || on_token->public_key_der.empty()) {  // nothing, or half a key
-    if (!at_startup && clock_() - r.update_time < kCreatingLease) return absl::OkStatus();
     LogWarning("dropping key ", r.name(), ": its creation did not finish");
     interrupted.insert(r.cka_id);
     return registry_->Delete(r.key_id);
@@ -89,13 +123,16 @@ absl::Status KeyManager::ReconcileCreating(KeyRecord& r, const pkcs11::TokenKey*
     r.state = KeyState::kActive;
   }
   r.update_time = clock_();
-  KSEF_RETURN_IF_ERROR(registry_->Update(r));
+  absl::Status completed = registry_->Update(r);
+  if (absl::IsAborted(completed)) return absl::OkStatus();  // its owner finished it after all
+  KSEF_RETURN_IF_ERROR(completed);
   LogInfo("completed creation of key ", r.name(), " interrupted by a restart");
   return absl::OkStatus();
 }
 
 absl::StatusOr<int> KeyManager::RemoveDebris(const absl::flat_hash_set<std::string>& interrupted) {
   if (interrupted.empty()) return 0;
+  KSEF_ASSIGN_OR_RETURN(std::unique_ptr<RegistryLock> token_writes, LockTokenWrites());
   KSEF_ASSIGN_OR_RETURN(int removed, store_->DestroyIncomplete([&](const pkcs11::IncompleteObject& o) {
     return o.id.empty() || interrupted.contains(o.id);
   }));

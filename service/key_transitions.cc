@@ -5,7 +5,9 @@
 // what goes with a move (destroy_time, the certificate object) and stores it
 // through Transition (load, check, stamp, store under the key lock).
 // Creation (key_creation.cc) and destruction (key_sweeps.cc) move keys
-// into and out of the registry.
+// into and out of the registry. Every write is a compare-and-set on the
+// row's version (KeyRegistry::Update), so replicas sharing the registry
+// cannot overwrite each other's changes: the later one is ABORTED.
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
 #include "common/status_macros.h"
@@ -28,13 +30,19 @@ absl::StatusOr<KeyRecord> KeyManager::Transition(
     absl::string_view name, Operation op, const std::function<absl::Status(KeyRecord&)>& stamp) {
   KSEF_ASSIGN_OR_RETURN(std::string key_id, ResolveKeyId(name));
   absl::MutexLock lock(&mu_);
-  KSEF_ASSIGN_OR_RETURN(KeyRecord record, Get(absl::StrCat("keys/", key_id)));
-  KeyRecord stored = record;
-  stored.state = lifecycle::StoredState(record.state);
+  // The stored row, not the effective state: a key a sweep claimed
+  // (DESTROYING) must be refused, not written back as scheduled.
+  KSEF_ASSIGN_OR_RETURN(KeyRecord stored, GetStored(key_id));
   KSEF_ASSIGN_OR_RETURN(KeyState next, lifecycle::Next(stored.state, op, FactsOf(stored)));
+  std::unique_ptr<RegistryLock> token_writes;
+  if (op == Operation::kImportCertificate) {
+    KSEF_ASSIGN_OR_RETURN(token_writes, LockTokenWrites());
+  }
   KSEF_RETURN_IF_ERROR(stamp(stored));
   stored.state = next;
   stored.update_time = clock_();
+  // Compare-and-set on the version read above: another replica's change in
+  // between makes this ABORTED, and the caller decides again.
   KSEF_RETURN_IF_ERROR(registry_->Update(stored));
   stored.state = EffectiveState(stored);
   return stored;
@@ -50,7 +58,11 @@ absl::StatusOr<KeyRecord> KeyManager::Disable(absl::string_view name) {
 
 absl::StatusOr<KeyRecord> KeyManager::SetUsageLimit(absl::string_view name, int64_t limit) {
   if (limit < 0) return absl::InvalidArgumentError("usage_limit must be 0 (no limit) or positive");
-  return Transition(name, Operation::kSetUsageLimit, [limit](KeyRecord& r) {
+  return Transition(name, Operation::kSetUsageLimit, [this, limit](KeyRecord& r) {
+    // Uses of a key without a limit are not counted (no reservation is
+    // taken): a key getting one is counted afresh from the audit log. Reset
+    // before the limit is stored, so no replica reserves against a stale count.
+    if (r.usage_limit == 0 && limit > 0) KSEF_RETURN_IF_ERROR(registry_->ResetUsage(r.key_id));
     r.usage_limit = limit;
     return absl::OkStatus();
   });

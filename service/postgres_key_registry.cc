@@ -300,6 +300,20 @@ absl::Status PostgresKeyRegistry::InitUsage(const std::string& key_id, int64_t u
   });
 }
 
+absl::Status PostgresKeyRegistry::ResetUsage(const std::string& key_id) {
+  // Idempotent: a retry after a lost COMMIT finds the count NULL already.
+  return Run([&](pg::Connection& conn, bool*) -> absl::Status {
+    pg::Params p;
+    pg::PgResultPtr r;
+    KSEF_RETURN_IF_ERROR(conn.Exec(absl::StrCat("UPDATE keys SET used=NULL WHERE key_id=",
+                                                 p.Text(key_id), " AND reserved=0 RETURNING 1"),
+                                   &p, "reset usage", &r));
+    if (PQntuples(r.get()) == 1) return absl::OkStatus();
+    KSEF_ASSIGN_OR_RETURN(bool exists, Exists(conn, key_id));
+    return exists ? internal::UsesInFlight(key_id) : internal::KeyNotFound(key_id);
+  });
+}
+
 // --- named locks
 
 absl::StatusOr<std::unique_ptr<RegistryLock>> PostgresKeyRegistry::Lock(absl::string_view name,

@@ -53,6 +53,9 @@ std::string DefaultQrBase(const ServerConfig& config) {
   return qr::QrBaseUrl(qr::Environment::kTest);
 }
 
+// How long a starting replica waits for another one's token writes.
+constexpr absl::Duration kTokenOpenLockWait = absl::Minutes(1);
+
 std::string HostName() {
   char name[256] = {};
   if (gethostname(name, sizeof(name) - 1) != 0 || name[0] == '\0') return "ksef-hsmd";
@@ -76,23 +79,10 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerConfig& config
   absl::Status address = CheckListenAddressFree(config.listen_address, config.listen_reuse_port);
   if (!address.ok()) return address;
   std::unique_ptr<Server> server(new Server(config));
-  auto pin = ReadSecretFile(config.pin_file);
-  if (!pin.ok()) return absl::Status(pin.status().code(), absl::StrCat("pin_file: ",
-                                                                       pin.status().message()));
-  pkcs11::HsmOptions options;
-  options.module_path = config.pkcs11_module;
-  options.token_label = config.token_label;
-  options.token_serial = config.token_serial;
-  options.pin = std::move(*pin);
-  options.softhsm2_conf = config.softhsm2_conf;
-  options.token_store_dir = config.token_store_dir;
-  options.session_pool_size = config.session_pool_size;
-  options.max_concurrent_signs = config.max_concurrent_signs;
-  auto hsm = pkcs11::Hsm::Open(std::move(options));
-  if (!hsm.ok()) return hsm.status();
-  server->hsm_ = std::move(*hsm);
-  LogInfo("token '", server->hsm_->token_label(), "' open via ",
-          server->hsm_->module_description());
+  absl::Status registry_opened = server->OpenRegistry();
+  if (!registry_opened.ok()) return registry_opened;
+  absl::Status token_opened = server->OpenToken();
+  if (!token_opened.ok()) return token_opened;
 
   auto policy = PolicyHolder::Open(config.policy_file);
   if (!policy.ok()) return policy.status();
@@ -111,7 +101,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerConfig& config
   return server;
 }
 
-absl::Status Server::OpenKeys() {
+absl::Status Server::OpenRegistry() {
   // state_dir holds the registry, the audit log and their -wal/-shm files:
   // private to the service user (0700; database files 0600, common/sqlite.h).
   absl::Status state_dir = MakePrivateDirectory(config_.state_dir);
@@ -123,9 +113,40 @@ absl::Status Server::OpenKeys() {
                                    .postgres_conninfo = config_.registry_postgres});
   if (!registry.ok()) return registry.status();
   registry_ = std::move(*registry);
+  return absl::OkStatus();
+}
+
+absl::Status Server::OpenToken() {
+  auto pin = ReadSecretFile(config_.pin_file);
+  if (!pin.ok()) {
+    return absl::Status(pin.status().code(), absl::StrCat("pin_file: ", pin.status().message()));
+  }
+  pkcs11::HsmOptions options;
+  options.module_path = config_.pkcs11_module;
+  options.token_label = config_.token_label;
+  options.token_serial = config_.token_serial;
+  options.pin = std::move(*pin);
+  options.softhsm2_conf = config_.softhsm2_conf;
+  options.token_store_dir = config_.token_store_dir;
+  options.session_pool_size = config_.session_pool_size;
+  options.max_concurrent_signs = config_.max_concurrent_signs;
+  // Not while another replica writes token objects (they all take this lock
+  // to write): a file-based token (SoftHSM2) read half-written at
+  // C_Initialize looks absent or uninitialized.
+  auto writes = registry_->Lock(kLockKeyCreation, kTokenOpenLockWait);
+  if (!writes.ok()) return writes.status();
+  auto hsm = pkcs11::Hsm::Open(std::move(options));
+  if (!hsm.ok()) return hsm.status();
+  hsm_ = std::move(*hsm);
+  LogInfo("token '", hsm_->token_label(), "' open via ", hsm_->module_description());
+  return absl::OkStatus();
+}
+
+absl::Status Server::OpenKeys() {
   certificates_ = std::make_unique<CertificateCache>();
   keys_ = std::make_unique<KeyManager>(&hsm_->keys(), registry_.get(), certificates_.get(),
                                        config_.destruction_grace_period);
+  if (config_.registry_store != "sqlite") keys_->ShareRegistry();  // other replicas use it too
   gate_ = std::make_unique<SigningGate>(&hsm_->keys(), certificates_.get());
   auto audit_key = OpenAuditKey(hsm_->keys(), *registry_);
   if (!audit_key.ok()) return audit_key.status();
@@ -187,7 +208,11 @@ absl::Status Server::StartAudit() {
   auto log = audit::AuditLog::Start(audit_store_.get(), std::move(*signer), options);
   if (!log.ok()) return log.status();
   audit_log_ = std::move(*log);
-  limiter_ = std::make_unique<UsageLimiter>(audit_store_.get());
+  // The node's lease is held now (AuditLog::Start): what its last run left
+  // reserved is its own.
+  limiter_ = std::make_unique<UsageLimiter>(registry_.get(), audit_store_.get(), options.node);
+  auto settled = limiter_->SettleAbandoned();
+  if (!settled.ok()) return settled.status();
   RefusalLog::Options refusal_options;
   refusal_options.window = config_.refusal_audit_window;
   audit::AuditLog* log_ptr = audit_log_.get();

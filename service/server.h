@@ -73,9 +73,13 @@ class Server {
   absl::Status StartGrpc();
   // Message size, thread, memory, stream and connection limits from the config.
   void ApplyLimits(grpc::ServerBuilder& builder);
-  // The registry, KeyManager, SigningGate and the audit key; reconciles
+  // KeyManager, SigningGate and the audit key; reconciles
   // registry and token and runs the first destruction sweep.
   absl::Status OpenKeys();
+  // state_dir and the key registry (before the token: see OpenToken).
+  absl::Status OpenRegistry();
+  // The PKCS#11 module and token, under the registry's kLockKeyCreation.
+  absl::Status OpenToken();
   absl::Status StartAudit();
   // The gRPC services, once the audit log runs.
   void MakeServices();

@@ -337,4 +337,16 @@ absl::Status SqliteKeyRegistry::InitUsage(const std::string& key_id, int64_t use
   return exists ? absl::OkStatus() : internal::KeyNotFound(key_id);
 }
 
+absl::Status SqliteKeyRegistry::ResetUsage(const std::string& key_id) {
+  absl::MutexLock lock(&mu_);
+  SqlParams p;
+  const std::string sql =
+      absl::StrCat("UPDATE keys SET used=NULL WHERE key_id=", p.Text(key_id), " AND reserved=0");
+  int changes = 0;
+  KSEF_RETURN_IF_ERROR(Run(*db_, sql, p, "reset usage", &changes));
+  if (changes > 0) return absl::OkStatus();
+  KSEF_ASSIGN_OR_RETURN(bool exists, Exists(key_id));
+  return exists ? internal::UsesInFlight(key_id) : internal::KeyNotFound(key_id);
+}
+
 }  // namespace ksef::service

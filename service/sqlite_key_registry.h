@@ -59,6 +59,7 @@ class SqliteKeyRegistry final : public KeyRegistry {
   absl::StatusOr<int64_t> SettleAbandonedUses(const std::string& node) override;
   absl::StatusOr<KeyUsage> Usage(const std::string& key_id, bool* counted) override;
   absl::Status InitUsage(const std::string& key_id, int64_t used) override;
+  absl::Status ResetUsage(const std::string& key_id) override;
   absl::StatusOr<std::unique_ptr<RegistryLock>> Lock(absl::string_view name,
                                                      absl::Duration timeout) override;
   absl::StatusOr<std::unique_ptr<RegistryLock>> TryLock(absl::string_view name) override;

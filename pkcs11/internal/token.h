@@ -64,6 +64,7 @@ class Token {
   Token& operator=(const Token&) = delete;
 
   CK_FUNCTION_LIST* f() const { return module_->f(); }
+  bool serializes_object_writes() const { return module_->serializes_object_writes(); }
   // Fixed at Open (recovery never changes them).
   const std::string& label() const { return label_; }
   const std::string& serial() const { return serial_; }

@@ -134,6 +134,8 @@ struct UsageRow {
 // The statuses of the contract (key_registry.h), one wording for both stores.
 absl::Status KeyNotFound(const std::string& key_id);
 absl::Status KeyTaken(const std::string& key_id);
+// ResetUsage found uses of the key in flight (FAILED_PRECONDITION).
+absl::Status UsesInFlight(const std::string& key_id);
 absl::Status InternalKeyTaken(const std::string& role);
 absl::Status InternalKeyNotFound(const std::string& role);
 // Update changed no row: NOT_FOUND if `exists` is false, else ABORTED.
