@@ -38,6 +38,33 @@ absl::StatusOr<std::string> ReadPemFile(const std::string& path, absl::string_vi
   return pem;
 }
 
+// Reads are retried when the server was unavailable (a replica behind the
+// balancer died, or restarted): they change nothing, so a second try is
+// always safe. Changes and signatures are never retried by the client: a
+// lost answer may mean the change was made, and ABORTED (a concurrent change
+// won) needs a fresh read and a new decision, not a blind repeat.
+constexpr char kRetryReadsServiceConfig[] = R"json({
+  "methodConfig": [{
+    "name": [
+      {"service": "ksef.hsm.v1.KeyService", "method": "GetKey"},
+      {"service": "ksef.hsm.v1.KeyService", "method": "ListKeys"},
+      {"service": "ksef.hsm.v1.KeyService", "method": "GetPublicKey"},
+      {"service": "ksef.hsm.v1.AuditService", "method": "ListAuditEvents"},
+      {"service": "ksef.hsm.v1.AuditService", "method": "GetKeyUsage"},
+      {"service": "ksef.hsm.v1.AuditService", "method": "VerifyAuditLog"},
+      {"service": "ksef.hsm.v1.AuditService", "method": "GetAuditPublicKey"},
+      {"service": "grpc.health.v1.Health", "method": "Check"}
+    ],
+    "retryPolicy": {
+      "maxAttempts": 3,
+      "initialBackoff": "0.2s",
+      "maxBackoff": "1s",
+      "backoffMultiplier": 2,
+      "retryableStatusCodes": ["UNAVAILABLE"]
+    }
+  }]
+})json";
+
 }  // namespace
 
 absl::StatusOr<std::shared_ptr<grpc::Channel>> Connect(const ConnectionOptions& options) {
@@ -45,6 +72,7 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> Connect(const ConnectionOptions& 
     return absl::InvalidArgumentError("no server address given (HOST:PORT)");
   }
   grpc::ChannelArguments args;
+  args.SetServiceConfigJSON(kRetryReadsServiceConfig);
   if (options.plaintext) {
     return grpc::CreateCustomChannel(options.server_address, grpc::InsecureChannelCredentials(),
                                      args);

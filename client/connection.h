@@ -52,7 +52,10 @@ struct ConnectionOptions {
 // ("cannot read client certificate /p: No such file or directory"); a file that
 // is not a PEM certificate (or, for the key, an unencrypted PEM private key) is
 // INVALID_ARGUMENT. No network I/O happens: a server that is down shows up as
-// UNAVAILABLE on the first call.
+// UNAVAILABLE on the first call. On the channel, read-only calls (GetKey,
+// ListKeys, GetPublicKey, the AuditService's, health checks) are tried up to
+// 3 times while the server is UNAVAILABLE; calls that change or sign
+// something are never repeated by the client.
 absl::StatusOr<std::shared_ptr<grpc::Channel>> Connect(const ConnectionOptions& options);
 
 // Sets the deadline of `context` to now + options.timeout (unless infinite).

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -11,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "client/file_util.h"
 #include "client/testing/fake_server.h"
+#include "ksef/hsm/v1/key_service.grpc.pb.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -235,6 +237,64 @@ TEST_F(MutualTlsTest, PlaintextClientCannotTalkToTlsServer) {
   ConnectionOptions options = GoodOptions();
   options.plaintext = true;
   EXPECT_EQ(Check(options).error_code(), grpc::StatusCode::UNAVAILABLE);
+}
+
+
+// A KeyService that is UNAVAILABLE for the first `failures` calls of each
+// method, counting every attempt it sees.
+class FlakyKeyService final : public hsm::v1::KeyService::Service {
+ public:
+  explicit FlakyKeyService(int failures) : failures_(failures) {}
+  grpc::Status GetKey(grpc::ServerContext*, const hsm::v1::GetKeyRequest*,
+                      hsm::v1::Key* key) override {
+    if (++get_attempts < failures_ + 1) return Unavailable();
+    key->set_name("keys/k");
+    return grpc::Status::OK;
+  }
+  grpc::Status DisableKey(grpc::ServerContext*, const hsm::v1::DisableKeyRequest*,
+                          hsm::v1::Key*) override {
+    ++disable_attempts;
+    return Unavailable();
+  }
+  std::atomic<int> get_attempts{0}, disable_attempts{0};
+
+ private:
+  static grpc::Status Unavailable() {
+    return grpc::Status(grpc::StatusCode::UNAVAILABLE, "replica going away");
+  }
+  const int failures_;
+};
+
+// Behind a balancer a replica may die between calls: a read is tried again,
+// a change never (its answer may have been lost after it was made).
+TEST(ConnectionRetryTest, ReadsAreRetriedWhileUnavailableAndChangesNever) {
+  FlakyKeyService service(/*failures=*/2);
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
+  builder.RegisterService(&service);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  ASSERT_NE(server, nullptr);
+  ConnectionOptions options;
+  options.plaintext = true;
+  options.server_address = absl::StrCat("127.0.0.1:", port);
+  auto channel = Connect(options);
+  ASSERT_TRUE(channel.ok()) << channel.status();
+  auto stub = hsm::v1::KeyService::NewStub(*channel);
+
+  grpc::ClientContext get_context;
+  SetDeadline(options, &get_context);
+  hsm::v1::Key key;
+  grpc::Status got = stub->GetKey(&get_context, hsm::v1::GetKeyRequest(), &key);
+  EXPECT_TRUE(got.ok()) << got.error_message();
+  EXPECT_EQ(service.get_attempts.load(), 3);
+
+  grpc::ClientContext disable_context;
+  SetDeadline(options, &disable_context);
+  grpc::Status disabled = stub->DisableKey(&disable_context, hsm::v1::DisableKeyRequest(), &key);
+  EXPECT_EQ(disabled.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(service.disable_attempts.load(), 1);
+  server->Shutdown();
 }
 
 }  // namespace

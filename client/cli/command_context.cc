@@ -152,6 +152,10 @@ std::string CommandContext::Hint(const grpc::Status& status) const {
       return absl::StrCat("no answer from ", server, " within ",
                           absl::FormatDuration(connection_.timeout),
                           "; raise --timeout if the HSM is slow");
+    case grpc::StatusCode::ABORTED:
+      return "another request changed the key at the same time; nothing was changed by this "
+             "one: read the key again (ksef-hsm get-key) and repeat the command if it still "
+             "applies";
     case grpc::StatusCode::UNIMPLEMENTED:
       return absl::StrCat("the server at ", server,
                           " does not offer this call; is it ksef-hsmd, and of a matching version?");
