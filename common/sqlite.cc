@@ -25,6 +25,8 @@ absl::Status SqliteStatus(sqlite3* db, int rc, absl::string_view store, absl::st
 
 namespace {
 
+constexpr int kBusyTimeoutMs = 15000;
+
 // The database file is created 0600 before SQLite opens it, because SQLite
 // creates it 0644 (less the umask) and gives its -wal and -shm files the
 // database file's mode. Files left looser by older versions are tightened.
@@ -66,7 +68,10 @@ absl::StatusOr<std::unique_ptr<SqliteDb>> SqliteDb::Open(const std::string& path
     return absl::UnavailableError(msg);
   }
   std::unique_ptr<SqliteDb> out(new SqliteDb(db, std::move(store_name)));
-  sqlite3_busy_timeout(db, 5000);
+  // Another connection (a second process on this host, `ksef-hsm audit
+  // verify --db`, the registry's usage reservations) may hold the write lock
+  // for a while when the host is loaded: wait for it rather than fail.
+  sqlite3_busy_timeout(db, kBusyTimeoutMs);
   if (!read_only) {
     for (const char* sql : {"PRAGMA journal_mode=WAL;", "PRAGMA synchronous=FULL;"}) {
       absl::Status s = out->Exec(sql);

@@ -25,7 +25,7 @@ absl::Status SqliteStatus(sqlite3* db, int rc, absl::string_view store, absl::st
 
 class SqliteDb {
  public:
-  // Opens (creating if needed) `path`, sets WAL + synchronous=FULL and a 5 s
+  // Opens (creating if needed) `path`, sets WAL + synchronous=FULL and a 15 s
   // busy timeout. UNAVAILABLE with a hint when the file cannot be opened.
   // Unless read_only: a new database file is created mode 0600 (its -wal and
   // -shm files get the same mode from SQLite), and an existing database,
