@@ -332,6 +332,12 @@ void StoreProblems(const ServerConfig& config, std::vector<std::string>& problem
                  "ksef_audit");
   needs_conninfo("registry_store", config.registry_store, "registry_postgres",
                  config.registry_postgres, "ksef");
+  if (config.registry_store == "postgres" && config.audit_store != "postgres") {
+    problems.push_back(
+        "registry_store = postgres needs audit_store = postgres too: replicas sharing the key "
+        "registry must share the audit log, where each holds the lease on its node_id (the "
+        "owner of its usage reservations) and where every key use they count is recorded");
+  }
   std::vector<absl::string_view> shared;
   if (config.audit_store == "postgres") shared.push_back("audit_store");
   if (config.registry_store == "postgres") shared.push_back("registry_store");

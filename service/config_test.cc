@@ -314,11 +314,10 @@ node_id = ksef-hsm-a
   EXPECT_EQ(config.registry_postgres, "host=db dbname=ksef user=ksef_hsm");
   EXPECT_EQ(config.audit_store, "postgres");
   EXPECT_EQ(config.audit_postgres, "host=db dbname=ksef_audit user=ksef_hsm");
-  // Either store alone in PostgreSQL.
-  EXPECT_EQ(
-      MustParse(absl::StrCat(kMinimal, "registry_store = postgres\nregistry_postgres = x\nnode_id = a"))
-          .audit_store,
-      "sqlite");
+  // The audit store alone in PostgreSQL; the registry only with it.
+  EXPECT_TRUE(Has(ParseError(absl::StrCat(
+                      kMinimal, "registry_store = postgres\nregistry_postgres = x\nnode_id = a")),
+                  "ksef.conf: registry_store = postgres needs audit_store = postgres too"));
   EXPECT_EQ(
       MustParse(absl::StrCat(kMinimal, "audit_store = postgres\naudit_postgres = x\nnode_id = a"))
           .registry_store,
@@ -328,7 +327,9 @@ node_id = ksef-hsm-a
                   "ksef.conf:3: registry_store: expected sqlite or postgres, got 'mysql'"));
   EXPECT_TRUE(Has(ErrorOnLine3("audit_store = Postgres"),
                   "ksef.conf:3: audit_store: expected sqlite or postgres, got 'Postgres'"));
-  EXPECT_TRUE(Has(ParseError(absl::StrCat(kMinimal, "registry_store = postgres\nnode_id = a\n")),
+  EXPECT_TRUE(Has(ParseError(absl::StrCat(kMinimal,
+                                          "registry_store = postgres\nnode_id = a\n"
+                                          "audit_store = postgres\naudit_postgres = x\n")),
                   "ksef.conf: registry_store = postgres needs registry_postgres, the libpq "
                   "connection string (e.g. host=db.internal dbname=ksef "));
   EXPECT_TRUE(Has(ParseError(absl::StrCat(kMinimal, "audit_store = postgres\nnode_id = a\n")),
@@ -341,8 +342,9 @@ TEST(ServerConfigTest, NodeIdRequiredWhenAStoreIsShared) {
   EXPECT_EQ(MustParse(kMinimal).node_id, "");
   const std::string registry =
       ParseError(absl::StrCat(kMinimal, "registry_store = postgres\nregistry_postgres = x\n"));
-  EXPECT_TRUE(Has(registry, "ksef.conf: node_id is required because registry_store = postgres:"));
+  EXPECT_TRUE(Has(registry, "node_id is required because registry_store = postgres:"));
   EXPECT_TRUE(Has(registry, "set node_id to a name unique among the replicas"));
+  EXPECT_TRUE(Has(registry, "registry_store = postgres needs audit_store = postgres too"));
   EXPECT_TRUE(Has(ParseError(absl::StrCat(kMinimal, "audit_store = postgres\naudit_postgres = x\n")),
                   "node_id is required because audit_store = postgres:"));
   EXPECT_TRUE(Has(ParseError(absl::StrCat(kMinimal,
