@@ -177,6 +177,9 @@ class KeyManager {
   // SCHEDULED_FOR_DESTRUCTION and due -> DESTROYING, compare-and-set; false
   // when not due or a concurrent change (a restore) won.
   absl::StatusOr<bool> ClaimForDestruction(KeyRecord& record, absl::Time now);
+  // Whether this process claimed `key_id` for destruction and has not
+  // finished it (a failed finish is retried by its next sweep at once).
+  bool ClaimedHere(const std::string& key_id);
   // Whether the process that wrote a CREATING or DESTROYING row may still be
   // working on it (see kCreatingLease).
   bool OwnerMayBeLive(const KeyRecord& row, bool at_startup) const;
@@ -215,6 +218,8 @@ class KeyManager {
   std::vector<std::string> reserved_;  // CKA_IDs, see ReserveTokenKey
   absl::Mutex creating_mu_;
   absl::flat_hash_set<std::string> creating_ ABSL_GUARDED_BY(creating_mu_);  // CKA_IDs
+  absl::Mutex claims_mu_;
+  absl::flat_hash_set<std::string> claims_ ABSL_GUARDED_BY(claims_mu_);  // key ids, see ClaimedHere
 };
 
 }  // namespace ksef::service

@@ -21,8 +21,12 @@ absl::Status KeyManager::FinishDestruction(KeyRecord record) {
   record.update_time = clock_();
   absl::Status stored = registry_->Update(record);
   // Another sweep finishing the same claim (after its lease) wrote it first.
-  if (absl::IsAborted(stored)) return absl::OkStatus();
-  KSEF_RETURN_IF_ERROR(stored);
+  if (!stored.ok() && !absl::IsAborted(stored)) return stored;
+  {
+    absl::MutexLock lock(&claims_mu_);
+    claims_.erase(record.key_id);
+  }
+  if (!stored.ok()) return absl::OkStatus();
   LogInfo("destroyed key ", record.name(), " (grace period over)");
   return absl::OkStatus();
 }
@@ -37,7 +41,14 @@ absl::StatusOr<bool> KeyManager::ClaimForDestruction(KeyRecord& record, absl::Ti
   absl::Status claimed = registry_->Update(record);  // compare-and-set
   if (absl::IsAborted(claimed) || absl::IsNotFound(claimed)) return false;  // a restore won
   KSEF_RETURN_IF_ERROR(claimed);
+  absl::MutexLock lock(&claims_mu_);
+  claims_.insert(record.key_id);
   return true;
+}
+
+bool KeyManager::ClaimedHere(const std::string& key_id) {
+  absl::MutexLock lock(&claims_mu_);
+  return claims_.contains(key_id);
 }
 
 absl::StatusOr<int> KeyManager::DestroyDue() {
@@ -56,7 +67,8 @@ absl::StatusOr<int> KeyManager::DestroyDue() {
       for (KeyRecord& r : rows) {
         cursor = r.key_id;
         if (state == KeyState::kDestroying) {
-          if (OwnerMayBeLive(r, /*at_startup=*/false)) continue;
+          // Ours (a finish that failed, retried now), or one whose owner is gone.
+          if (!ClaimedHere(r.key_id) && OwnerMayBeLive(r, /*at_startup=*/false)) continue;
         } else {
           absl::MutexLock lock(&mu_);
           KSEF_ASSIGN_OR_RETURN(bool claimed, ClaimForDestruction(r, now));

@@ -347,15 +347,22 @@ TEST_F(ClusterE2eTest, RestoreNeverLosesToAnotherReplicasDestructionSweep) {
   for (const std::string& p : problems) ADD_FAILURE() << p;
   EXPECT_EQ(restored + destroyed, kRaces);
 
-  // Let the sweeps finish what they were given, then compare registry and
-  // token for every key of the test.
-  absl::SleepFor(absl::Seconds(1));
+  // Let the sweeps finish what they were given (a backlog under a sanitizer
+  // takes a while: wait for each key to leave SCHEDULED_FOR_DESTRUCTION, which
+  // a claimed key is shown as), then compare registry and token for every
+  // key of the test.
   Caller lb = ViaBalancer();
   std::map<std::string, pb::KeyState> states;
+  const absl::Time deadline = absl::Now() + absl::Seconds(30) * TimeScale();
   for (const auto& [name, told_restored] : last_told_restored) {
     // A destroyed key is a tombstone the API reports as NOT_FOUND.
     pb::Key key;
-    grpc::Status s = GetKey(lb, name, &key);
+    grpc::Status s;
+    do {
+      s = GetKey(lb, name, &key);
+      if (!s.ok() || key.state() != pb::SCHEDULED_FOR_DESTRUCTION) break;
+      absl::SleepFor(absl::Milliseconds(50));
+    } while (absl::Now() < deadline);
     ASSERT_TRUE(s.ok() || s.error_code() == grpc::StatusCode::NOT_FOUND)
         << name << ": " << s.error_message();
     states[name] = s.ok() ? key.state() : pb::DESTROYED;
