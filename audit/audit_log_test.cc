@@ -480,10 +480,13 @@ TEST_P(AuditLogTest, CheckpointFollowsTheIntervalWithoutNewEvents) {
   for (int i = 0; i < 100 && CheckpointSeqs().back() != 3; ++i) {
     absl::SleepFor(absl::Milliseconds(20));
   }
-  EXPECT_EQ(CheckpointSeqs().back(), 3);
-  EXPECT_EQ(CheckpointSeqs().size(), 2u);  // nothing new to cover: no more checkpoints
+  ASSERT_EQ(CheckpointSeqs().back(), 3);
+  // A slow store (PostgreSQL under TSan) may let the interval pass between the three writes, so
+  // an extra checkpoint before seq 3 is allowed; after seq 3 nothing new is left to cover.
+  const size_t covered = CheckpointSeqs().size();
+  EXPECT_GE(covered, 2u);
   absl::SleepFor(absl::Milliseconds(300));
-  EXPECT_EQ(CheckpointSeqs().size(), 2u);
+  EXPECT_EQ(CheckpointSeqs().size(), covered);
 }
 
 TEST_P(AuditLogTest, DeletedCheckpointBreaksTheNextOne) {
