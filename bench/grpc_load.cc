@@ -14,8 +14,10 @@
 // RSS. Then again with state_dir (the audit log) on tmpfs for the main cases.
 //
 // Not a test: prints a table and writes bench/results/grpc_load.json.
-// Run: build/bench/grpc_load [--seconds=3] [--quick]
-//   --quick: 1 s per case and no tmpfs run (a smoke run).
+// Run: build/bench/grpc_load [--seconds=3] [--quick] [--only=TEXT]
+//   --quick: 1 s per case and no tmpfs run (a smoke run);
+//   --only=TEXT: only the cases whose name contains TEXT, beside the floor
+//   (e.g. to profile one: perf record -g -p <ksef-hsmd pid>).
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -35,6 +37,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
@@ -49,6 +52,11 @@ namespace {
 
 double g_seconds = 3;
 bool g_quick = false;
+std::string g_only;  // --only=TEXT: only the cases whose name contains TEXT (and the floor)
+
+bool Wanted(const std::string& name) {
+  return g_only.empty() || name == "health Check" || absl::StrContains(name, g_only);
+}
 
 // One measured case.
 struct Row {
@@ -180,6 +188,7 @@ class GrpcLoad : public E2eFixture {
   // `callers` threads, each on its own connection, run `call` for the case's
   // time; latency of each call.
   Row Closed(const std::string& name, int callers, const CallFn& call) {
+    if (!Wanted(name)) return Row{};
     std::vector<Caller> conns;
     for (int t = 0; t < callers; ++t) conns.push_back(Connect(server_->port(), "client"));
     for (int t = 0; t < callers; ++t) (void)call(conns[t], t, -1 - t);  // warm the connection
@@ -212,6 +221,7 @@ class GrpcLoad : public E2eFixture {
   // `streams` SignOfflineInvoices streams, each with a writer that keeps at
   // most `window` invoices unanswered; latency from write to result.
   Row Streams(const std::string& name, int streams, int window = 64) {
+    if (!Wanted(name)) return Row{};
     std::vector<Caller> conns;
     for (int t = 0; t < streams; ++t) conns.push_back(Connect(server_->port(), "client"));
     std::vector<std::vector<float>> lat(streams);
@@ -232,6 +242,7 @@ class GrpcLoad : public E2eFixture {
   // KOD II by `callers` threads at `rate` calls/s in all (each on a fixed
   // schedule); latency from the scheduled start (a late start counts).
   Row Paced(const std::string& name, int callers, double rate) {
+    if (!Wanted(name) || rate <= 0) return Row{};
     std::vector<Caller> conns;
     for (int t = 0; t < callers; ++t) conns.push_back(Connect(server_->port(), "client"));
     std::vector<std::vector<float>> lat(callers);
@@ -371,6 +382,7 @@ TEST_F(GrpcLoad, EveryCase) {
     std::map<int, double> floor;
     const std::vector<int> levels = {1, 4, 16};
     auto add = [&](Row row) {
+      if (row.name.empty()) return 0.0;  // not wanted (--only)
       row.group = group;
       row.of_raw = row.calls_per_second / (row.concurrency == 1 ? raw1 : raw2);
       auto f = floor.find(row.concurrency);
@@ -437,6 +449,7 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     absl::string_view arg = argv[i];
     if (absl::ConsumePrefix(&arg, "--seconds=")) (void)absl::SimpleAtod(arg, &ksef::g_seconds);
+    if (absl::ConsumePrefix(&arg, "--only=")) ksef::g_only = std::string(arg);
     if (arg == "--quick") {
       ksef::g_quick = true;
       ksef::g_seconds = 1;

@@ -81,6 +81,45 @@ absl::StatusOr<std::unique_ptr<SqliteDb>> SqliteDb::Open(const std::string& path
   return out;
 }
 
+SqliteDb::~SqliteDb() {
+  for (auto& [sql, entry] : cache_) sqlite3_finalize(entry.stmt);
+  sqlite3_close(db_);
+}
+
+int SqliteDb::Acquire(const char* sql, sqlite3_stmt** stmt, bool* cached) const {
+  *cached = false;
+  {
+    std::lock_guard<std::mutex> lock(cache_mu_);
+    auto it = cache_.find(sql);
+    if (it != cache_.end() && !it->second.in_use) {
+      it->second.in_use = true;
+      *stmt = it->second.stmt;
+      *cached = true;
+      return SQLITE_OK;
+    }
+  }
+  const int rc = sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, stmt, nullptr);
+  if (rc != SQLITE_OK || *stmt == nullptr) return rc;
+  std::lock_guard<std::mutex> lock(cache_mu_);
+  if (cache_.size() < kMaxCachedStatements && cache_.find(sql) == cache_.end()) {
+    cache_.emplace(sql, CachedStatement{*stmt, /*in_use=*/true});
+    *cached = true;
+  }
+  return rc;
+}
+
+void SqliteDb::Release(sqlite3_stmt* stmt) const {
+  sqlite3_reset(stmt);
+  sqlite3_clear_bindings(stmt);
+  std::lock_guard<std::mutex> lock(cache_mu_);
+  for (auto& [sql, entry] : cache_) {
+    if (entry.stmt == stmt) {
+      entry.in_use = false;
+      return;
+    }
+  }
+}
+
 absl::Status SqliteDb::Exec(const char* sql) {
   char* err = nullptr;
   int rc = sqlite3_exec(db_, sql, nullptr, nullptr, &err);

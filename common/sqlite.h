@@ -2,7 +2,10 @@
 // SqliteDb owns a connection opened in WAL mode with synchronous=FULL, so a
 // committed transaction is durable; Statement wraps sqlite3_stmt with
 // 1-based typed binds and 0-based column reads. Errors name the store.
-// SqliteDb is thread-compatible; callers serialize access.
+// Statements made from a SqliteDb come from its cache of prepared
+// statements (no SQL is parsed again on the hot path); a statement whose
+// cached copy is in use is prepared afresh. SqliteDb's cache is thread-safe;
+// SQLite itself runs in serialized mode (SQLITE_OPEN_FULLMUTEX).
 #ifndef KSEF_COMMON_SQLITE_H_
 #define KSEF_COMMON_SQLITE_H_
 
@@ -10,7 +13,9 @@
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <unordered_map>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -35,7 +40,7 @@ class SqliteDb {
   static absl::StatusOr<std::unique_ptr<SqliteDb>> Open(const std::string& path,
                                                         std::string store_name,
                                                         bool read_only = false);
-  ~SqliteDb() { sqlite3_close(db_); }
+  ~SqliteDb();
   SqliteDb(const SqliteDb&) = delete;
   SqliteDb& operator=(const SqliteDb&) = delete;
 
@@ -44,20 +49,47 @@ class SqliteDb {
   sqlite3* get() const { return db_; }
   const std::string& store_name() const { return store_name_; }
 
+  // A prepared statement for `sql`: the cached one (marked in use until
+  // Release), or a new one (*cached false) when that one is in use or the
+  // cache is full. Returns the sqlite3_prepare_v3 result code.
+  int Acquire(const char* sql, sqlite3_stmt** stmt, bool* cached) const;
+  // Gives back a statement Acquire returned with *cached true (reset, binds
+  // cleared).
+  void Release(sqlite3_stmt* stmt) const;
+
  private:
+  // Distinct SQL texts kept prepared; the stores have a few dozen.
+  static constexpr size_t kMaxCachedStatements = 128;
+  struct CachedStatement {
+    sqlite3_stmt* stmt = nullptr;
+    bool in_use = false;
+  };
+
   SqliteDb(sqlite3* db, std::string store_name) : db_(db), store_name_(std::move(store_name)) {}
   sqlite3* db_;
   std::string store_name_;
+  mutable std::mutex cache_mu_;
+  mutable std::unordered_map<std::string, CachedStatement> cache_;  // guarded by cache_mu_
 };
 
 class Statement {
  public:
-  Statement(const SqliteDb& db, const char* sql) : Statement(db.get(), sql, db.store_name()) {}
+  // From `db`'s cache of prepared statements (SqliteDb::Acquire).
+  Statement(const SqliteDb& db, const char* sql)
+      : db_(db.get()), store_name_(db.store_name()), owner_(&db) {
+    rc_ = db.Acquire(sql, &stmt_, &cached_);
+  }
   Statement(sqlite3* db, const char* sql, absl::string_view store_name = "key registry")
       : db_(db), store_name_(store_name) {
     rc_ = sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr);
   }
-  ~Statement() { sqlite3_finalize(stmt_); }
+  ~Statement() {
+    if (cached_) {
+      owner_->Release(stmt_);
+    } else {
+      sqlite3_finalize(stmt_);
+    }
+  }
   Statement(const Statement&) = delete;
   Statement& operator=(const Statement&) = delete;
 
@@ -101,6 +133,8 @@ class Statement {
  private:
   sqlite3* db_;
   std::string store_name_;
+  const SqliteDb* owner_ = nullptr;  // set when stmt_ may be cached
+  bool cached_ = false;              // stmt_ goes back to owner_'s cache
   sqlite3_stmt* stmt_ = nullptr;
   int rc_;
 };

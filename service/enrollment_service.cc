@@ -101,7 +101,7 @@ grpc::Status EnrollmentServiceImpl::ImportCertificate(grpc::ServerContext* conte
     KSEF_ASSIGN_OR_RETURN(KeyRecord record,
                           enrollment_->ImportCertificate(req->name(), req->certificate(),
                                                          req->certificate_serial_number()));
-    ToProto(record, resp);
+    ToProto(record, keys_->certificates(), resp);
     return absl::OkStatus();
   }());
 }
@@ -135,7 +135,7 @@ grpc::Status EnrollmentServiceImpl::IssueSelfSignedCertificate(
     // What the key signed: the TBSCertificate.
     KSEF_ASSIGN_OR_RETURN(std::string signed_part, csr::FirstDerElement(record.certificate_der));
     call.SetSignedBytes(signed_part);
-    ToProto(record, resp);
+    ToProto(record, keys_->certificates(), resp);
     return absl::OkStatus();
   }());
 }
@@ -161,7 +161,7 @@ grpc::Status EnrollmentServiceImpl::ImportKey(grpc::ServerContext* context,
         KeyRecord record,
         enrollment_->ImportKey(params, req->private_key(), password, req->certificate()));
     call.SetKey(record);
-    ToProto(record, resp);
+    ToProto(record, keys_->certificates(), resp);
     return absl::OkStatus();
   }());
 }

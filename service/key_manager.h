@@ -79,6 +79,9 @@ class KeyManager {
   // reconcile always does.
   void ShareRegistry() { registry_shared_ = true; }
 
+  // The server's one certificate cache (responses show parsed certificates).
+  CertificateCache& certificates() const { return *certificates_; }
+
   // Token keys the service owns outside the registry (the audit key): never
   // reported by Reconcile, never reachable through a key name or a pkcs11:
   // URI with their id. Call before serving.

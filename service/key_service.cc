@@ -92,7 +92,7 @@ absl::StatusOr<KeyPurpose> PurposeFromProto(pb::KeyPurpose p) {
   }
 }
 
-void ToProto(const KeyRecord& r, pb::Key* key) {
+void ToProto(const KeyRecord& r, CertificateCache& certificates, pb::Key* key) {
   key->set_name(r.name());
   key->set_pkcs11_uri(r.pkcs11_uri);
   key->mutable_subject()->set_type(static_cast<pb::KsefSubject::IdentifierType>(r.subject_type));
@@ -115,8 +115,9 @@ void ToProto(const KeyRecord& r, pb::Key* key) {
   if (!r.certificate_der.empty()) {
     auto* c = key->mutable_certificate();
     c->set_der(r.certificate_der);
-    auto info = cert::ParseCertificateDer(r.certificate_der);
-    if (info.ok()) {
+    auto cached = certificates.Get(r.certificate_der);
+    if (cached.ok()) {
+      const cert::CertificateInfo* info = &(*cached)->info;
       c->set_serial_number(info->serial_hex);
       c->set_serial_number_decimal(info->serial_decimal);
       c->set_sha256_fingerprint(info->sha256_fingerprint);
@@ -159,7 +160,7 @@ grpc::Status KeyServiceImpl::CreateKey(grpc::ServerContext* context,
     KSEF_RETURN_IF_ERROR(call.RequireAuditable());
     KSEF_ASSIGN_OR_RETURN(KeyRecord record, keys_->Create(params));
     call.SetKey(record);
-    ToProto(record, resp);
+    ToProto(record, keys_->certificates(), resp);
     return absl::OkStatus();
   }());
 }
@@ -175,7 +176,7 @@ grpc::Status KeyServiceImpl::GetKey(grpc::ServerContext* context, const pb::GetK
     const KeyRecord& record = *found;
     call.SetKey(record);
     KSEF_RETURN_IF_ERROR(call.AuthorizeAny(kReadRoles, ResourceOf(record)));
-    ToProto(record, resp);
+    ToProto(record, keys_->certificates(), resp);
     return absl::OkStatus();
   }());
 }
@@ -230,7 +231,7 @@ grpc::Status KeyServiceImpl::ListKeys(grpc::ServerContext* context,
     int total = 0;
     KSEF_ASSIGN_OR_RETURN(std::vector<KeyRecord> records,
                           keys_->List(filter, req->page_token(), req->page_size(), &next, &total));
-    for (const auto& r : records) ToProto(r, resp->add_keys());
+    for (const auto& r : records) ToProto(r, keys_->certificates(), resp->add_keys());
     resp->set_next_page_token(next);
     resp->set_total_size(total);
     return absl::OkStatus();
@@ -273,7 +274,7 @@ grpc::Status KeyServiceImpl::Mutate(
     KSEF_RETURN_IF_ERROR(call.Authorize(Role::kKeyAdmin, ResourceOf(*before)));
     KSEF_RETURN_IF_ERROR(call.RequireAuditable());
     KSEF_ASSIGN_OR_RETURN(KeyRecord after, change(name));
-    ToProto(after, resp);
+    ToProto(after, keys_->certificates(), resp);
     return absl::OkStatus();
   }());
 }

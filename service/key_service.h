@@ -50,8 +50,9 @@ class KeyServiceImpl final : public ksef::hsm::v1::KeyService::Service {
 };
 
 // Domain -> proto (exposed for tests and the other services). The
-// certificate's serial, fingerprint, names and validity are read from its DER.
-void ToProto(const KeyRecord& record, ksef::hsm::v1::Key* key);
+// certificate's serial, fingerprint, names and validity come from
+// `certificates`, which parses each certificate once.
+void ToProto(const KeyRecord& record, CertificateCache& certificates, ksef::hsm::v1::Key* key);
 
 // Proto enums -> domain, INVALID_ARGUMENT naming the field.
 absl::StatusOr<SubjectType> SubjectTypeFromProto(ksef::hsm::v1::KsefSubject::IdentifierType t);

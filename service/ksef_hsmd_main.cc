@@ -107,6 +107,12 @@ int Serve(const ksef::service::ServerConfig& config, sigset_t& signals) {
 }  // namespace
 
 int main(int argc, char** argv) {
+#ifdef NDEBUG
+  // Debian builds abseil with absl::Mutex deadlock detection on: every lock
+  // then updates a global lock graph (GraphCycles), a cost on each call.
+  // Debug builds and the TSan/ASan runs keep it; release builds turn it off.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
+#endif
   // Everything this process creates is private to the service user: the
   // SQLite registry and audit log (SQLite creates them 0644 less the umask),
   // SoftHSM2's object files when it creates a key, and any file a library
