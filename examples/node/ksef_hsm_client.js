@@ -66,12 +66,12 @@ function parseCommandLine(argv) {
   return { command, keyName, ...values };
 }
 
-// The package ksef.hsm.v1 from the .proto files; int64 as strings and enums
-// by name, as the JSON mapping of protobuf does.
+// The package ksef.hsm.v1 from the .proto files: fields by their .proto
+// names (keepCase), int64 as strings and enums by name.
 function loadApi(protoDir) {
   const definition = protoLoader.loadSync(
     ['ksef/hsm/v1/auth_service.proto', 'ksef/hsm/v1/offline_service.proto'],
-    { includeDirs: [protoDir], longs: String, enums: String, defaults: true, oneofs: true });
+    { includeDirs: [protoDir], keepCase: true, longs: String, enums: String, defaults: true });
   return grpc.loadPackageDefinition(definition).ksef.hsm.v1;
 }
 
