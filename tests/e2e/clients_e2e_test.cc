@@ -5,10 +5,10 @@
 // command (r||s turned into DER by openssl asn1parse). A caller without a
 // grant sees the gRPC status code and message and gets no file.
 //
-// Needs /usr/bin/python3 with Debian's grpcio and protobuf, protoc with
-// grpc_python_plugin, node and npm (`npm ci` into the build tree, from the
-// npm registry). Without them the test skips, or fails when
-// KSEF_REQUIRE_CLIENTS=1 (scripts/test.sh sets it).
+// The Python test needs /usr/bin/python3 with Debian's grpcio and protobuf,
+// and protoc with grpc_python_plugin; the Node test node and npm (`npm ci`
+// into the build tree, from the npm registry). Without its tools a test
+// skips, or fails when KSEF_REQUIRE_CLIENTS=1 (scripts/test.sh sets it).
 #include <gtest/gtest.h>
 
 #include <fstream>
