@@ -5,7 +5,8 @@
 // @grpc/proto-loader reads the .proto files of this checkout at start-up (no
 // generated code); --proto-dir or KSEF_HSM_PROTO_DIR points elsewhere. Errors
 // end the program with exit code 1 after printing the gRPC status code and
-// the server's message, which says what to fix. README.md shows the commands.
+// the server's message, which says what to fix (usage errors: exit code 2).
+// README.md shows the commands.
 'use strict';
 
 const fs = require('fs');
@@ -155,7 +156,9 @@ async function main() {
   } catch (error) {
     if (error instanceof UsageError || String(error.code).startsWith('ERR_PARSE_ARGS')) {
       console.error(`error: ${error.message}\n${USAGE}`);
-    } else if (typeof error.code === 'number') {  // a gRPC status
+      return 2;  // as Python's argparse
+    }
+    if (typeof error.code === 'number') {  // a gRPC status
       console.error(`error: ${grpc.status[error.code]}: ${error.details}`);
     } else {
       console.error(`error: ${error.message}`);
