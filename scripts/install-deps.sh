@@ -38,7 +38,18 @@ readonly PACKAGES=(
   clang libclang-rt-14-dev llvm
   # ps and friends, used by the scripts and tests
   procps
+  # the Python client example (examples/python, e2e_clients_test): gRPC and
+  # protobuf for /usr/bin/python3; its stubs come from protoc and
+  # grpc_python_plugin (protobuf-compiler-grpc, above)
+  python3-grpcio python3-protobuf
 )
+
+# The Node.js client example (examples/node): Debian's nodejs and npm, each
+# only when no node or npm is on PATH. A NodeSource nodejs brings its own npm,
+# and Debian's npm package would conflict with it.
+wanted=("${PACKAGES[@]}")
+command -v node >/dev/null 2>&1 || wanted+=(nodejs)
+command -v npm >/dev/null 2>&1 || wanted+=(npm)
 
 log() { printf '[install-deps] %s\n' "$*"; }
 die() { printf '[install-deps] ERROR: %s\n' "$*" >&2; exit 1; }
@@ -46,7 +57,7 @@ die() { printf '[install-deps] ERROR: %s\n' "$*" >&2; exit 1; }
 command -v dpkg-query >/dev/null 2>&1 || die "dpkg-query not found: this script is for Debian 12"
 
 missing=()
-for pkg in "${PACKAGES[@]}"; do
+for pkg in "${wanted[@]}"; do
   status="$(dpkg-query -W -f='${Status}' "${pkg}" 2>/dev/null || true)"
   if [[ "${status}" != "install ok installed" ]]; then
     missing+=("${pkg}")
@@ -54,7 +65,7 @@ for pkg in "${PACKAGES[@]}"; do
 done
 
 if [[ ${#missing[@]} -eq 0 && "${KSEF_FORCE_APT:-0}" != "1" ]]; then
-  log "all ${#PACKAGES[@]} packages are already installed; skipping apt (KSEF_FORCE_APT=1 forces it)"
+  log "all ${#wanted[@]} packages are already installed; skipping apt (KSEF_FORCE_APT=1 forces it)"
   exit 0
 fi
 
@@ -74,7 +85,7 @@ export DEBIAN_FRONTEND=noninteractive
 # `env` carries DEBIAN_FRONTEND through sudo, which resets the environment.
 log "apt-get update"
 "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update
-log "apt-get install ${#PACKAGES[@]} packages"
+log "apt-get install ${#wanted[@]} packages"
 "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive \
-  apt-get install -y --no-install-recommends "${PACKAGES[@]}"
+  apt-get install -y --no-install-recommends "${wanted[@]}"
 log "done"

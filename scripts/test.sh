@@ -33,6 +33,9 @@ BUILD_DIR="${KSEF_BUILD_DIR:-${ROOT}/build}"
 # haproxy is installed above: a test that finds it missing fails here
 # instead of skipping (tests/support/haproxy.h).
 export KSEF_REQUIRE_HAPROXY=1
+# Likewise the client examples' tools (python3-grpcio, node and npm;
+# tests/e2e/clients_e2e_test.cc): missing, that test fails instead of skipping.
+export KSEF_REQUIRE_CLIENTS=1
 
 step() { printf '\n==> %s\n' "$*"; }
 
