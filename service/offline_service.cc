@@ -1,6 +1,8 @@
 #include "service/offline_service.h"
 
 #include <deque>
+#include <memory>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -82,6 +84,46 @@ class RequestQueue {
   std::deque<pb::SignOfflineInvoiceRequest> queue_ ABSL_GUARDED_BY(mu_);
   size_t queued_bytes_ ABSL_GUARDED_BY(mu_) = 0;
   bool reading_done_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+// One item between the two stages of a stream (sign, then record and
+// answer): the signer puts chunk k+1 while the recorder commits chunk k.
+// Put waits while the slot is full; once the recorder gives up (Abandon) it
+// returns false. Take returns nullopt when the signer is done (Close) and the
+// slot is empty. Thread-safe.
+template <typename T>
+class Handoff {
+ public:
+  bool Put(T item) {
+    absl::MutexLock lock(&mu_);
+    auto room = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return !slot_ || abandoned_; };
+    mu_.Await(absl::Condition(&room));
+    if (abandoned_) return false;
+    slot_ = std::move(item);
+    return true;
+  }
+  std::optional<T> Take() {
+    absl::MutexLock lock(&mu_);
+    auto ready = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return slot_ || closed_; };
+    mu_.Await(absl::Condition(&ready));
+    std::optional<T> item = std::move(slot_);
+    slot_.reset();
+    return item;
+  }
+  void Close() {
+    absl::MutexLock lock(&mu_);
+    closed_ = true;
+  }
+  void Abandon() {
+    absl::MutexLock lock(&mu_);
+    abandoned_ = true;
+  }
+
+ private:
+  absl::Mutex mu_;
+  std::optional<T> slot_ ABSL_GUARDED_BY(mu_);
+  bool closed_ ABSL_GUARDED_BY(mu_) = false;
+  bool abandoned_ ABSL_GUARDED_BY(mu_) = false;
 };
 
 absl::StatusOr<qr::InvoiceRef> InvoiceOf(const pb::SignOfflineInvoiceRequest& req) {
@@ -212,9 +254,10 @@ grpc::Status OfflineServiceImpl::Serve(
     grpc::ServerContext* context,
     grpc::ServerReaderWriter<pb::OfflineInvoiceResult, pb::SignOfflineInvoiceRequest>* stream,
     StreamTicket& ticket) {
-  // A reader thread queues requests (bounded in count and bytes); this
-  // thread signs whatever is queued (up to kStreamChunk), records those
-  // events in one commit, then answers.
+  // Three threads: a reader queues requests (bounded in count and bytes);
+  // this thread signs whatever is queued (up to kStreamChunk) and hands the
+  // chunk to a recorder, which records its events in one commit and answers
+  // while this thread signs the next chunk.
   RequestQueue queue(context);
   std::thread reader([&] {
     pb::SignOfflineInvoiceRequest request;
@@ -226,32 +269,43 @@ grpc::Status OfflineServiceImpl::Serve(
     queue.CloseReading();
   });
 
-  int64_t index = 0;
+  Handoff<SignedChunk> signed_chunks;
   grpc::Status final_status = grpc::Status::OK;
+  std::thread recorder([&] {
+    int64_t index = 0;
+    while (std::optional<SignedChunk> chunk = signed_chunks.Take()) {
+      absl::Status recorded = RecordChunk(*chunk, index);
+      bool write_failed = false;
+      for (size_t i = 0; i < chunk->results.size() && !write_failed; ++i) {
+        ticket.WriteStarted();
+        write_failed = !stream->Write(chunk->results[i]);
+        ticket.WriteFinished();
+      }
+      if (!recorded.ok()) {
+        final_status = ToGrpcStatus(recorded);  // fail closed: end the stream
+      } else if (write_failed || context->IsCancelled()) {
+        // A reaped stream was reset: the client sees CANCELLED whatever this
+        // says; the reason is in the server log (StreamLimits).
+        std::string why = ticket.reaped_reason();
+        final_status = grpc::Status(grpc::StatusCode::CANCELLED,
+                                    why.empty() ? "the client went away" : why);
+      } else {
+        continue;
+      }
+      // Stop signing: a chunk signed meanwhile is dropped unrecorded and
+      // unanswered (its calls give their reservations back).
+      signed_chunks.Abandon();
+      queue.Stop();
+      break;
+    }
+  });
   while (true) {
     std::vector<pb::SignOfflineInvoiceRequest> chunk = queue.TakeChunk();
-    if (chunk.empty()) break;  // the client finished sending
-    std::vector<pb::OfflineInvoiceResult> results(chunk.size());
-    auto recorded = SignChunk(context, chunk, results, index);
-    bool write_failed = false;
-    for (size_t i = 0; i < results.size() && !write_failed; ++i) {
-      ticket.WriteStarted();
-      write_failed = !stream->Write(results[i]);
-      ticket.WriteFinished();
-    }
-    if (!recorded.ok()) {
-      final_status = ToGrpcStatus(recorded);  // fail closed: end the stream
-      break;
-    }
-    if (write_failed || context->IsCancelled()) {
-      // A reaped stream was reset: the client sees CANCELLED whatever this
-      // says; the reason is in the server log (StreamLimits).
-      std::string why = ticket.reaped_reason();
-      final_status = grpc::Status(grpc::StatusCode::CANCELLED,
-                                  why.empty() ? "the client went away" : why);
-      break;
-    }
+    if (chunk.empty()) break;  // the client finished sending, or the recorder stopped
+    if (!signed_chunks.Put(SignChunk(context, std::move(chunk)))) break;
   }
+  signed_chunks.Close();
+  recorder.join();
   queue.Stop();
   reader.join();
   if (std::string why = ticket.reaped_reason(); !why.empty() && final_status.ok()) {
@@ -260,35 +314,38 @@ grpc::Status OfflineServiceImpl::Serve(
   return final_status;
 }
 
-absl::Status OfflineServiceImpl::SignChunk(grpc::ServerContext* context,
-                                           const std::vector<pb::SignOfflineInvoiceRequest>& chunk,
-                                           std::vector<pb::OfflineInvoiceResult>& results,
-                                           int64_t& index) {
-  std::vector<std::unique_ptr<AuditedCall>> calls;
-  std::vector<absl::Status> statuses;
-  std::vector<audit::AuditEvent> events;
-  for (size_t i = 0; i < chunk.size(); ++i) {
-    calls.push_back(std::make_unique<AuditedCall>(*guard_, *context, "SignOfflineInvoices"));
-    AuditedCall& call = *calls.back();
-    NoteTarget(call, chunk[i]);
+OfflineServiceImpl::SignedChunk OfflineServiceImpl::SignChunk(
+    grpc::ServerContext* context, std::vector<pb::SignOfflineInvoiceRequest> chunk) {
+  SignedChunk out;
+  out.requests = std::move(chunk);
+  out.results.resize(out.requests.size());
+  for (size_t i = 0; i < out.requests.size(); ++i) {
+    out.calls.push_back(std::make_unique<AuditedCall>(*guard_, *context, "SignOfflineInvoices"));
+    AuditedCall& call = *out.calls.back();
+    NoteTarget(call, out.requests[i]);
     absl::Status s = call.Admit({Role::kOfflineSigning});
-    if (s.ok()) s = SignOne(call, chunk[i], results[i].mutable_codes());
-    statuses.push_back(s);
+    if (s.ok()) s = SignOne(call, out.requests[i], out.results[i].mutable_codes());
+    out.statuses.push_back(s);
     // Refusals are aggregated like those of unary calls; the rest are
     // recorded together in one commit.
     if (call.refused()) {
       guard_->refusals()->Add(call.EndEvent(s));
     } else {
-      events.push_back(call.EndEvent(s));
+      out.events.push_back(call.EndEvent(s));
     }
   }
-  auto recorded = guard_->log()->RecordAll(std::move(events));
-  for (size_t i = 0; i < chunk.size(); ++i) {
-    calls[i]->Settle(recorded.ok() && statuses[i].ok());
-    pb::OfflineInvoiceResult& r = results[i];
+  return out;
+}
+
+absl::Status OfflineServiceImpl::RecordChunk(SignedChunk& chunk, int64_t& index) {
+  auto recorded = guard_->log()->RecordAll(std::move(chunk.events));
+  for (size_t i = 0; i < chunk.requests.size(); ++i) {
+    chunk.calls[i]->Settle(recorded.ok() && chunk.statuses[i].ok());
+    pb::OfflineInvoiceResult& r = chunk.results[i];
     r.set_index(index++);
-    r.set_request_id(chunk[i].request_id());
-    absl::Status s = recorded.ok() || calls[i]->refused() ? statuses[i] : recorded.status();
+    r.set_request_id(chunk.requests[i].request_id());
+    absl::Status s =
+        recorded.ok() || chunk.calls[i]->refused() ? chunk.statuses[i] : recorded.status();
     if (!s.ok()) {
       r.clear_codes();
       r.set_error_code(static_cast<int>(s.code()));

@@ -7,7 +7,9 @@
 #ifndef KSEF_SERVICE_OFFLINE_SERVICE_H_
 #define KSEF_SERVICE_OFFLINE_SERVICE_H_
 
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "ksef/hsm/v1/offline_service.grpc.pb.h"
 #include "service/audited_call.h"
@@ -49,13 +51,23 @@ class OfflineServiceImpl final : public ksef::hsm::v1::OfflineInvoiceService::Se
                      grpc::ServerReaderWriter<ksef::hsm::v1::OfflineInvoiceResult,
                                               ksef::hsm::v1::SignOfflineInvoiceRequest>* stream,
                      StreamTicket& ticket);
-  // Signs `chunk` into `results` (numbered from `index`), recording the
-  // events of the invoices in one commit. Not OK if that commit failed (then
+  // A chunk of a stream signed but not yet recorded: its calls hold their
+  // usage reservations until RecordChunk settles them (or, dropped, their
+  // destructors give them back).
+  struct SignedChunk {
+    std::vector<ksef::hsm::v1::SignOfflineInvoiceRequest> requests;
+    std::vector<ksef::hsm::v1::OfflineInvoiceResult> results;
+    std::vector<std::unique_ptr<AuditedCall>> calls;
+    std::vector<absl::Status> statuses;
+    std::vector<audit::AuditEvent> events;
+  };
+  // Stage 1 of a stream: authorizes and signs each invoice of `chunk`.
+  SignedChunk SignChunk(grpc::ServerContext* context,
+                        std::vector<ksef::hsm::v1::SignOfflineInvoiceRequest> chunk);
+  // Stage 2: records the chunk's events in one commit, settles its calls and
+  // numbers its results from `index`. Not OK if that commit failed (then
   // every non-refused result carries that error).
-  absl::Status SignChunk(grpc::ServerContext* context,
-                         const std::vector<ksef::hsm::v1::SignOfflineInvoiceRequest>& chunk,
-                         std::vector<ksef::hsm::v1::OfflineInvoiceResult>& results,
-                         int64_t& index);
+  absl::Status RecordChunk(SignedChunk& chunk, int64_t& index);
 
   KeyManager* const keys_;
   const AccessGuard* const guard_;
