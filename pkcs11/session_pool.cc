@@ -83,6 +83,11 @@ void SessionPool::Release(CK_SESSION_HANDLE handle, uint64_t generation,
   }
 }
 
+SessionPoolStats SessionPool::Stats() const {
+  absl::MutexLock lock(&mu_);
+  return {max_sessions_, open_, open_ - static_cast<int>(idle_.size())};
+}
+
 void SessionPool::Reset(CK_SLOT_ID slot, uint64_t generation) {
   absl::MutexLock lock(&mu_);
   idle_.clear();

@@ -59,6 +59,14 @@ class SessionLease {
   Fate fate_ = Fate::kReuse;
 };
 
+// The pool now (for metrics): its bound, sessions open in the current
+// generation, and how many of them are lent out.
+struct SessionPoolStats {
+  int size = 0;
+  int open = 0;
+  int in_use = 0;
+};
+
 class SessionPool {
  public:
   SessionPool(CK_FUNCTION_LIST* f, CK_SLOT_ID slot, int max_sessions);
@@ -74,6 +82,8 @@ class SessionPool {
   // all, or finalized the module) and opens new ones on `slot` in
   // `generation` from now on.
   void Reset(CK_SLOT_ID slot, uint64_t generation);
+
+  SessionPoolStats Stats() const;
 
  private:
   friend class SessionLease;
