@@ -33,6 +33,9 @@ BUILD_DIR="${KSEF_BUILD_DIR:-${ROOT}/build}"
 # haproxy is installed above: a test that finds it missing fails here
 # instead of skipping (tests/support/haproxy.h).
 export KSEF_REQUIRE_HAPROXY=1
+# The same for prometheus and promtool (tests/support/prometheus.h,
+# scripts/check-prometheus-rules.sh).
+export KSEF_REQUIRE_PROMETHEUS=1
 
 step() { printf '\n==> %s\n' "$*"; }
 
