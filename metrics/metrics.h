@@ -68,6 +68,7 @@ struct TokenSnapshot {
   int64_t session_pool_size = 0;
   int64_t sessions_open = 0;
   int64_t sessions_in_use = 0;
+  int64_t sessions_waiting = 0;  // calls waiting for a session
   int64_t signs_in_flight = 0;  // holding one of max_concurrent_signs
   int64_t signs_waiting = 0;    // waiting for one
 };

@@ -117,6 +117,7 @@ TEST(MetricsTest, PulledGaugesComeFromTheSourcesAtEachScrape) {
     t.session_pool_size = 8;
     t.sessions_open = 5;
     t.sessions_in_use = 2;
+    t.sessions_waiting = 1;
     t.signs_in_flight = 4;
     t.signs_waiting = 7;
     return t;
@@ -145,6 +146,7 @@ TEST(MetricsTest, PulledGaugesComeFromTheSourcesAtEachScrape) {
   EXPECT_THAT(text, HasSubstr("ksef_hsm_session_pool_size 8"));
   EXPECT_THAT(text, HasSubstr("ksef_hsm_sessions_open 5"));
   EXPECT_THAT(text, HasSubstr("ksef_hsm_sessions_in_use 2"));
+  EXPECT_THAT(text, HasSubstr("ksef_hsm_sessions_waiting 1"));
   EXPECT_THAT(text, HasSubstr("ksef_hsm_signs_in_flight 4"));
   EXPECT_THAT(text, HasSubstr("ksef_hsm_signs_waiting 7"));
   EXPECT_THAT(text, HasSubstr("ksef_hsm_audit_log_healthy 1"));

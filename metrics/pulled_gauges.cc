@@ -56,6 +56,8 @@ void CollectToken(const TokenSnapshot& token, std::vector<MetricFamily>& out) {
                       static_cast<double>(token.sessions_open)));
   out.push_back(Gauge("ksef_hsm_sessions_in_use", "Work sessions lent out to calls now.",
                       static_cast<double>(token.sessions_in_use)));
+  out.push_back(Gauge("ksef_hsm_sessions_waiting", "Calls waiting for a session of the pool now.",
+                      static_cast<double>(token.sessions_waiting)));
   out.push_back(Gauge("ksef_hsm_signs_in_flight",
                       "Signatures holding one of max_concurrent_signs slots now.",
                       static_cast<double>(token.signs_in_flight)));

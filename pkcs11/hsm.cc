@@ -70,6 +70,7 @@ HsmStats Hsm::Stats() const {
   stats.session_pool_size = pool.size;
   stats.sessions_open = pool.open;
   stats.sessions_in_use = pool.in_use;
+  stats.sessions_waiting = pool.waiting;
   stats.signs = keys_->sign_load();
   return stats;
 }

@@ -36,6 +36,7 @@ struct HsmStats {
   int session_pool_size = 0;
   int sessions_open = 0;
   int sessions_in_use = 0;
+  int sessions_waiting = 0;  // calls waiting for a session of the pool
   SignLoad signs;
 };
 

@@ -341,6 +341,7 @@ absl::Status Server::StartMetrics() {
     token.session_pool_size = stats.session_pool_size;
     token.sessions_open = stats.sessions_open;
     token.sessions_in_use = stats.sessions_in_use;
+    token.sessions_waiting = stats.sessions_waiting;
     token.signs_in_flight = stats.signs.in_flight;
     token.signs_waiting = stats.signs.waiting;
     return token;

@@ -60,11 +60,12 @@ class SessionLease {
 };
 
 // The pool now (for metrics): its bound, sessions open in the current
-// generation, and how many of them are lent out.
+// generation, how many of them are lent out, and callers waiting for one.
 struct SessionPoolStats {
   int size = 0;
   int open = 0;
   int in_use = 0;
+  int waiting = 0;
 };
 
 class SessionPool {
@@ -96,6 +97,7 @@ class SessionPool {
   std::vector<CK_SESSION_HANDLE> idle_ ABSL_GUARDED_BY(mu_);
   int open_ ABSL_GUARDED_BY(mu_) = 0;  // sessions of the current generation
   uint64_t generation_ ABSL_GUARDED_BY(mu_) = 0;
+  int waiting_ ABSL_GUARDED_BY(mu_) = 0;  // in Acquire, for a session to free up
 };
 
 }  // namespace ksef::pkcs11

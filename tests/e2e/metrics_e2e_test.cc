@@ -7,7 +7,10 @@
 
 #include <fstream>
 
+#include <grpcpp/generic/generic_stub.h>
+
 #include "absl/strings/numbers.h"
+#include "absl/synchronization/notification.h"
 #include "tests/e2e/e2e_fixture.h"
 #include "tests/support/prometheus.h"
 
@@ -42,6 +45,56 @@ TEST_F(MetricsE2eTest, OffByDefault) {
   auto server = ServerProcess::Start(config_, dir_ + "/server.log");
   ASSERT_TRUE(server.ok()) << server.status();
   EXPECT_EQ(MetricsPort((*server)->Log()), 0) << (*server)->Log();
+}
+
+// A raw unary call of `method` with `wire` as the request bytes.
+grpc::Status RawCall(Caller& c, const std::string& method, const std::string& wire) {
+  grpc::GenericStub stub(c.channel);
+  grpc::Slice slice(wire);
+  grpc::ByteBuffer request(&slice, 1), response;
+  grpc::ClientContext ctx;
+  absl::Notification done;
+  grpc::Status status;
+  stub.UnaryCall(&ctx, method, grpc::StubOptions(), &request, &response, [&](grpc::Status s) {
+    status = std::move(s);
+    done.Notify();
+  });
+  done.WaitForNotification();
+  return status;
+}
+
+// What any caller can send (a method name, bytes that do not parse, no
+// certificate at all) is counted under the fixed labels, never as a label.
+TEST_F(MetricsE2eTest, HostileCallsCountOnlyUnderBoundedLabels) {
+  std::ofstream(config_, std::ios::app) << "metrics_listen = 127.0.0.1:0\n";
+  auto server = ServerProcess::Start(config_, dir_ + "/server.log");
+  ASSERT_TRUE(server.ok()) << server.status();
+  const int metrics_port = MetricsPort((*server)->Log());
+  ASSERT_GT(metrics_port, 0) << (*server)->Log();
+  Caller cli = Connect((*server)->port(), "client");
+  Caller anonymous = Connect((*server)->port(), "");
+  const std::string evil = absl::StrCat("/evil.Service/nip-", kNipB);
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(RawCall(cli, evil, "").error_code(), grpc::StatusCode::UNIMPLEMENTED);
+  }
+  // GetKeyRequest.name (field 1) holding bytes that are not UTF-8.
+  EXPECT_EQ(RawCall(cli, "/ksef.hsm.v1.KeyService/GetKey", std::string("\x0a\x02\xff\xfe", 4))
+                .error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  pb::GetKeyRequest get;
+  get.set_name(absl::StrCat("keys/nip-", kNipB));
+  pb::Key key;
+  EXPECT_EQ(Call([&](auto* ctx) { return anonymous.keys->GetKey(ctx, get, &key); }).error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
+
+  auto scrape = HttpGet(metrics_port, "/metrics");
+  ASSERT_TRUE(scrape.ok()) << scrape.status();
+  EXPECT_THAT(scrape->body, Not(HasSubstr("evil")));
+  EXPECT_THAT(scrape->body, Not(HasSubstr(kNipB)));
+  EXPECT_THAT(scrape->body, HasSubstr("ksef_hsm_grpc_calls_total{code=\"INVALID_ARGUMENT\","
+                                      "method=\"GetKey\",service=\"ksef.hsm.v1.KeyService\"} 1"));
+  EXPECT_THAT(scrape->body, HasSubstr("ksef_hsm_grpc_calls_total{code=\"UNAUTHENTICATED\","
+                                      "method=\"GetKey\",service=\"ksef.hsm.v1.KeyService\"} 1"));
 }
 
 TEST_F(MetricsE2eTest, RealPrometheusSeesExpirySignCountAndLoadsTheAlertRules) {
