@@ -90,6 +90,8 @@ TEST_F(MetricsE2eTest, HostileCallsCountOnlyUnderBoundedLabels) {
   auto scrape = HttpGet(metrics_port, "/metrics");
   ASSERT_TRUE(scrape.ok()) << scrape.status();
   EXPECT_THAT(scrape->body, Not(HasSubstr("evil")));
+  EXPECT_THAT(scrape->body, HasSubstr("ksef_hsm_grpc_calls_total{code=\"UNIMPLEMENTED\","
+                                      "method=\"other\",service=\"other\"} 3"));
   EXPECT_THAT(scrape->body, Not(HasSubstr(kNipB)));
   EXPECT_THAT(scrape->body, HasSubstr("ksef_hsm_grpc_calls_total{code=\"INVALID_ARGUMENT\","
                                       "method=\"GetKey\",service=\"ksef.hsm.v1.KeyService\"} 1"));
