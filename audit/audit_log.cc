@@ -349,7 +349,9 @@ void AuditLog::WriteBatch(std::deque<Pending*>& batch) {
         next.hash = e.hash;
         events.push_back(e);
       }
+      const absl::Time start = absl::Now();
       status = store_->Append(events);
+      if (options_.on_commit) options_.on_commit(events.size(), absl::Now() - start);
       if (status.ok()) {
         head_ = next;
       } else {
@@ -505,6 +507,16 @@ absl::Status AuditLog::AnchorLastCheckpoint() {
   absl::MutexLock lock(&chain_mu_);
   last_checkpoint_anchored_ = true;
   return absl::OkStatus();
+}
+
+AuditLogStats AuditLog::Stats() {
+  AuditLogStats stats;
+  stats.healthy = healthy();
+  absl::MutexLock lock(&chain_mu_);
+  const int64_t covered = last_checkpoint_ ? last_checkpoint_->seq : 0;
+  stats.events_since_checkpoint = head_known_ ? std::max<int64_t>(0, head_.seq - covered) : 0;
+  if (last_checkpoint_) stats.last_checkpoint = last_checkpoint_->time;
+  return stats;
 }
 
 absl::Status AuditLog::CheckpointNow() { return WriteCheckpoint(/*closing=*/false); }

@@ -80,6 +80,17 @@ struct AuditLogOptions {
   // The node lease (AuditStore::AcquireNodeLease): taken at Start(), renewed
   // every third of it by the writer, released at Shutdown().
   absl::Duration node_lease = absl::Seconds(30);
+  // Called by the writer after each store commit (failed ones too) with the
+  // number of events and how long AuditStore::Append took (metrics). May be
+  // empty; must be quick.
+  std::function<void(size_t events, absl::Duration took)> on_commit;
+};
+
+// The log now, for metrics.
+struct AuditLogStats {
+  bool healthy = false;
+  int64_t events_since_checkpoint = 0;  // events of the node no checkpoint covers
+  std::optional<absl::Time> last_checkpoint;  // the newest checkpoint's signed time
 };
 
 class AuditLog {
@@ -120,6 +131,9 @@ class AuditLog {
   // the head was already checkpointed). UNAVAILABLE when it cannot be signed
   // or stored; FAILED_PRECONDITION when the store was altered.
   absl::Status CheckpointNow();
+
+  // Takes the chain lock briefly (it waits for a commit in progress).
+  AuditLogStats Stats();
 
   // Writes what is queued, a final checkpoint, and stops. Idempotent.
   void Shutdown();

@@ -472,6 +472,35 @@ TEST_P(AuditLogTest, CheckpointsFollowEveryNEventsAndFormAChain) {
   EXPECT_EQ(done.nodes[0].unprotected, 0);
 }
 
+// What the metrics read: every commit with its event count, the events no
+// checkpoint covers and the newest checkpoint's time.
+TEST_P(AuditLogTest, StatsAndCommitsForMetrics) {
+  AuditLogOptions options = Options();
+  options.checkpoint_events = 10;
+  std::atomic<int64_t> commits{0}, committed{0};
+  options.on_commit = [&](size_t events, absl::Duration took) {
+    ++commits;
+    committed += static_cast<int64_t>(events);
+    EXPECT_GE(took, absl::ZeroDuration());
+  };
+  auto log = AuditLog::Start(store_.get(), key_.signer(), options).value();
+  AuditLogStats stats = log->Stats();
+  EXPECT_TRUE(stats.healthy);
+  EXPECT_EQ(stats.events_since_checkpoint, 0);
+  ASSERT_TRUE(stats.last_checkpoint.has_value());  // the genesis checkpoint
+  const absl::Time genesis = *stats.last_checkpoint;
+  Write(*log, 13);
+  stats = log->Stats();
+  EXPECT_EQ(stats.events_since_checkpoint, 3);  // checkpoint at 10
+  ASSERT_TRUE(stats.last_checkpoint.has_value());
+  EXPECT_GE(*stats.last_checkpoint, genesis);
+  EXPECT_EQ(committed.load(), 13);
+  EXPECT_GE(commits.load(), 1);
+  EXPECT_LE(commits.load(), 13);
+  log->Shutdown();
+  EXPECT_EQ(log->Stats().events_since_checkpoint, 0);
+}
+
 TEST_P(AuditLogTest, CheckpointFollowsTheIntervalWithoutNewEvents) {
   AuditLogOptions options = Options();
   options.checkpoint_interval = absl::Milliseconds(100);

@@ -42,12 +42,13 @@ ksef_layer(pkcs11         common crypto)
 ksef_layer(formats        common crypto xml)
 ksef_layer(pg             common)
 ksef_layer(audit          common crypto xml pkcs11 formats pg)
-ksef_layer(service        common lifecycle crypto xml pkcs11 formats pg audit proto)
+ksef_layer(metrics        common crypto)
+ksef_layer(service        common lifecycle crypto xml pkcs11 formats pg audit metrics proto)
 ksef_layer(proto)
 ksef_layer(client         common proto)
 ksef_layer(client/cli     common crypto xml formats audit proto client)
 ksef_layer(client/testing common lifecycle proto client)
-ksef_layer(tests          common lifecycle crypto xml pkcs11 formats pg audit service proto
+ksef_layer(tests          common lifecycle crypto xml pkcs11 formats pg audit metrics service proto
                           client client/cli client/testing)
 ksef_layer(bench          common crypto xml pkcs11 formats pg audit proto tests)
 

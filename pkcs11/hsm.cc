@@ -47,7 +47,8 @@ absl::StatusOr<std::unique_ptr<Hsm>> Hsm::Open(HsmOptions options) {
   if (!token.ok()) return token.status();
   hsm->token_ = std::move(*token);
   hsm->keys_ = std::make_unique<KeyStore>(hsm->token_.get(), options.token_store_dir,
-                                          options.max_concurrent_signs);
+                                          options.max_concurrent_signs,
+                                          std::move(options.on_token_sign));
   return hsm;
 }
 
@@ -60,6 +61,19 @@ Hsm::~Hsm() {
 absl::Status Hsm::CheckHealth() { return token_->CheckAndRecover(); }
 bool Hsm::check_requested() const { return token_->check_requested(); }
 void Hsm::RequireKey(const std::string& cka_id) { token_->RequireKey(cka_id); }
+
+HsmStats Hsm::Stats() const {
+  HsmStats stats;
+  stats.usable = token_->usable();
+  stats.reconnects = token_->reconnects();
+  const SessionPoolStats pool = token_->pool_stats();
+  stats.session_pool_size = pool.size;
+  stats.sessions_open = pool.open;
+  stats.sessions_in_use = pool.in_use;
+  stats.sessions_waiting = pool.waiting;
+  stats.signs = keys_->sign_load();
+  return stats;
+}
 
 const std::string& Hsm::token_label() const { return token_->label(); }
 const std::string& Hsm::module_description() const { return module_->description(); }

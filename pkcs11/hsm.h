@@ -26,6 +26,18 @@ struct HsmOptions {
   std::string token_store_dir;  // fsync'ed after object changes if set
   int session_pool_size = 8;
   int max_concurrent_signs = 4;
+  TokenSignObserver on_token_sign;  // may be empty (key_store.h)
+};
+
+// The token now, for metrics.
+struct HsmStats {
+  bool usable = false;      // false while the health monitor recovers it
+  uint64_t reconnects = 0;  // reconnect steps since Open
+  int session_pool_size = 0;
+  int sessions_open = 0;
+  int sessions_in_use = 0;
+  int sessions_waiting = 0;  // calls waiting for a session of the pool
+  SignLoad signs;
 };
 
 class Hsm {
@@ -51,6 +63,9 @@ class Hsm {
   // The key whose presence proves the token is the expected one (the audit
   // key): checked by CheckHealth and before every object write.
   void RequireKey(const std::string& cka_id);
+
+  // Cheap (atomics and the pool's lock); for the metrics endpoint.
+  HsmStats Stats() const;
 
   const std::string& token_label() const;
   const std::string& module_description() const;

@@ -27,8 +27,8 @@ using crypto::Signer;
 
 class KeyStore::Impl {
  public:
-  Impl(Token* token, std::string store_dir, int max_signs)
-      : token_(token), store_dir_(std::move(store_dir)), slots_(max_signs) {}
+  Impl(Token* token, std::string store_dir, int max_signs, TokenSignObserver on_token_sign)
+      : token_(token), store_dir_(std::move(store_dir)), slots_(max_signs, std::move(on_token_sign)) {}
 
   absl::StatusOr<TokenKey> Generate(KeyAlgorithm algorithm, const std::string& label,
                                     std::string id);
@@ -52,6 +52,10 @@ class KeyStore::Impl {
     return uri.ToString();
   }
   Token* token() const { return token_; }
+  SignLoad sign_load() const {
+    return {slots_.in_flight.load(std::memory_order_relaxed),
+            slots_.waiting.load(std::memory_order_relaxed)};
+  }
 
  private:
   // Reads what we expose about a private key.
@@ -398,8 +402,11 @@ absl::StatusOr<std::string> KeyStore::Impl::GetCertificate(const std::string& id
   });
 }
 
-KeyStore::KeyStore(Token* token, std::string token_store_dir, int max_concurrent_signs)
-    : impl_(std::make_unique<Impl>(token, std::move(token_store_dir), max_concurrent_signs)) {}
+KeyStore::KeyStore(Token* token, std::string token_store_dir, int max_concurrent_signs,
+                   TokenSignObserver on_token_sign)
+    : impl_(std::make_unique<Impl>(token, std::move(token_store_dir), max_concurrent_signs,
+                                   std::move(on_token_sign))) {}
+SignLoad KeyStore::sign_load() const { return impl_->sign_load(); }
 KeyStore::~KeyStore() = default;
 
 absl::StatusOr<TokenKey> KeyStore::Generate(KeyAlgorithm algorithm, const std::string& label,

@@ -19,6 +19,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "crypto/signer.h"
 
 typedef struct evp_pkey_st EVP_PKEY;
@@ -58,12 +59,26 @@ struct IncompleteObject {
   std::string Describe() const;  // one line for logs and reports
 };
 
+// Called after each signature with its key's algorithm and the time the
+// token took (C_SignInit + C_Sign), on the signing thread: must be quick and
+// thread-safe (metrics).
+using TokenSignObserver = std::function<void(crypto::KeyAlgorithm, absl::Duration)>;
+
+// Signatures right now: holding one of max_concurrent_signs slots, or
+// waiting for one.
+struct SignLoad {
+  int64_t in_flight = 0;
+  int64_t waiting = 0;
+};
+
 class KeyStore {
  public:
   // `token_store_dir`: if not empty, fsync'ed after objects change (SoftHSM2
   // does not fsync its file store). `max_concurrent_signs` bounds signs in
-  // flight across all signers of this store.
-  KeyStore(Token* token, std::string token_store_dir, int max_concurrent_signs);
+  // flight across all signers of this store. `on_token_sign` (may be empty)
+  // sees every signature's token time.
+  KeyStore(Token* token, std::string token_store_dir, int max_concurrent_signs,
+           TokenSignObserver on_token_sign = {});
   ~KeyStore();
 
   // Generates a key pair with CKA_LABEL = label and CKA_ID = id (16 random
@@ -130,6 +145,8 @@ class KeyStore {
   // serializes them itself; processes sharing the token (replicas on one
   // SoftHSM2 token directory) must serialize their writes among themselves.
   bool serializes_object_writes() const;
+
+  SignLoad sign_load() const;
 
  private:
   class Impl;

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "common/status_macros.h"
 #include "pkcs11/internal/ck_status.h"
 #include "pkcs11/internal/objects.h"
@@ -26,17 +27,27 @@ constexpr CK_ULONG kMaxSignatureBytes = 1024;
 // How long a sign waits for one of the max_concurrent_signs slots.
 constexpr auto kSlotWait = std::chrono::seconds(10);
 
+// Holds a slot for one sign, counting the waiting and the holding.
 class SlotGuard {
  public:
-  explicit SlotGuard(SignSlots* slots) : slots_(slots), held_(slots->try_acquire_for(kSlotWait)) {}
-  ~SlotGuard() {
-    if (held_) slots_->release();
+  explicit SlotGuard(SignSlots* slots) : slots_(slots) {
+    slots_->waiting.fetch_add(1, std::memory_order_relaxed);
+    held_ = slots_->slots.try_acquire_for(kSlotWait);
+    slots_->waiting.fetch_sub(1, std::memory_order_relaxed);
+    if (held_) slots_->in_flight.fetch_add(1, std::memory_order_relaxed);
   }
+  ~SlotGuard() {
+    if (!held_) return;
+    slots_->in_flight.fetch_sub(1, std::memory_order_relaxed);
+    slots_->slots.release();
+  }
+  SlotGuard(const SlotGuard&) = delete;
+  SlotGuard& operator=(const SlotGuard&) = delete;
   bool held() const { return held_; }
 
  private:
-  SignSlots* slots_;
-  bool held_;
+  SignSlots* const slots_;
+  bool held_ = false;
 };
 
 }  // namespace
@@ -93,6 +104,7 @@ absl::StatusOr<std::string> Pkcs11Signer::SignOnce(Session& session, CK_OBJECT_H
       expected = 256;
       break;
   }
+  const absl::Time start = absl::Now();
   CK_RV rv = f->C_SignInit(session.handle(), &mech, handle);
   *stale_handle = rv == CKR_KEY_HANDLE_INVALID || rv == CKR_OBJECT_HANDLE_INVALID;
   if (rv != CKR_OK) {
@@ -115,6 +127,7 @@ absl::StatusOr<std::string> Pkcs11Signer::SignOnce(Session& session, CK_OBJECT_H
     session.Poison();  // the operation may still be active on this session
     return session.Check(rv, "C_Sign");
   }
+  if (slots_->on_token_sign) slots_->on_token_sign(algorithm_, absl::Now() - start);
   if (len != expected) {
     return absl::InternalError(absl::StrCat("token returned a ", len, "-byte signature, expected ",
                                             expected));

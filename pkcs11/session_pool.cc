@@ -46,7 +46,10 @@ absl::StatusOr<SessionLease> SessionPool::Acquire(absl::Duration timeout) {
   auto available = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     return !idle_.empty() || open_ < max_sessions_;
   };
-  if (!mu_.AwaitWithTimeout(absl::Condition(&available), timeout)) {
+  ++waiting_;
+  const bool got_one = mu_.AwaitWithTimeout(absl::Condition(&available), timeout);
+  --waiting_;
+  if (!got_one) {
     return absl::ResourceExhaustedError(
         absl::StrCat("all ", max_sessions_,
                      " PKCS#11 sessions are busy; retry later or raise session_pool_size"));
@@ -81,6 +84,11 @@ void SessionPool::Release(CK_SESSION_HANDLE handle, uint64_t generation,
       --open_;  // gone on the device; the number may be reissued
       return;
   }
+}
+
+SessionPoolStats SessionPool::Stats() const {
+  absl::MutexLock lock(&mu_);
+  return {max_sessions_, open_, open_ - static_cast<int>(idle_.size()), waiting_};
 }
 
 void SessionPool::Reset(CK_SLOT_ID slot, uint64_t generation) {

@@ -162,6 +162,50 @@ TEST_F(TokenTest, SessionPoolIsBoundedAndReusesSessions) {
   EXPECT_EQ(d->get(), first);  // reused, not re-opened
 }
 
+TEST_F(TokenTest, SessionPoolStatsCountOpenLentAndWaiting) {
+  CK_SLOT_ID slot = SlotOf(module_, test_token_->label());
+  SessionPool pool(module_->f(), slot, 2);
+  pool.Reset(slot, 1);
+  auto a = pool.Acquire(absl::Seconds(1));
+  auto b = pool.Acquire(absl::Seconds(1));
+  ASSERT_TRUE(a.ok() && b.ok());
+  SessionPoolStats stats = pool.Stats();
+  EXPECT_EQ(stats.size, 2);
+  EXPECT_EQ(stats.open, 2);
+  EXPECT_EQ(stats.in_use, 2);
+  EXPECT_EQ(stats.waiting, 0);
+  absl::Notification acquired;
+  std::thread waiter([&] {
+    auto c = pool.Acquire(absl::Seconds(30));
+    EXPECT_TRUE(c.ok()) << c.status();
+    acquired.Notify();
+  });
+  while (pool.Stats().waiting != 1) absl::SleepFor(absl::Milliseconds(1));
+  *a = SessionLease();  // the waiter takes it
+  acquired.WaitForNotification();
+  waiter.join();  // and has given it back
+  stats = pool.Stats();
+  EXPECT_EQ(stats.open, 2);
+  EXPECT_EQ(stats.in_use, 1);
+  EXPECT_EQ(stats.waiting, 0);
+  pool.Reset(slot, 2);  // a new generation: nothing of the old one counts
+  EXPECT_EQ(pool.Stats().open, 0);
+  EXPECT_EQ(pool.Stats().in_use, 0);
+  const CK_SESSION_HANDLE stale = b->get();
+  *b = SessionLease();  // forgotten, never closed by number
+  EXPECT_EQ(module_->f()->C_CloseSession(stale), CKR_OK);
+}
+
+TEST_F(TokenTest, ReconnectsCountEachNewGeneration) {
+  auto t = Token::Open(module_, TokenSelector{test_token_->label(), ""},
+                       SecureString(test_token_->pin()), 2);
+  ASSERT_TRUE(t.ok()) << t.status();
+  EXPECT_EQ((*t)->reconnects(), 0u);
+  (*t)->ReportLost((*t)->generation());
+  ASSERT_TRUE((*t)->CheckAndRecover().ok());
+  EXPECT_EQ((*t)->reconnects(), 1u);
+}
+
 TEST_F(TokenTest, PoisonedSessionsAreClosedLostAndStaleOnesNeverAre) {
   CK_SLOT_ID slot = SlotOf(module_, test_token_->label());
   SessionPool pool(module_->f(), slot, 4);

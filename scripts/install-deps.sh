@@ -32,6 +32,9 @@ readonly PACKAGES=(
   # the load balancer in front of the replicas of the cluster tests and
   # scripts/cluster-demo.sh (TCP mode, mTLS passed through)
   haproxy
+  # the metrics endpoint of ksef-hsmd (metrics/: prometheus-cpp, with civetweb);
+  # prometheus and promtool for the metrics test and the alert-rule check
+  prometheus-cpp-dev prometheus
   # fuzzing and sanitizers (scripts/fuzz.sh, scripts/sanitize.sh): clang 14
   # with its runtimes (libFuzzer, ASan/UBSan for clang), llvm-symbolizer for
   # readable reports (gcc's ASan/UBSan runtimes come with build-essential)

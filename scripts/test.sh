@@ -36,6 +36,9 @@ export KSEF_REQUIRE_HAPROXY=1
 # Likewise the client examples' tools (python3-grpcio, node and npm;
 # tests/e2e/clients_e2e_test.cc): missing, that test fails instead of skipping.
 export KSEF_REQUIRE_CLIENTS=1
+# The same for prometheus and promtool (tests/support/prometheus.h,
+# scripts/check-prometheus-rules.sh).
+export KSEF_REQUIRE_PROMETHEUS=1
 
 step() { printf '\n==> %s\n' "$*"; }
 

@@ -31,6 +31,19 @@ std::string Withheld(absl::string_view what, size_t size) {
 
 constexpr size_t kMaxRecordedName = 200;
 
+// The signing RPCs, as the signing latency metric names them.
+std::optional<metrics::SignOperation> SignOperationOf(absl::string_view operation) {
+  if (operation == "SignAuthToken") return metrics::SignOperation::kAuthToken;
+  if (operation == "SignOfflineInvoice" || operation == "SignOfflineInvoices") {
+    return metrics::SignOperation::kOfflineInvoice;
+  }
+  if (operation == "GenerateCsr") return metrics::SignOperation::kCsr;
+  if (operation == "IssueSelfSignedCertificate") {
+    return metrics::SignOperation::kSelfSignedCertificate;
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 std::string SubjectString(SubjectType type, const std::string& value) {
@@ -43,7 +56,8 @@ Resource ResourceOf(const KeyRecord& key) {
 
 AuditedCall::AuditedCall(const AccessGuard& guard, const grpc::ServerContextBase& context,
                          std::string operation)
-    : guard_(guard), caller_(CallerOf(context, *guard.certificates())) {
+    : guard_(guard), caller_(CallerOf(context, *guard.certificates())), start_(absl::Now()) {
+  sign_operation_ = SignOperationOf(operation);
   event_.operation = std::move(operation);
   event_.peer = context.peer();
   if (caller_) {
@@ -132,6 +146,7 @@ absl::Status AuditedCall::RequireAuditable() const {
 absl::Status AuditedCall::ReserveUse(const KeyRecord& key) {
   absl::Status s = guard_.limiter()->Reserve(key);
   if (s.ok() && key.usage_limit > 0) reserved_key_ = key.key_id;
+  if (s.ok()) signing_algorithm_ = key.algorithm;
   return s;
 }
 
@@ -160,7 +175,14 @@ audit::AuditEvent AuditedCall::EndEvent(const absl::Status& status) {
   return std::move(event_);
 }
 
+void AuditedCall::ObserveSignature() {
+  if (!sign_operation_ || !signing_algorithm_ || signature_observed_) return;
+  signature_observed_ = true;
+  guard_.metrics()->ObserveSign(*sign_operation_, *signing_algorithm_, absl::Now() - start_);
+}
+
 void AuditedCall::Settle(bool succeeded_and_recorded) {
+  if (succeeded_and_recorded) ObserveSignature();
   if (reserved_key_.empty()) return;
   guard_.limiter()->Release(reserved_key_, succeeded_and_recorded);
   reserved_key_.clear();

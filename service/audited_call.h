@@ -43,7 +43,10 @@
 #include <grpcpp/grpcpp.h>
 
 #include "absl/status/status.h"
+#include "absl/time/time.h"
 #include "audit/audit_log.h"
+#include "crypto/signer.h"
+#include "metrics/metrics.h"
 #include "service/caller_identity.h"
 #include "service/certificate_cache.h"
 #include "service/key_model.h"
@@ -58,18 +61,21 @@ class AccessGuard {
  public:
   // All must outlive the guard.
   AccessGuard(PolicyHolder* policy, audit::AuditLog* log, UsageLimiter* limiter,
-              RefusalLog* refusals, CertificateCache* certificates)
+              RefusalLog* refusals, CertificateCache* certificates, metrics::Metrics* metrics)
       : policy_(policy),
         log_(log),
         limiter_(limiter),
         refusals_(refusals),
-        certificates_(certificates) {}
+        certificates_(certificates),
+        metrics_(metrics) {}
   PolicyHolder* policy() const { return policy_; }
   audit::AuditLog* log() const { return log_; }
   UsageLimiter* limiter() const { return limiter_; }
   RefusalLog* refusals() const { return refusals_; }
   // Parses each caller's certificate once (CallerOf).
   CertificateCache* certificates() const { return certificates_; }
+  // Signing latencies (AuditedCall::Settle).
+  metrics::Metrics* metrics() const { return metrics_; }
 
  private:
   PolicyHolder* const policy_;
@@ -77,6 +83,7 @@ class AccessGuard {
   UsageLimiter* const limiter_;
   RefusalLog* const refusals_;
   CertificateCache* const certificates_;
+  metrics::Metrics* const metrics_;
 };
 
 // "nip:5265877635", the subject as audit events and policy scopes write it.
@@ -126,7 +133,9 @@ class AuditedCall : public SigningCall {
 
   // Before a signature (SigningGate calls it; signing handlers never do):
   // takes one use of the key's usage limit (FAILED_PRECONDITION when reached). Finish() counts it if the call
-  // succeeded and gives it back otherwise.
+  // succeeded and gives it back otherwise. A call that reserved a use signs:
+  // once it succeeded and was recorded, its whole time goes to the signing
+  // latency metric (by operation and the key's algorithm).
   absl::Status ReserveUse(const KeyRecord& key) override;
 
   // What the event records besides caller, operation and outcome.
@@ -147,7 +156,8 @@ class AuditedCall : public SigningCall {
   // Finish in two steps, for streams that write many events in one commit
   // (AuditLog::RecordAll): EndEvent() closes the call with `status` and
   // returns its event; Settle() then says whether it was recorded (a usage
-  // reservation is counted only if the call succeeded and was recorded).
+  // reservation is counted only if the call succeeded and was recorded, and
+  // so is the signing latency).
   // The event of a refused() call holds no context or signed hash; give it
   // to guard.refusals() instead of the log.
   audit::AuditEvent EndEvent(const absl::Status& status);
@@ -158,6 +168,7 @@ class AuditedCall : public SigningCall {
 
  private:
   absl::Status Refuse();  // the uniform refusal of this caller and operation
+  void ObserveSignature();  // once, for a signing call that succeeded and was recorded
 
   const AccessGuard& guard_;
   std::optional<CallerCertificate> caller_;
@@ -168,6 +179,10 @@ class AuditedCall : public SigningCall {
   bool denied_ = false;
   bool finished_ = false;
   std::string reserved_key_;  // key name with a usage reservation, if any
+  const absl::Time start_;
+  std::optional<metrics::SignOperation> sign_operation_;  // for a signing RPC
+  std::optional<crypto::KeyAlgorithm> signing_algorithm_;  // set by ReserveUse
+  bool signature_observed_ = false;
 };
 
 }  // namespace ksef::service

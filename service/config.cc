@@ -83,17 +83,19 @@ std::string ResolvePath(absl::string_view value, absl::string_view base_dir) {
   return absl::StrCat(base_dir, "/", value);
 }
 
-absl::Status SetListenAddress(absl::string_view value, absl::string_view, ServerConfig& config) {
+// A host:port value of `member`; `example_port` for the message.
+template <std::string ServerConfig::*member, int example_port>
+absl::Status SetHostPort(absl::string_view value, absl::string_view, ServerConfig& config) {
   absl::string_view host, port;
   int port_number = 0;
   if (!SplitHostPort(value, &host, &port) || port.empty() ||
       !std::all_of(port.begin(), port.end(), absl::ascii_isdigit) ||
       !absl::SimpleAtoi(port, &port_number) || port_number > 65535) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "expected host:port (for example 127.0.0.1:7443, [::1]:7443 or 0.0.0.0:7443), got '", value,
-        "'"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("expected host:port (for example 127.0.0.1:", example_port, ", [::1]:",
+                     example_port, " or 0.0.0.0:", example_port, "), got '", value, "'"));
   }
-  config.listen_address = std::string(value);
+  config.*member = std::string(value);
   return absl::OkStatus();
 }
 
@@ -200,8 +202,8 @@ struct Option {
 };
 
 using C = ServerConfig;
-constexpr std::array<Option, 49> kOptions = {{
-    {"listen_address", &SetListenAddress},
+constexpr std::array<Option, 51> kOptions = {{
+    {"listen_address", &SetHostPort<&C::listen_address, 7443>},
     {"plaintext", &SetBool<&C::plaintext>},
     {"tls_cert_file", &SetPath<&C::tls_cert_file>},
     {"tls_key_file", &SetPath<&C::tls_key_file>},
@@ -250,6 +252,8 @@ constexpr std::array<Option, 49> kOptions = {{
     {"handshake_timeout", &SetDuration<&C::handshake_timeout, false>},
     {"connection_idle_timeout", &SetDuration<&C::connection_idle_timeout, true>},
     {"refusal_audit_window", &SetDuration<&C::refusal_audit_window, false>},
+    {"metrics_listen", &SetHostPort<&C::metrics_listen, 9464>},
+    {"metrics_allow_remote", &SetBool<&C::metrics_allow_remote>},
 }};
 
 const Option* FindOption(absl::string_view name) {
@@ -375,6 +379,14 @@ std::vector<std::string> CrossFieldProblems(const ServerConfig& config) {
     problems.push_back(
         "require_client_cert = false only applies to TLS; with plaintext = true there are no "
         "client certificates, so remove the require_client_cert line");
+  }
+  if (!config.metrics_listen.empty() && !config.metrics_allow_remote &&
+      !IsLoopbackListenAddress(config.metrics_listen)) {
+    problems.push_back(absl::StrCat(
+        "metrics_listen '", config.metrics_listen,
+        "' is not a loopback address: the endpoint is plain HTTP without authentication, so "
+        "listen on 127.0.0.1 (and put a TLS proxy in front), or set metrics_allow_remote = "
+        "true if the network in between is trusted"));
   }
   if (config.pin_file.empty()) {
     problems.push_back(

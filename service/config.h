@@ -125,6 +125,13 @@ struct ServerConfig {
   // audit event per window, with a count.
   absl::Duration refusal_audit_window = absl::Seconds(1);
 
+  // --- metrics (docs/operations.md, "Metrics") ---
+  // host:port of the Prometheus endpoint (plain HTTP, /metrics only). Empty
+  // (the default): no endpoint, no thread, no port. A non-loopback address
+  // is refused unless metrics_allow_remote = true.
+  std::string metrics_listen;
+  bool metrics_allow_remote = false;
+
   // --- operations ---
   // This replica's name: its audit chain id and lease. Required when
   // audit_store or registry_store is postgres; with both on SQLite (one

@@ -45,6 +45,30 @@ std::string ErrorOnLine3(absl::string_view option_line) {
   return ParseError(absl::StrCat(kMinimal, option_line, "\n"));
 }
 
+TEST(ServerConfigTest, MetricsAreOffUnlessListenIsSet) {
+  const ServerConfig config = MustParse(kMinimal);
+  EXPECT_EQ(config.metrics_listen, "");
+  EXPECT_FALSE(config.metrics_allow_remote);
+  EXPECT_EQ(MustParse(absl::StrCat(kMinimal, "metrics_listen = 127.0.0.1:9464\n")).metrics_listen,
+            "127.0.0.1:9464");
+  MustParse(absl::StrCat(kMinimal, "metrics_listen = [::1]:0\n"));
+  MustParse(absl::StrCat(kMinimal, "metrics_listen = localhost:9464\n"));
+}
+
+TEST(ServerConfigTest, MetricsOnARemoteAddressNeedsAllowRemote) {
+  const std::string error = ParseError(absl::StrCat(kMinimal, "metrics_listen = 0.0.0.0:9464\n"));
+  EXPECT_TRUE(Has(error, "metrics_listen '0.0.0.0:9464' is not a loopback address"));
+  EXPECT_TRUE(Has(error, "metrics_allow_remote = true"));
+  EXPECT_TRUE(Has(ParseError(absl::StrCat(kMinimal, "metrics_listen = 10.1.2.3:9464\n")),
+                  "not a loopback address"));
+  const ServerConfig config = MustParse(
+      absl::StrCat(kMinimal, "metrics_listen = 0.0.0.0:9464\nmetrics_allow_remote = true\n"));
+  EXPECT_EQ(config.metrics_listen, "0.0.0.0:9464");
+  EXPECT_TRUE(config.metrics_allow_remote);
+  EXPECT_TRUE(Has(ErrorOnLine3("metrics_listen = 9464"),
+                  "ksef.conf:3: metrics_listen: expected host:port (for example 127.0.0.1:9464"));
+}
+
 TEST(ServerConfigTest, DefaultsWhenAbsent) {
   const ServerConfig config = MustParse(kMinimal);
   EXPECT_EQ(config.listen_address, "127.0.0.1:7443");

@@ -17,6 +17,7 @@
 #include "absl/synchronization/mutex.h"
 #include "common/files.h"
 #include "common/log.h"
+#include "metrics/metrics.h"
 #include "service/config.h"
 #include "service/server.h"
 
@@ -84,6 +85,8 @@ int Serve(const ksef::service::ServerConfig& config, sigset_t& signals) {
     ksef::LogError("start-up failed: ", server.status().ToString());
     return 1;
   }
+  // The revision comes with the build's git revision (not wired yet).
+  (*server)->metrics().SetBuildInfo(KSEF_VERSION, "unknown");
   std::thread waiter([&signals, s = server->get()] {
     while (true) {
       int sig = 0;

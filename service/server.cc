@@ -3,6 +3,7 @@
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
+#include <google/protobuf/descriptor.h>
 
 #include <unistd.h>
 
@@ -24,8 +25,12 @@
 #include "formats/qr/links.h"
 #include "service/audited_call.h"
 #include "service/key_manager.h"
+#include "metrics/metrics.h"
+#include "metrics/metrics_endpoint.h"
+#include "service/key_metrics.h"
 #include "service/listen_address.h"
 #include "service/malformed_request_interceptor.h"
+#include "service/metrics_interceptor.h"
 #include "service/policy.h"
 #include "service/refusal_log.h"
 #include "service/signing_gate.h"
@@ -55,6 +60,32 @@ std::string DefaultQrBase(const ServerConfig& config) {
 
 // How long a starting replica waits for another one's token writes.
 constexpr absl::Duration kTokenOpenLockWait = absl::Minutes(1);
+
+// Every method the server answers: the label set of the calls metric.
+std::vector<std::string> ServedMethods() {
+  std::vector<std::string> methods = {"/grpc.health.v1.Health/Check",
+                                      "/grpc.health.v1.Health/Watch"};
+  const google::protobuf::DescriptorPool* pool = google::protobuf::DescriptorPool::generated_pool();
+  for (const char* service : {kKeyServiceName, kEnrollmentServiceName, kAuditServiceName,
+                              kAuthServiceName, kOfflineServiceName,
+                              "grpc.reflection.v1alpha.ServerReflection"}) {
+    const google::protobuf::ServiceDescriptor* descriptor = pool->FindServiceByName(service);
+    if (descriptor == nullptr) continue;  // reflection: linked, not always registered
+    for (int i = 0; i < descriptor->method_count(); ++i) {
+      methods.push_back(absl::StrCat("/", service, "/", descriptor->method(i)->name()));
+    }
+  }
+  return methods;
+}
+
+// civetweb takes numeric addresses only.
+std::string NumericHostPort(const std::string& host_port) {
+  absl::string_view host, port;
+  if (SplitHostPort(host_port, &host, &port) && host == "localhost") {
+    return absl::StrCat("127.0.0.1:", port);
+  }
+  return host_port;
+}
 
 std::string HostName() {
   char name[256] = {};
@@ -93,6 +124,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerConfig& config
   absl::Status audit_started = server->StartAudit();
   if (!audit_started.ok()) return audit_started;
   server->MakeServices();
+  absl::Status metrics_started = server->StartMetrics();
+  if (!metrics_started.ok()) return metrics_started;
   absl::Status started = server->StartGrpc();
   if (!started.ok()) return started;
   server->SetServing(true);
@@ -130,6 +163,10 @@ absl::Status Server::OpenToken() {
   options.token_store_dir = config_.token_store_dir;
   options.session_pool_size = config_.session_pool_size;
   options.max_concurrent_signs = config_.max_concurrent_signs;
+  options.on_token_sign = [metrics = metrics_.get()](crypto::KeyAlgorithm algorithm,
+                                                     absl::Duration took) {
+    metrics->ObserveTokenSign(algorithm, took);
+  };
   // Not while another replica writes token objects (they all take this lock
   // to write): a file-based token (SoftHSM2) read half-written at
   // C_Initialize looks absent or uninitialized.
@@ -197,6 +234,17 @@ absl::Status Server::StartAudit() {
       config_.audit_store == "postgres" ? "PostgreSQL" : store_config.sqlite_path;
   auto signer = AuditCheckpointSigner(hsm_->keys(), *audit_key_);
   if (!signer.ok()) return signer.status();
+  signer->sign = [sign = std::move(signer->sign), metrics = metrics_.get()](
+                     const std::string& digest) -> absl::StatusOr<std::string> {
+    const absl::Time start = absl::Now();
+    absl::StatusOr<std::string> signature = sign(digest);
+    if (signature.ok()) {
+      // The audit key is EC P-256 (service/audit_key.h).
+      metrics->ObserveSign(metrics::SignOperation::kAuditCheckpoint, crypto::KeyAlgorithm::kEcP256,
+                           absl::Now() - start);
+    }
+    return signature;
+  };
   audit::AuditLogOptions options;
   options.node = config_.node_id.empty() ? HostName() : config_.node_id;
   absl::Status pinned = CheckAuditKeyPinned(signer->public_key_der);
@@ -205,6 +253,9 @@ absl::Status Server::StartAudit() {
   if (!anchored.ok()) return anchored;
   options.checkpoint_interval = config_.audit_checkpoint_interval;
   options.checkpoint_events = config_.audit_checkpoint_events;
+  options.on_commit = [metrics = metrics_.get()](size_t events, absl::Duration took) {
+    metrics->ObserveAuditCommit(events, took);
+  };
   auto log = audit::AuditLog::Start(audit_store_.get(), std::move(*signer), options);
   if (!log.ok()) return log.status();
   audit_log_ = std::move(*log);
@@ -222,7 +273,7 @@ absl::Status Server::StartAudit() {
       },
       refusal_options);
   guard_ = std::make_unique<AccessGuard>(policy_.get(), audit_log_.get(), limiter_.get(),
-                                         refusals_.get(), certificates_.get());
+                                         refusals_.get(), certificates_.get(), metrics_.get());
   LogInfo("audit log in ", where, " (node ", options.node, ")");
   return absl::OkStatus();
 }
@@ -272,7 +323,48 @@ absl::Status Server::OpenAnchors(audit::AuditLogOptions& options,
   return absl::OkStatus();
 }
 
-absl::Status Server::ReloadPolicy() { return policy_->Reload(); }
+absl::Status Server::ReloadPolicy() {
+  absl::Status reloaded = policy_->Reload();
+  metrics_->CountPolicyReload(reloaded.ok());
+  return reloaded;
+}
+
+absl::Status Server::StartMetrics() {
+  if (config_.metrics_listen.empty()) return absl::OkStatus();
+  key_metrics_ = std::make_unique<KeyMetricsSource>(registry_.get(), certificates_.get());
+  metrics::Sources sources;
+  sources.token = [hsm = hsm_.get()] {
+    const pkcs11::HsmStats stats = hsm->Stats();
+    metrics::TokenSnapshot token;
+    token.serving = stats.usable;
+    token.reconnects = stats.reconnects;
+    token.session_pool_size = stats.session_pool_size;
+    token.sessions_open = stats.sessions_open;
+    token.sessions_in_use = stats.sessions_in_use;
+    token.sessions_waiting = stats.sessions_waiting;
+    token.signs_in_flight = stats.signs.in_flight;
+    token.signs_waiting = stats.signs.waiting;
+    return token;
+  };
+  sources.audit = [log = audit_log_.get()] {
+    const audit::AuditLogStats stats = log->Stats();
+    return metrics::AuditSnapshot{stats.healthy, stats.events_since_checkpoint,
+                                  stats.last_checkpoint};
+  };
+  sources.keys = [keys = key_metrics_.get()] { return keys->Snapshot(); };
+  metrics_->SetSources(std::move(sources));
+  auto endpoint =
+      metrics::MetricsEndpoint::Start(*metrics_, NumericHostPort(config_.metrics_listen));
+  if (!endpoint.ok()) return endpoint.status();
+  metrics_endpoint_ = std::move(*endpoint);
+  LogInfo("metrics on http://", config_.metrics_listen, "/metrics (port ",
+          metrics_endpoint_->port(), ", plain HTTP)");
+  return absl::OkStatus();
+}
+
+int Server::metrics_port() const {
+  return metrics_endpoint_ == nullptr ? 0 : metrics_endpoint_->port();
+}
 
 absl::Status Server::StartGrpc() {
   grpc::EnableDefaultHealthCheckService(true);
@@ -345,6 +437,8 @@ void Server::ApplyLimits(grpc::ServerBuilder& builder) {
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, config_.listen_reuse_port ? 1 : 0);
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
   interceptors.push_back(std::make_unique<MalformedRequestInterceptorFactory>(guard_.get()));
+  // After it: a request that did not parse counts with the code it gets.
+  interceptors.push_back(std::make_unique<MetricsInterceptorFactory>(metrics_.get()));
   builder.experimental().SetInterceptorCreators(std::move(interceptors));
 }
 
@@ -437,6 +531,8 @@ void Server::Shutdown() {
   std::call_once(shutdown_once_, [this] {
     LogInfo("shutting down: finishing in-flight calls (up to ",
             absl::FormatDuration(config_.shutdown_timeout), ")");
+    metrics_endpoint_.reset();  // its scrapes read what is torn down below
+    key_metrics_.reset();
     if (grpc_ != nullptr) {
       grpc_->GetHealthCheckService()->Shutdown();
       grpc_->Shutdown(std::chrono::system_clock::now() +
@@ -472,7 +568,8 @@ void Server::Shutdown() {
 
 void Server::Wait() { done_.WaitForNotification(); }
 
-Server::Server(ServerConfig config) : config_(std::move(config)) {}
+Server::Server(ServerConfig config)
+    : config_(std::move(config)), metrics_(std::make_unique<metrics::Metrics>(ServedMethods())) {}
 
 Server::~Server() { Shutdown(); }
 

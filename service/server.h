@@ -8,6 +8,9 @@
 // authorized by the policy and audited (service/audited_call.h). Shutdown() is graceful: health goes
 // NOT_SERVING, in-flight calls finish (up to shutdown_timeout), loops stop,
 // then the token sessions close and C_Finalize runs.
+// With metrics_listen set, a Prometheus endpoint serves metrics() at
+// /metrics (metrics/metrics_endpoint.h); without it there is no endpoint
+// thread or port (the counters still count, in memory).
 // Thread-safe: Shutdown() may be called from a signal-handling thread.
 #ifndef KSEF_SERVICE_SERVER_H_
 #define KSEF_SERVICE_SERVER_H_
@@ -29,6 +32,10 @@ class ServerBuilder;
 namespace ksef::pkcs11 {
 class Hsm;
 struct TokenKey;
+}
+namespace ksef::metrics {
+class Metrics;
+class MetricsEndpoint;
 }
 namespace ksef::audit {
 class AnchorSink;
@@ -54,6 +61,7 @@ class UsageLimiter;
 class PolicyHolder;
 class RefusalLog;
 class StreamLimits;
+class KeyMetricsSource;
 
 class Server {
  public:
@@ -67,10 +75,15 @@ class Server {
   // Blocks until Shutdown() has completed.
   void Wait();
   int port() const { return port_; }
+  // The port of the metrics endpoint; 0 without metrics_listen.
+  int metrics_port() const;
+  metrics::Metrics& metrics() { return *metrics_; }
 
  private:
   explicit Server(ServerConfig config);
   absl::Status StartGrpc();
+  // The metrics endpoint on metrics_listen (if set), with its sources.
+  absl::Status StartMetrics();
   // Message size, thread, memory, stream and connection limits from the config.
   void ApplyLimits(grpc::ServerBuilder& builder);
   // KeyManager, SigningGate and the audit key; reconciles
@@ -101,6 +114,8 @@ class Server {
   void SetServing(bool serving);
 
   const ServerConfig config_;
+  // Outlives everything below (the token and the audit log report to it).
+  std::unique_ptr<metrics::Metrics> metrics_;
   std::unique_ptr<pkcs11::Hsm> hsm_;
   std::unique_ptr<KeyRegistry> registry_;
   std::unique_ptr<CertificateCache> certificates_;  // outlives its users below
@@ -121,6 +136,8 @@ class Server {
   std::unique_ptr<KeyServiceImpl> key_service_;
   std::unique_ptr<Enrollment> enrollment_;
   std::unique_ptr<EnrollmentServiceImpl> enrollment_service_;
+  std::unique_ptr<KeyMetricsSource> key_metrics_;
+  std::unique_ptr<metrics::MetricsEndpoint> metrics_endpoint_;  // stopped first
   std::unique_ptr<grpc::Server> grpc_;
   int port_ = 0;
   bool serving_ = false;

@@ -2,7 +2,8 @@
 //
 // Hot path: take a sign slot (bounded: more signs in flight than cores only
 // raises latency on SoftHSM2), then Token::WithSession (object lock, then a
-// session), C_SignInit + C_Sign with the cached object handle. C_Sign gets a
+// session), C_SignInit + C_Sign with the cached object handle. The time of
+// C_SignInit + C_Sign goes to the store's TokenSignObserver, if any. C_Sign gets a
 // buffer of the size the scheme needs and follows the PKCS#11 size protocol
 // if the module asks for more (CKR_BUFFER_TOO_SMALL keeps the operation
 // active: the second call completes it). Any other failure after C_SignInit
@@ -14,12 +15,14 @@
 #ifndef KSEF_PKCS11_INTERNAL_PKCS11_SIGNER_H_
 #define KSEF_PKCS11_INTERNAL_PKCS11_SIGNER_H_
 
+#include <atomic>
 #include <memory>
 #include <semaphore>
 #include <string>
 
 #include "absl/synchronization/mutex.h"
 #include "crypto/signer.h"
+#include "pkcs11/key_store.h"
 #include "pkcs11/internal/pkcs11_api.h"
 #include "pkcs11/internal/session.h"
 
@@ -27,7 +30,16 @@ namespace ksef::pkcs11 {
 
 class Token;
 
-using SignSlots = std::counting_semaphore<4096>;
+// The signs of one KeyStore: at most max_concurrent_signs hold a slot; the
+// counts and the observer are for metrics (KeyStore::sign_load).
+struct SignSlots {
+  SignSlots(int max_signs, TokenSignObserver observer)
+      : slots(max_signs), on_token_sign(std::move(observer)) {}
+  std::counting_semaphore<4096> slots;
+  std::atomic<int64_t> in_flight{0};
+  std::atomic<int64_t> waiting{0};
+  const TokenSignObserver on_token_sign;  // may be empty
+};
 
 class Pkcs11Signer : public crypto::Signer {
  public:

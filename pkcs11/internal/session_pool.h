@@ -59,6 +59,15 @@ class SessionLease {
   Fate fate_ = Fate::kReuse;
 };
 
+// The pool now (for metrics): its bound, sessions open in the current
+// generation, how many of them are lent out, and callers waiting for one.
+struct SessionPoolStats {
+  int size = 0;
+  int open = 0;
+  int in_use = 0;
+  int waiting = 0;
+};
+
 class SessionPool {
  public:
   SessionPool(CK_FUNCTION_LIST* f, CK_SLOT_ID slot, int max_sessions);
@@ -75,6 +84,8 @@ class SessionPool {
   // `generation` from now on.
   void Reset(CK_SLOT_ID slot, uint64_t generation);
 
+  SessionPoolStats Stats() const;
+
  private:
   friend class SessionLease;
   void Release(CK_SESSION_HANDLE handle, uint64_t generation, SessionLease::Fate fate);
@@ -86,6 +97,7 @@ class SessionPool {
   std::vector<CK_SESSION_HANDLE> idle_ ABSL_GUARDED_BY(mu_);
   int open_ ABSL_GUARDED_BY(mu_) = 0;  // sessions of the current generation
   uint64_t generation_ ABSL_GUARDED_BY(mu_) = 0;
+  int waiting_ ABSL_GUARDED_BY(mu_) = 0;  // in Acquire, for a session to free up
 };
 
 }  // namespace ksef::pkcs11

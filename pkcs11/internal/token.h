@@ -110,6 +110,9 @@ class Token {
   bool usable() const { return usable_.load(); }
   // Changes whenever sessions/handles from before may be invalid.
   uint64_t generation() const { return generation_.load(); }
+  // Reconnect steps since Open (each starts a new generation).
+  uint64_t reconnects() const { return generation_.load() - 1; }
+  SessionPoolStats pool_stats() const { return pool_->Stats(); }
 
  private:
   struct Found {
