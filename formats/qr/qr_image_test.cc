@@ -48,7 +48,7 @@ void PngSize(const std::string& png, uint32_t* width, uint32_t* height) {
   ASSERT_EQ(png.substr(12, 4), "IHDR");
   *width = BigEndian32(png, 16);
   *height = BigEndian32(png, 20);
-  EXPECT_EQ(png[24], 8);  // bit depth
+  EXPECT_EQ(png[24], 1);  // bit depth
   EXPECT_EQ(png[25], 0);  // colour type: grayscale
 }
 
