@@ -5,19 +5,10 @@
 #include <cmath>
 #include <cstring>
 
-#include "absl/strings/str_cat.h"
+#include "formats/qr/scanline_deflate.h"
 
 namespace ksef::qr {
 namespace {
-
-// Deflate settings, chosen with bench/format_bench (docs/performance.md): a
-// QR image is two colours in long runs and rows repeated module_px times, so
-// level 1 finds nearly all there is to find, and a 1 KiB window (the longest
-// row of the default images is 53 bytes) and a small hash table keep the
-// set-up of each stream cheap.
-constexpr int kDeflateLevel = 1;
-constexpr int kWindowBits = 10;
-constexpr int kMemLevel = 2;
 
 constexpr uint8_t kSignature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
 constexpr size_t kChunkOverhead = 12;  // length, type, CRC
@@ -37,27 +28,6 @@ uint8_t* FinishChunk(uint8_t* p, const char (&type)[5], size_t size) {
   PutU32(p + 8 + size, static_cast<uint32_t>(crc32(0, p + 4, static_cast<uInt>(size + 4))));
   return p + kChunkOverhead + size;
 }
-
-// Owns a deflate stream.
-class Deflater {
- public:
-  Deflater() = default;
-  Deflater(const Deflater&) = delete;
-  Deflater& operator=(const Deflater&) = delete;
-  ~Deflater() {
-    if (ready_) deflateEnd(&z_);
-  }
-  bool Init() {
-    ready_ = deflateInit2(&z_, kDeflateLevel, Z_DEFLATED, kWindowBits, kMemLevel,
-                          Z_DEFAULT_STRATEGY) == Z_OK;
-    return ready_;
-  }
-  z_stream* stream() { return &z_; }
-
- private:
-  z_stream z_{};
-  bool ready_ = false;
-};
 
 }  // namespace
 
@@ -87,13 +57,9 @@ void BilevelImage::RepeatRow(int y, int count) {
 
 absl::StatusOr<std::string> EncodePng(const BilevelImage& image, int dpi) {
   if (dpi < 1 || dpi > 100000) return absl::InvalidArgumentError("dpi: must be 1..100000");
-  Deflater deflater;
-  if (!deflater.Init()) return absl::InternalError("zlib: cannot start a deflate stream");
-  z_stream* z = deflater.stream();
-  const std::vector<uint8_t>& raw = image.scanlines();
-  const size_t bound = deflateBound(z, static_cast<uLong>(raw.size()));
   constexpr size_t kIhdrSize = 13, kPhysSize = 9;
-  std::string out(sizeof(kSignature) + 4 * kChunkOverhead + kIhdrSize + kPhysSize + bound, '\0');
+  constexpr size_t kHead = sizeof(kSignature) + 3 * kChunkOverhead + kIhdrSize + kPhysSize;
+  std::string out(kHead - kChunkOverhead + 8, '\0');  // up to the IDAT data
   auto* p = reinterpret_cast<uint8_t*>(out.data());
   std::memcpy(p, kSignature, sizeof(kSignature));
   p += sizeof(kSignature);
@@ -111,16 +77,13 @@ absl::StatusOr<std::string> EncodePng(const BilevelImage& image, int dpi) {
   p[16] = 1;  // unit: metre
   p = FinishChunk(p, "pHYs", kPhysSize);
 
-  z->next_in = const_cast<Bytef*>(raw.data());
-  z->avail_in = static_cast<uInt>(raw.size());
-  z->next_out = p + 8;
-  z->avail_out = static_cast<uInt>(bound);
-  if (const int rc = deflate(z, Z_FINISH); rc != Z_STREAM_END) {
-    return absl::InternalError(absl::StrCat("zlib: deflate returned ", rc));
-  }
-  p = FinishChunk(p, "IDAT", z->total_out);
-  p = FinishChunk(p, "IEND", 0);
-  out.resize(static_cast<size_t>(p - reinterpret_cast<uint8_t*>(out.data())));
+  const size_t idat = static_cast<size_t>(p - reinterpret_cast<uint8_t*>(out.data()));
+  AppendZlibStream(image.scanlines().data(), image.stride(), static_cast<size_t>(image.height()),
+                   out);
+  const size_t idat_size = out.size() - idat - 8;
+  out.append(kChunkOverhead + 4, '\0');  // the IDAT CRC, then IEND
+  p = FinishChunk(reinterpret_cast<uint8_t*>(out.data()) + idat, "IDAT", idat_size);
+  FinishChunk(p, "IEND", 0);
   return out;
 }
 

@@ -1,7 +1,7 @@
 // Black-and-white images and their PNG encoding: 1-bit grayscale, no
-// interlace, every row with filter type 0 (None), all rows deflated in one
-// zlib pass, and a pHYs chunk so printing software knows the intended
-// resolution. The one home of PNG writing. Pure; thread-safe.
+// interlace, every row with filter type 0 (None), all rows compressed in one
+// pass (scanline_deflate.h), and a pHYs chunk so printing software knows the
+// intended resolution. The one home of PNG writing. Pure; thread-safe.
 #ifndef KSEF_FORMATS_QR_PNG_WRITER_H_
 #define KSEF_FORMATS_QR_PNG_WRITER_H_
 
@@ -24,6 +24,7 @@ class BilevelImage {
 
   int width() const { return width_; }
   int height() const { return height_; }
+  size_t stride() const { return stride_; }  // bytes per row, the filter byte included
   const std::vector<uint8_t>& scanlines() const { return scanlines_; }
 
   // Paints pixels x .. x + n - 1 of row y black; they must lie in the image.
@@ -36,12 +37,11 @@ class BilevelImage {
 
   int width_;
   int height_;
-  size_t stride_;  // bytes per row, the filter byte included
+  size_t stride_;
   std::vector<uint8_t> scanlines_;
 };
 
-// The PNG file bytes. INVALID_ARGUMENT for dpi outside 1..100000; INTERNAL if
-// zlib fails.
+// The PNG file bytes. INVALID_ARGUMENT for dpi outside 1..100000.
 absl::StatusOr<std::string> EncodePng(const BilevelImage& image, int dpi);
 
 }  // namespace ksef::qr
