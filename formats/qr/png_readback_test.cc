@@ -3,9 +3,8 @@
 // the quiet zone and margins white, module (x, y) dark exactly where the
 // matrix is, the label's glyphs at their scale - for several module sizes
 // (rows that start and end inside a byte), quiet zones and labels.
-#include <png.h>
-
 #include <gtest/gtest.h>
+#include <png.h>
 
 #include <string>
 #include <vector>
@@ -100,9 +99,9 @@ TEST(PngReadbackTest, EveryPixelAsLaidOut) {
   ExpectPixelsAsLaidOut(kKodII, QrImageOptions{.label = kLabelCertificate});
   ExpectPixelsAsLaidOut(kKodI, QrImageOptions{.label = "5265877635-20250729-01004014E040-00"});
   ExpectPixelsAsLaidOut(kKodII, QrImageOptions{});
-  for (int px : {1, 3, 5, 7}) {
-    ExpectPixelsAsLaidOut(kKodII, QrImageOptions{
-                                      .module_px = px, .quiet_zone_modules = 5, .label = "A-9 Z"});
+  for (int px : {1, 3, 5, 7, 30}) {  // 30: more than one 24-pixel step per module
+    ExpectPixelsAsLaidOut(
+        kKodII, QrImageOptions{.module_px = px, .quiet_zone_modules = 5, .label = "A-9 Z"});
   }
 }
 

@@ -39,18 +39,6 @@ BilevelImage::BilevelImage(int width, int height)
   for (int y = 0; y < height; ++y) Row(y)[0] = 0;  // filter type None
 }
 
-void BilevelImage::PaintBlack(int y, int x, int n) {
-  uint8_t* bits = Row(y) + 1;
-  const int end = x + n;
-  for (; x < end && x % 8 != 0; ++x) bits[x / 8] &= static_cast<uint8_t>(~(0x80 >> (x % 8)));
-  const int whole = (end - x) / 8;
-  if (whole > 0) {
-    std::memset(bits + x / 8, 0, static_cast<size_t>(whole));
-    x += whole * 8;
-  }
-  for (; x < end; ++x) bits[x / 8] &= static_cast<uint8_t>(~(0x80 >> (x % 8)));
-}
-
 void BilevelImage::RepeatRow(int y, int count) {
   for (int i = 1; i <= count; ++i) std::memcpy(Row(y + i), Row(y), stride_);
 }
@@ -66,7 +54,8 @@ absl::StatusOr<std::string> EncodePng(const BilevelImage& image, int dpi) {
 
   PutU32(p + 8, static_cast<uint32_t>(image.width()));
   PutU32(p + 12, static_cast<uint32_t>(image.height()));
-  const uint8_t kBilevel[5] = {1, 0, 0, 0, 0};  // bit depth 1, grayscale, deflate, filters, no interlace
+  const uint8_t kBilevel[5] = {1, 0, 0, 0,
+                               0};  // bit depth 1, grayscale, deflate, filters, no interlace
   std::memcpy(p + 16, kBilevel, sizeof(kBilevel));
   p = FinishChunk(p, "IHDR", kIhdrSize);
 

@@ -27,8 +27,41 @@ class BilevelImage {
   size_t stride() const { return stride_; }  // bytes per row, the filter byte included
   const std::vector<uint8_t>& scanlines() const { return scanlines_; }
 
-  // Paints pixels x .. x + n - 1 of row y black; they must lie in the image.
-  void PaintBlack(int y, int x, int n);
+  // Paints one row from left to right, from pixel x of row y on. Every
+  // pixel put must lie in the row; the last byte is painted on destruction.
+  class RowPainter {
+   public:
+    RowPainter(BilevelImage& image, int y, int x)
+        : byte_(image.Row(y) + 1 + x / 8), pending_(x % 8) {}
+    RowPainter(const RowPainter&) = delete;
+    RowPainter& operator=(const RowPainter&) = delete;
+    ~RowPainter() {
+      if (pending_ > 0) *byte_ &= static_cast<uint8_t>(~(bits_ << (8 - pending_)));
+    }
+
+    // The next n <= 56 pixels: bit n-1 of `black` (the first pixel) down to
+    // bit 0, 1 to paint the pixel black, 0 to pass over it.
+    void PutBits(uint64_t black, int n) {
+      bits_ = (bits_ << n) | black;
+      pending_ += n;
+      for (; pending_ >= 8; pending_ -= 8) {
+        *byte_++ &= static_cast<uint8_t>(~(bits_ >> (pending_ - 8)));
+      }
+    }
+    // The next n pixels, all black or all passed over.
+    void Put(bool black, int n) {
+      for (; n > 0; n -= 56) {
+        const int k = n < 56 ? n : 56;
+        PutBits(black ? (uint64_t{1} << k) - 1 : 0, k);
+      }
+    }
+
+   private:
+    uint8_t* byte_;      // holds the next pixel
+    uint64_t bits_ = 0;  // the last `pending_` bits: 1 to paint black
+    int pending_;        // pixels put since *byte_'s first pixel
+  };
+
   // Copies row y onto the `count` rows below it (y + count < height).
   void RepeatRow(int y, int count);
 

@@ -85,13 +85,28 @@ void ForEachDarkRun(const QrMatrix& m, int y, F&& run) {
   }
 }
 
-// Draws the modules, each module row once and then copied module_px - 1 times.
+// Draws the modules, each module row once and then copied module_px - 1
+// times; four modules at a time when their pixels fit one PutBits.
 void DrawCode(const QrMatrix& matrix, int x0, int y0, int module_px, BilevelImage& img) {
+  const bool by_four = 4 * module_px <= 56;
+  uint64_t pixels_of_four[16] = {};  // bit i of the index: module i from the left
+  const uint64_t module_pixels = (uint64_t{1} << module_px) - 1;
+  for (unsigned v = 0; by_four && v < 16; ++v) {
+    for (int i = 0; i < 4; ++i) {
+      pixels_of_four[v] = (pixels_of_four[v] << module_px) | ((v >> i) & 1 ? module_pixels : 0);
+    }
+  }
   for (int y = 0; y < matrix.size; ++y) {
     const int top = y0 + y * module_px;
-    ForEachDarkRun(matrix, y, [&](int x, int n) {
-      img.PaintBlack(top, x0 + x * module_px, n * module_px);
-    });
+    const uint64_t* words = matrix.rows.data() + static_cast<size_t>(y) * matrix.words_per_row;
+    {
+      BilevelImage::RowPainter row(img, top, x0);
+      int x = 0;
+      for (; by_four && x + 4 <= matrix.size; x += 4) {  // x % 4 == 0: within one word
+        row.PutBits(pixels_of_four[(words[x / 64] >> (x % 64)) & 0xF], 4 * module_px);
+      }
+      for (; x < matrix.size; ++x) row.Put(matrix.IsDark(x, y), module_px);
+    }
     img.RepeatRow(top, module_px - 1);
   }
 }
@@ -101,13 +116,13 @@ void DrawCode(const QrMatrix& matrix, int x0, int y0, int module_px, BilevelImag
 void DrawLabel(absl::string_view label, int x0, int y0, int s, BilevelImage& img) {
   for (int gy = 0; gy < kGlyphHeight; ++gy) {
     const int top = y0 + gy * s;
-    int left = x0;
-    for (char c : label) {
-      const uint8_t row = GlyphRows(c)[gy];
-      for (int gx = 0; gx < kGlyphWidth; ++gx) {
-        if (row & (1 << (kGlyphWidth - 1 - gx))) img.PaintBlack(top, left + gx * s, s);
+    {
+      BilevelImage::RowPainter row(img, top, x0);
+      for (size_t i = 0; i < label.size(); ++i) {
+        if (i > 0) row.Put(false, (kGlyphAdvance - kGlyphWidth) * s);  // between glyphs
+        const uint8_t bits = GlyphRows(label[i])[gy];
+        for (int gx = kGlyphWidth - 1; gx >= 0; --gx) row.Put((bits >> gx) & 1, s);
       }
-      left += kGlyphAdvance * s;
     }
     img.RepeatRow(top, s - 1);
   }

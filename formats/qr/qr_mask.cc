@@ -105,14 +105,22 @@ struct Line {
 // (ISO/IEC 18004 table 10).
 constexpr bool Inverts(int k, int x, int y) {
   switch (k) {
-    case 0: return (x + y) % 2 == 0;
-    case 1: return y % 2 == 0;
-    case 2: return x % 3 == 0;
-    case 3: return (x + y) % 3 == 0;
-    case 4: return (y / 2 + x / 3) % 2 == 0;
-    case 5: return (x * y) % 2 + (x * y) % 3 == 0;
-    case 6: return ((x * y) % 2 + (x * y) % 3) % 2 == 0;
-    default: return ((x + y) % 2 + (x * y) % 3) % 2 == 0;
+    case 0:
+      return (x + y) % 2 == 0;
+    case 1:
+      return y % 2 == 0;
+    case 2:
+      return x % 3 == 0;
+    case 3:
+      return (x + y) % 3 == 0;
+    case 4:
+      return (y / 2 + x / 3) % 2 == 0;
+    case 5:
+      return (x * y) % 2 + (x * y) % 3 == 0;
+    case 6:
+      return ((x * y) % 2 + (x * y) % 3) % 2 == 0;
+    default:
+      return ((x + y) % 2 + (x * y) % 3) % 2 == 0;
   }
 }
 
@@ -255,9 +263,10 @@ int LinePenalty(const Line<W>& d, const LineShape<W>& shape) {
     open_after.Set(d.Last() - 6);
     penalty += kN3 * (finder & (open_before | open_after)).Count();
   }
+  // A dark run of 3f >= 6 after a light run of f >= 2.
   const Line<W> dark2 = d & d.Next(1);
   const Line<W> dark4 = dark2 & dark2.Next(2);
-  const Line<W> dark6_starts = dark4 & dark2.Next(4) & light_before;
+  const Line<W> dark6_starts = dark4 & dark2.Next(4) & light_before & light.Prev(2);
   dark6_starts.ForEachBit([&](int s) { penalty += ScaledFinderPenalty(d, shape.n, s); });
   return penalty;
 }
@@ -340,9 +349,12 @@ int Score(const Masked<W>& m, const LineShape<W>& shape, int best) {
       const Line<W> same = ~(a ^ m.rows[y]);
       score += kN2 * (same & same.Next(1) & ~(a ^ a.Next(1)) & shape.pairs).Count();
     }
+    if (y % 16 == 15 && score >= best) return score;
   }
-  if (score >= best) return score;
-  for (int x = 0; x < n; ++x) score += LinePenalty(m.cols[x], shape);
+  for (int x = 0; x < n; ++x) {
+    score += LinePenalty(m.cols[x], shape);
+    if (x % 16 == 15 && score >= best) return score;
+  }
   return score;
 }
 

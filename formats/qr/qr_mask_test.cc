@@ -3,9 +3,8 @@
 // scores all eight patterns itself: same version, same modules, for texts
 // of many lengths, bytes and levels, versions 1 to 40 (all three line
 // widths of qr_mask.cc: up to 64, 128 and 192 modules).
-#include <qrencode.h>
-
 #include <gtest/gtest.h>
+#include <qrencode.h>
 
 #include <memory>
 #include <random>
@@ -26,10 +25,9 @@ struct QrcodeDeleter {
 int Differences(const std::string& text, EccLevel ecc) {
   auto ours = EncodeQr(text, ecc);
   EXPECT_TRUE(ours.ok()) << ours.status();
-  std::unique_ptr<QRcode, QrcodeDeleter> theirs(
-      QRcode_encodeData(static_cast<int>(text.size()),
-                        reinterpret_cast<const unsigned char*>(text.data()), 0,
-                        static_cast<QRecLevel>(static_cast<int>(ecc))));
+  std::unique_ptr<QRcode, QrcodeDeleter> theirs(QRcode_encodeData(
+      static_cast<int>(text.size()), reinterpret_cast<const unsigned char*>(text.data()), 0,
+      static_cast<QRecLevel>(static_cast<int>(ecc))));
   EXPECT_NE(theirs, nullptr);
   if (!ours.ok() || theirs == nullptr) return -1;
   if (ours->version != theirs->version || ours->size != theirs->width) return -1;
@@ -62,8 +60,8 @@ TEST(QrMaskTest, SameSymbolAsLibqrencodeSelection) {
     const int length = 1 + static_cast<int>(rng() % 400);  // versions 1..~20
     const std::string text = Text(rng, length, i % 3);
     for (EccLevel ecc : {EccLevel::kL, EccLevel::kM, EccLevel::kQ, EccLevel::kH}) {
-      ASSERT_EQ(Differences(text, ecc), 0) << "length " << length << ", kind " << i % 3
-                                           << ", level " << static_cast<int>(ecc);
+      ASSERT_EQ(Differences(text, ecc), 0)
+          << "length " << length << ", kind " << i % 3 << ", level " << static_cast<int>(ecc);
       ++compared;
     }
   }

@@ -93,8 +93,8 @@ void PutDistance(BitSink& s, size_t distance) {
   s.Put(v & ((1u << (high - 1)) - 1), high - 1);
 }
 
-// Repeats the `length` >= 3 bytes that start `distance` back, in pieces of
-// at most 258 (none shorter than 3).
+// Repeats the `length` >= 3 bytes that start `distance` back (the copy may
+// overlap what it makes), in pieces of at most 258 (none shorter than 3).
 void PutCopy(BitSink& s, size_t length, size_t distance) {
   while (length > 0) {
     size_t piece = std::min(length, kMaxMatch);
@@ -105,21 +105,8 @@ void PutCopy(BitSink& s, size_t length, size_t distance) {
   }
 }
 
-// One row: each run of a byte as the byte and, from 4 bytes on, a copy of
-// the byte before.
-void PutRow(BitSink& s, const uint8_t* row, size_t n) {
-  for (size_t i = 0; i < n;) {
-    const uint8_t b = row[i];
-    size_t run = 1;
-    while (i + run < n && row[i + run] == b) ++run;
-    s.Symbol(b);
-    if (run - 1 >= kMinMatch) {
-      PutCopy(s, run - 1, 1);
-    } else {
-      for (size_t k = 1; k < run; ++k) s.Symbol(b);
-    }
-    i += run;
-  }
+void PutLiterals(BitSink& s, const uint8_t* bytes, size_t n) {
+  for (size_t i = 0; i < n; ++i) s.Symbol(bytes[i]);
 }
 
 }  // namespace
@@ -137,13 +124,13 @@ void AppendZlibStream(const uint8_t* data, size_t stride, size_t rows, std::stri
   s.Put(0b011, 3);  // the last block, fixed Huffman codes
   for (size_t y = 0; y < rows;) {
     const uint8_t* row = data + y * stride;
-    PutRow(s, row, stride);
+    PutLiterals(s, row, stride);
     size_t same = 0;  // rows below equal to this one
     while (y + 1 + same < rows && std::memcmp(row + (1 + same) * stride, row, stride) == 0) ++same;
     if (same * stride >= kMinMatch && stride <= kMaxDistance) {
       PutCopy(s, same * stride, stride);
     } else {
-      for (size_t k = 0; k < same; ++k) PutRow(s, row, stride);
+      PutLiterals(s, row + stride, same * stride);
     }
     y += 1 + same;
   }

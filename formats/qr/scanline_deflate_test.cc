@@ -1,11 +1,10 @@
 // AppendZlibStream: zlib's own inflate gives back exactly the bytes, for
-// rows that repeat (up to thousands of bytes, pieces of at most 258), runs
-// of a byte longer than 258, random bytes, strides of 1 to 2000 and no rows.
+// rows that repeat (copies of up to thousands of bytes, in pieces of at most
+// 258), random bytes, strides of 1 to 2000, and no rows.
 #include "formats/qr/scanline_deflate.h"
 
-#include <zlib.h>
-
 #include <gtest/gtest.h>
+#include <zlib.h>
 
 #include <random>
 #include <string>
@@ -47,8 +46,8 @@ TEST(ScanlineDeflateTest, InflatesToTheSameBytes) {
           continue;
         }
         for (size_t x = 0; x < stride; ++x) {
-          row[x] = y % 3 == 2 ? static_cast<uint8_t>(rng())
-                              : (x / (1 + rng() % 700) % 2 ? 0x00 : 0xFF);
+          row[x] =
+              y % 3 == 2 ? static_cast<uint8_t>(rng()) : (x / (1 + rng() % 700) % 2 ? 0x00 : 0xFF);
         }
       }
       ExpectRoundTrip(data, stride);
