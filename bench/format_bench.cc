@@ -106,8 +106,8 @@ int main(int argc, char** argv) {
   data.country_name = "PL";
   auto ca = cert::TestCa::CreateInMemory();
   auto csr_der = csr::BuildCsrDer(data, **signer);
-  auto cert_der = (*ca)->Issue(*csr_der, cert::CertificateType::kAuthentication,
-                               absl::Now() - absl::Hours(1));
+  auto cert_der =
+      (*ca)->Issue(*csr_der, cert::CertificateType::kAuthentication, absl::Now() - absl::Hours(1));
   auto xades_cert = xades::XadesCertificate::FromDer(*cert_der);
   if (!cert_der.ok() || !xades_cert.ok()) return 1;
   xades::AuthTokenRequest request;
@@ -172,8 +172,7 @@ int main(int argc, char** argv) {
       {"kod_ii+png",
        [&] {
          const qr::InvoiceRef& inv = invoices[next_invoice()];
-         auto kod =
-             qr::SignKodII(base, qr::ContextType::kNip, "5265877635", inv, serial, **signer);
+         auto kod = qr::SignKodII(base, qr::ContextType::kNip, "5265877635", inv, serial, **signer);
          auto kod_i = qr::BuildKodI(base, inv);
          return kod.ok() && kod_i.ok() && qr::RenderPng(*kod_i, kod_i_options).ok() &&
                 qr::RenderPng(kod->link, kod_ii_options).ok();
@@ -186,8 +185,8 @@ int main(int argc, char** argv) {
   for (const auto& [name, fn] : cases) results.emplace_back(name, Measure(per_case, fn));
   const Rate raw_after = Measure(per_case, raw);
   const Rate raw_rate{(raw_before.wall + raw_after.wall) / 2, (raw_before.cpu + raw_after.cpu) / 2};
-  std::printf("%-12s %10s %8s %8s | %12s %8s %8s\n", "case", "ops/s", "us/op", "ratio",
-              "ops/cpu-s", "us/op", "ratio");
+  std::printf("%-12s %10s %8s %8s | %12s %8s %8s\n", "case", "ops/s", "us/op", "ratio", "ops/cpu-s",
+              "us/op", "ratio");
   auto print = [&](const char* name, const Rate& r) {
     std::printf("%-12s %10.0f %8.1f %8.3f | %12.0f %8.1f %8.3f\n", name, r.wall, 1e6 / r.wall,
                 r.wall / raw_rate.wall, r.cpu, 1e6 / r.cpu, r.cpu / raw_rate.cpu);

@@ -90,7 +90,7 @@ void ForEachDarkRun(const QrMatrix& m, int y, F&& run) {
 void DrawCode(const QrMatrix& matrix, int x0, int y0, int module_px, BilevelImage& img) {
   const bool by_four = 4 * module_px <= 56;
   uint64_t pixels_of_four[16] = {};  // bit i of the index: module i from the left
-  const uint64_t module_pixels = (uint64_t{1} << module_px) - 1;
+  const uint64_t module_pixels = by_four ? (uint64_t{1} << module_px) - 1 : 0;
   for (unsigned v = 0; by_four && v < 16; ++v) {
     for (int i = 0; i < 4; ++i) {
       pixels_of_four[v] = (pixels_of_four[v] << module_px) | ((v >> i) & 1 ? module_pixels : 0);

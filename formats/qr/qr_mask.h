@@ -4,7 +4,7 @@
 // Each of the eight patterns is applied to the data modules, its format
 // information written in, and the symbol scored as libqrencode 4 scores it,
 // so the result is the symbol libqrencode's own selection gives
-// (QRcode_encodeData; qr_image_test compares them):
+// (QRcode_encodeData; qr_mask_test compares them):
 //   N1  3 + (n - 5) for each run of n >= 5 modules of one colour in a row or
 //       column;
 //   N2  3 for each 2x2 block of one colour (overlapping blocks all count);
