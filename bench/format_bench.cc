@@ -9,7 +9,8 @@
 //   png_kod_ii: one labelled QR image (PNG) of a KOD II link made beforehand
 //   png_both:  the two labelled images of an invoice (KOD I "OFFLINE", KOD II
 //              "CERTYFIKAT"), links made beforehand: no signature
-//   kod_ii+png: SignKodII plus KOD I and both images, as SignOfflineInvoice
+//   svg_both:  the same two images as SVG (SignOfflineInvoice returns both forms)
+//   kod_ii+png: SignKodII plus KOD I and both PNG images
 // The QR cases cycle through 64 invoices (different hashes, so different
 // links and images).
 //
@@ -168,6 +169,12 @@ int main(int argc, char** argv) {
          const size_t i = next_invoice();
          return qr::RenderPng(kod_i_links[i], kod_i_options).ok() &&
                 qr::RenderPng(kod_ii_links[i], kod_ii_options).ok();
+       }},
+      {"svg_both",
+       [&] {
+         const size_t i = next_invoice();
+         return qr::RenderSvg(kod_i_links[i], kod_i_options).ok() &&
+                qr::RenderSvg(kod_ii_links[i], kod_ii_options).ok();
        }},
       {"kod_ii+png",
        [&] {
