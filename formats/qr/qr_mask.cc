@@ -8,6 +8,8 @@
 #include <cstring>
 #include <memory>
 
+#include "formats/qr/internal/bit_line.h"
+
 namespace ksef::qr {
 namespace {
 
@@ -16,90 +18,11 @@ constexpr int kMaxWords = (kMaxSize + 63) / 64;
 constexpr int kPatterns = 8;
 constexpr int kN1 = 3, kN2 = 3, kN3 = 40, kN4 = 10;
 
-// std::popcount compiles to a library call for the baseline x86-64 target
-// (no POPCNT instruction); this stays inline.
-int Popcount(uint64_t v) {
-  v -= (v >> 1) & 0x5555555555555555ull;
-  v = (v & 0x3333333333333333ull) + ((v >> 2) & 0x3333333333333333ull);
-  v = (v + (v >> 4)) & 0x0F0F0F0F0F0F0F0Full;
-  return static_cast<int>((v * 0x0101010101010101ull) >> 56);
-}
-
 // Bit 0 of each of the 8 bytes of v (byte i the i-th in memory), as bits 0..7.
 uint64_t GatherBit0(uint64_t v) {
   static_assert(std::endian::native == std::endian::little);
   return ((v & 0x0101010101010101ull) * 0x0102040810204080ull) >> 56;
 }
-
-// One row or column of a symbol: bit i % 64 of w[i / 64] is module i, 1 dark.
-// W words hold up to 64 * W modules; bits past the line's length stay 0.
-template <int W>
-struct Line {
-  uint64_t w[W] = {};
-
-  friend Line operator&(Line a, const Line& b) {
-    for (int i = 0; i < W; ++i) a.w[i] &= b.w[i];
-    return a;
-  }
-  friend Line operator|(Line a, const Line& b) {
-    for (int i = 0; i < W; ++i) a.w[i] |= b.w[i];
-    return a;
-  }
-  friend Line operator^(Line a, const Line& b) {
-    for (int i = 0; i < W; ++i) a.w[i] ^= b.w[i];
-    return a;
-  }
-  friend Line operator~(Line a) {
-    for (int i = 0; i < W; ++i) a.w[i] = ~a.w[i];
-    return a;
-  }
-  // Bit i of the result is bit i + k of this line (0 < k < 64).
-  Line Next(int k) const {
-    Line r;
-    for (int i = 0; i < W; ++i) {
-      r.w[i] = w[i] >> k;
-      if (i + 1 < W) r.w[i] |= w[i + 1] << (64 - k);
-    }
-    return r;
-  }
-  // Bit i of the result is bit i - k of this line (0 < k < 64).
-  Line Prev(int k) const {
-    Line r;
-    for (int i = 0; i < W; ++i) {
-      r.w[i] = w[i] << k;
-      if (i > 0) r.w[i] |= w[i - 1] >> (64 - k);
-    }
-    return r;
-  }
-  bool Bit(int i) const { return (w[i / 64] >> (i % 64)) & 1; }
-  void Set(int i) { w[i / 64] |= uint64_t{1} << (i % 64); }
-  int Count() const {
-    int n = 0;
-    for (int i = 0; i < W; ++i) n += Popcount(w[i]);
-    return n;
-  }
-  bool Any() const {
-    uint64_t any = 0;
-    for (int i = 0; i < W; ++i) any |= w[i];
-    return any != 0;
-  }
-  int First() const {  // the line must not be empty
-    int i = 0;
-    while (w[i] == 0) ++i;
-    return i * 64 + std::countr_zero(w[i]);
-  }
-  int Last() const {  // the line must not be empty
-    int i = W - 1;
-    while (w[i] == 0) --i;
-    return i * 64 + 63 - std::countl_zero(w[i]);
-  }
-  template <typename F>
-  void ForEachBit(F&& f) const {
-    for (int i = 0; i < W; ++i) {
-      for (uint64_t v = w[i]; v != 0; v &= v - 1) f(i * 64 + std::countr_zero(v));
-    }
-  }
-};
 
 // Whether mask pattern k inverts the data module in column x, row y
 // (ISO/IEC 18004 table 10).
