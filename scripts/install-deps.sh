@@ -23,8 +23,9 @@ readonly PACKAGES=(
   # simulated TPM's dictionary-attack lockout
   libtpm2-pkcs11-1 swtpm tpm2-abrmd libtss2-tcti-tabrmd0 libtss2-tcti-swtpm0 dbus-daemon
   tpm2-tools
-  # KSeF formats: XML (XAdES), QR codes
-  libxml2-dev libxml2-utils libqrencode-dev libpng-dev
+  # KSeF formats: XML (XAdES), QR codes (libqrencode for the symbol, zlib for
+  # the PNG data, libpng to read the images back in the tests)
+  libxml2-dev libxml2-utils libqrencode-dev zlib1g-dev libpng-dev
   # key registry and audit stores
   libsqlite3-dev sqlite3 libpq-dev postgresql
   # tests and benchmarks, and the independent verifiers the tests call

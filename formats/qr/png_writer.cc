@@ -1,95 +1,78 @@
 #include "formats/qr/png_writer.h"
 
-#include <png.h>
+#include <zlib.h>
 
 #include <cmath>
-#include <csetjmp>
 #include <cstring>
 
-#include "absl/strings/str_cat.h"
+#include "formats/qr/scanline_deflate.h"
 
 namespace ksef::qr {
 namespace {
 
-// Owns the libpng write structs.
-class PngWriteStructs {
- public:
-  PngWriteStructs() = default;
-  PngWriteStructs(const PngWriteStructs&) = delete;
-  PngWriteStructs& operator=(const PngWriteStructs&) = delete;
-  ~PngWriteStructs() {
-    if (png_ != nullptr) png_destroy_write_struct(&png_, info_ != nullptr ? &info_ : nullptr);
-  }
-  png_structp png_ = nullptr;
-  png_infop info_ = nullptr;
-};
+constexpr uint8_t kSignature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
+constexpr size_t kChunkOverhead = 12;  // length, type, CRC
 
-// Shared with the libpng callbacks through the io/error pointers.
-struct WriteContext {
-  std::string* out;
-  char error[200];
-};
-
-void OnWrite(png_structp png, png_bytep data, png_size_t length) {
-  auto* ctx = static_cast<WriteContext*>(png_get_io_ptr(png));
-  ctx->out->append(reinterpret_cast<const char*>(data), length);
+void PutU32(uint8_t* p, uint32_t v) {
+  p[0] = static_cast<uint8_t>(v >> 24);
+  p[1] = static_cast<uint8_t>(v >> 16);
+  p[2] = static_cast<uint8_t>(v >> 8);
+  p[3] = static_cast<uint8_t>(v);
 }
 
-void OnFlush(png_structp) {}
-
-// libpng requires error handlers not to return: keep the message and jump
-// back to the setjmp in RunLibpng (whose frame holds no C++ objects).
-[[noreturn]] void OnError(png_structp png, png_const_charp message) {
-  auto* ctx = static_cast<WriteContext*>(png_get_error_ptr(png));
-  std::strncpy(ctx->error, message != nullptr ? message : "unknown", sizeof(ctx->error) - 1);
-  ctx->error[sizeof(ctx->error) - 1] = '\0';
-  png_longjmp(png, 1);
-}
-
-void OnWarning(png_structp, png_const_charp) {}
-
-// Every libpng call that may fail runs here: a longjmp out of libpng lands in
-// this frame, which owns nothing with a destructor.
-bool RunLibpng(png_structp png, png_infop info, const GrayImage& image, png_uint_32 ppm) {
-  if (setjmp(png_jmpbuf(png))) return false;
-  png_set_IHDR(png, info, static_cast<png_uint_32>(image.width),
-               static_cast<png_uint_32>(image.height), 8, PNG_COLOR_TYPE_GRAY, PNG_INTERLACE_NONE,
-               PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
-  png_set_pHYs(png, info, ppm, ppm, PNG_RESOLUTION_METER);
-  // A QR image is two colours in long runs: no row filter and fast deflate
-  // give files as small as the defaults at a fraction of the cost (adaptive
-  // filtering tries five filters per row).
-  png_set_filter(png, PNG_FILTER_TYPE_BASE, PNG_FILTER_NONE);
-  png_set_compression_level(png, 1);
-  png_write_info(png, info);
-  for (int y = 0; y < image.height; ++y) {
-    png_write_row(png, image.pixels.data() + static_cast<size_t>(y) * image.width);
-  }
-  png_write_end(png, nullptr);
-  return true;
+// Writes a chunk whose `size` data bytes are already at p + 8; returns the
+// byte after it.
+uint8_t* FinishChunk(uint8_t* p, const char (&type)[5], size_t size) {
+  PutU32(p, static_cast<uint32_t>(size));
+  std::memcpy(p + 4, type, 4);
+  PutU32(p + 8 + size, static_cast<uint32_t>(crc32(0, p + 4, static_cast<uInt>(size + 4))));
+  return p + kChunkOverhead + size;
 }
 
 }  // namespace
 
-absl::StatusOr<std::string> EncodePngGray(const GrayImage& image, int dpi) {
-  if (image.width <= 0 || image.height <= 0 ||
-      image.pixels.size() != static_cast<size_t>(image.width) * image.height) {
-    return absl::InvalidArgumentError("image: empty, or the pixel buffer does not match its size");
-  }
+BilevelImage::BilevelImage(int width, int height)
+    : width_(width),
+      height_(height),
+      stride_(1 + (static_cast<size_t>(width) + 7) / 8),
+      scanlines_(stride_ * static_cast<size_t>(height), 0xFF) {
+  for (int y = 0; y < height; ++y) Row(y)[0] = 0;  // filter type None
+}
+
+void BilevelImage::RepeatRow(int y, int count) {
+  for (int i = 1; i <= count; ++i) std::memcpy(Row(y + i), Row(y), stride_);
+}
+
+absl::StatusOr<std::string> EncodePng(const BilevelImage& image, int dpi) {
   if (dpi < 1 || dpi > 100000) return absl::InvalidArgumentError("dpi: must be 1..100000");
-  std::string out;
-  WriteContext ctx{&out, {}};
-  PngWriteStructs s;
-  s.png_ = png_create_write_struct(PNG_LIBPNG_VER_STRING, &ctx, OnError, OnWarning);
-  if (s.png_ == nullptr) return absl::InternalError("libpng: cannot create a write struct");
-  s.info_ = png_create_info_struct(s.png_);
-  if (s.info_ == nullptr) return absl::InternalError("libpng: cannot create an info struct");
-  png_set_write_fn(s.png_, &ctx, OnWrite, OnFlush);
+  constexpr size_t kIhdrSize = 13, kPhysSize = 9;
+  constexpr size_t kHead = sizeof(kSignature) + 3 * kChunkOverhead + kIhdrSize + kPhysSize;
+  std::string out(kHead - kChunkOverhead + 8, '\0');  // up to the IDAT data
+  auto* p = reinterpret_cast<uint8_t*>(out.data());
+  std::memcpy(p, kSignature, sizeof(kSignature));
+  p += sizeof(kSignature);
+
+  PutU32(p + 8, static_cast<uint32_t>(image.width()));
+  PutU32(p + 12, static_cast<uint32_t>(image.height()));
+  const uint8_t kBilevel[5] = {1, 0, 0, 0,
+                               0};  // bit depth 1, grayscale, deflate, filters, no interlace
+  std::memcpy(p + 16, kBilevel, sizeof(kBilevel));
+  p = FinishChunk(p, "IHDR", kIhdrSize);
+
   // pHYs counts pixels per metre; 300 DPI is 11811.
-  auto ppm = static_cast<png_uint_32>(std::lround(dpi / 0.0254));
-  if (!RunLibpng(s.png_, s.info_, image, ppm)) {
-    return absl::InternalError(absl::StrCat("libpng: ", ctx.error));
-  }
+  const auto ppm = static_cast<uint32_t>(std::lround(dpi / 0.0254));
+  PutU32(p + 8, ppm);
+  PutU32(p + 12, ppm);
+  p[16] = 1;  // unit: metre
+  p = FinishChunk(p, "pHYs", kPhysSize);
+
+  const size_t idat = static_cast<size_t>(p - reinterpret_cast<uint8_t*>(out.data()));
+  AppendZlibStream(image.scanlines().data(), image.stride(), static_cast<size_t>(image.height()),
+                   out);
+  const size_t idat_size = out.size() - idat - 8;
+  out.append(kChunkOverhead + 4, '\0');  // the IDAT CRC, then IEND
+  p = FinishChunk(reinterpret_cast<uint8_t*>(out.data()) + idat, "IDAT", idat_size);
+  FinishChunk(p, "IEND", 0);
   return out;
 }
 

@@ -74,9 +74,57 @@ absl::StatusOr<Prepared> Prepare(absl::string_view text, const QrImageOptions& o
   return p;
 }
 
-void FillRect(GrayImage& img, int x, int y, int w, int h) {
-  for (int yy = y; yy < y + h; ++yy) {
-    std::fill_n(img.pixels.begin() + static_cast<size_t>(yy) * img.width + x, w, uint8_t{0});
+// Calls run(x, n) for each horizontal run of n dark modules of row y
+// starting at module x, left to right.
+template <typename F>
+void ForEachDarkRun(const QrMatrix& m, int y, F&& run) {
+  for (int x = m.NextDark(0, y); x < m.size;) {
+    const int end = m.NextLight(x, y);
+    run(x, end - x);
+    x = m.NextDark(end, y);
+  }
+}
+
+// Draws the modules, each module row once and then copied module_px - 1
+// times; four modules at a time when their pixels fit one PutBits.
+void DrawCode(const QrMatrix& matrix, int x0, int y0, int module_px, BilevelImage& img) {
+  const bool by_four = 4 * module_px <= 56;
+  uint64_t pixels_of_four[16] = {};  // bit i of the index: module i from the left
+  const uint64_t module_pixels = by_four ? (uint64_t{1} << module_px) - 1 : 0;
+  for (unsigned v = 0; by_four && v < 16; ++v) {
+    for (int i = 0; i < 4; ++i) {
+      pixels_of_four[v] = (pixels_of_four[v] << module_px) | ((v >> i) & 1 ? module_pixels : 0);
+    }
+  }
+  for (int y = 0; y < matrix.size; ++y) {
+    const int top = y0 + y * module_px;
+    const uint64_t* words = matrix.rows.data() + static_cast<size_t>(y) * matrix.words_per_row;
+    {
+      BilevelImage::RowPainter row(img, top, x0);
+      int x = 0;
+      for (; by_four && x + 4 <= matrix.size; x += 4) {  // x % 4 == 0: within one word
+        row.PutBits(pixels_of_four[(words[x / 64] >> (x % 64)) & 0xF], 4 * module_px);
+      }
+      for (; x < matrix.size; ++x) row.Put(matrix.IsDark(x, y), module_px);
+    }
+    img.RepeatRow(top, module_px - 1);
+  }
+}
+
+// Draws the label with its top left corner at (x0, y0), scale s: each glyph
+// row once across the whole label, then copied s - 1 times.
+void DrawLabel(absl::string_view label, int x0, int y0, int s, BilevelImage& img) {
+  for (int gy = 0; gy < kGlyphHeight; ++gy) {
+    const int top = y0 + gy * s;
+    {
+      BilevelImage::RowPainter row(img, top, x0);
+      for (size_t i = 0; i < label.size(); ++i) {
+        if (i > 0) row.Put(false, (kGlyphAdvance - kGlyphWidth) * s);  // between glyphs
+        const uint8_t bits = GlyphRows(label[i])[gy];
+        for (int gx = kGlyphWidth - 1; gx >= 0; --gx) row.Put((bits >> gx) & 1, s);
+      }
+    }
+    img.RepeatRow(top, s - 1);
   }
 }
 
@@ -104,33 +152,15 @@ absl::StatusOr<std::string> RenderPng(absl::string_view text, const QrImageOptio
   KSEF_ASSIGN_OR_RETURN(Prepared p, Prepare(text, options, options.label.size()));
   const QrImageLayout& l = p.layout;
   const int m = options.module_px;
-  GrayImage img;
-  img.width = l.width;
-  img.height = l.height;
-  img.pixels.assign(static_cast<size_t>(l.width) * l.height, 255);
-  const int x0 = l.code_left + options.quiet_zone_modules * m;
-  const int y0 = options.quiet_zone_modules * m;
-  for (int y = 0; y < p.matrix.size; ++y) {
-    for (int x = 0; x < p.matrix.size; ++x) {
-      if (p.matrix.IsDark(x, y)) FillRect(img, x0 + x * m, y0 + y * m, m, m);
-    }
-  }
+  BilevelImage img(l.width, l.height);
+  DrawCode(p.matrix, l.code_left + options.quiet_zone_modules * m, options.quiet_zone_modules * m,
+           m, img);
   if (!options.label.empty()) {
     const int s = l.label_scale;
-    int tx = (l.width - LabelUnits(options.label.size()) * s) / 2;
-    const int ty = l.code_px + kLabelTopUnits * s;
-    for (char c : options.label) {
-      const uint8_t* rows = GlyphRows(c);
-      for (int gy = 0; gy < kGlyphHeight; ++gy) {
-        for (int gx = 0; gx < kGlyphWidth; ++gx) {
-          if (rows[gy] & (1 << (kGlyphWidth - 1 - gx)))
-            FillRect(img, tx + gx * s, ty + gy * s, s, s);
-        }
-      }
-      tx += kGlyphAdvance * s;
-    }
+    DrawLabel(options.label, (l.width - LabelUnits(options.label.size()) * s) / 2,
+              l.code_px + kLabelTopUnits * s, s, img);
   }
-  return EncodePngGray(img, options.dpi);
+  return EncodePng(img, options.dpi);
 }
 
 absl::StatusOr<std::string> RenderSvg(absl::string_view text, const QrImageOptions& options) {
@@ -151,18 +181,13 @@ absl::StatusOr<std::string> RenderSvg(absl::string_view text, const QrImageOptio
       l.width, l.height, l.width, l.height, l.width, l.height);
   const int x0 = l.code_left + options.quiet_zone_modules * m;
   const int y0 = options.quiet_zone_modules * m;
-  // One subpath per horizontal run of dark modules keeps the file small.
+  // One subpath per horizontal run of dark modules keeps the file small
+  // ("M12 16h8v4h-8z", fewer than one run per two modules).
+  svg.reserve(svg.size() + static_cast<size_t>(p.matrix.size) * p.matrix.size * 8 + 256);
   for (int y = 0; y < p.matrix.size; ++y) {
-    for (int x = 0; x < p.matrix.size;) {
-      if (!p.matrix.IsDark(x, y)) {
-        ++x;
-        continue;
-      }
-      int run = 1;
-      while (x + run < p.matrix.size && p.matrix.IsDark(x + run, y)) ++run;
-      absl::StrAppendFormat(&svg, "M%d %dh%dv%dh-%dz", x0 + x * m, y0 + y * m, run * m, m, run * m);
-      x += run;
-    }
+    ForEachDarkRun(p.matrix, y, [&](int x, int n) {
+      absl::StrAppend(&svg, "M", x0 + x * m, " ", y0 + y * m, "h", n * m, "v", m, "h-", n * m, "z");
+    });
   }
   svg += "\"/>\n";
   if (!options.label.empty()) {

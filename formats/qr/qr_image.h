@@ -16,14 +16,14 @@
 //   label still does not fit, the image is widened (code centred) to
 //   label width + 2 * module_px. A 35-char KSeF number at module_px 4 is
 //   drawn at s = 2, 418 px wide.
-// PNG: 8-bit grayscale (0 black, 255 white), pHYs = dpi, label drawn with the
+// PNG: 1-bit grayscale (png_writer.h), pHYs = dpi, label drawn with the
 // built-in 5x7 font (label_font.h: A-Z, 0-9, '-', space only).
 // SVG: the same geometry in px units (dpi is not used), the modules as one
 // path, the label as an escaped <text> element (any printable UTF-8).
 //
 // Status: INVALID_ARGUMENT naming the field ("text", "options.module_px",
 // "options.quiet_zone_modules", "options.dpi", "options.label") for bad
-// input; INTERNAL if libqrencode or libpng fail. Pure; thread-safe.
+// input; INTERNAL if libqrencode or zlib fail. Pure; thread-safe.
 #ifndef KSEF_FORMATS_QR_QR_IMAGE_H_
 #define KSEF_FORMATS_QR_QR_IMAGE_H_
 
