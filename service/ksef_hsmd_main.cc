@@ -3,16 +3,21 @@
 //   ksef-hsmd --config /etc/ksef-hsm/ksef-hsmd.conf
 //   ksef-hsmd --config FILE --check-config   # validate and exit
 //
-// SIGTERM / SIGINT: graceful shutdown (exit 0). Start-up failures exit 1 with
-// one line that says what to fix.
+// SIGTERM / SIGINT: graceful shutdown (exit 0); during start-up, start-up
+// stops at its next step or token object and the process exits 128 + the
+// signal number (143 for SIGTERM, 130 for SIGINT) with the log line "stopped
+// during start-up". Start-up failures exit 1 with one line that says what to
+// fix.
 #include <signal.h>
 #include <sys/stat.h>
 
+#include <atomic>
 #include <cstdio>
 #include <cstring>
 #include <optional>
 #include <string>
 #include <thread>
+#include <utility>
 
 #include "absl/synchronization/mutex.h"
 #include "common/files.h"
@@ -76,30 +81,108 @@ int CheckConfig(const ksef::service::ServerConfig& config, const std::string& co
   return 0;
 }
 
+// The process's one signal-taking thread (sigwait on `signals`, blocked in
+// every thread), from before start-up to shutdown. A stop signal (SIGTERM,
+// SIGINT) before the server is published sets the flag Server::Start polls;
+// after, it shuts the server down. SIGHUP reloads the policy once the server
+// runs (one during start-up is applied when it is published: the policy file
+// may have been read before the signal).
+class SignalThread {
+ public:
+  explicit SignalThread(sigset_t signals) : signals_(signals), thread_([this] { Run(); }) {}
+  ~SignalThread() { Join(); }
+  // Waits for the thread: it returns after the first stop signal (or Abandon).
+  void Join() {
+    if (thread_.joinable()) thread_.join();
+  }
+  SignalThread(const SignalThread&) = delete;
+  SignalThread& operator=(const SignalThread&) = delete;
+
+  // The stop signal received so far (0: none).
+  int stop_signal() const { return stop_signal_.load(); }
+
+  // The server is running: signals go to it from now on. A stop that came
+  // before is acted on here.
+  void Publish(ksef::service::Server* server) {
+    bool reload = false;
+    {
+      absl::MutexLock lock(&mu_);
+      server_ = server;
+      reload = std::exchange(reload_pending_, false);
+    }
+    if (reload) server->ReloadPolicy().IgnoreError();  // logged by the server
+    if (stop_signal() != 0) server->Shutdown();
+  }
+
+  // Start-up failed or was stopped: no server will come. Ends the thread
+  // (woken by a signal sent to it alone) unless a stop signal ended it.
+  void Abandon() {
+    absl::MutexLock lock(&mu_);
+    abandoned_ = true;
+    if (running_) pthread_kill(thread_.native_handle(), SIGTERM);
+  }
+
+ private:
+  static const char* Name(int sig) { return sig == SIGTERM ? "SIGTERM" : "SIGINT"; }
+
+  void Run() {
+    ksef::service::Server* stop = nullptr;
+    while (true) {
+      int sig = 0;
+      sigwait(&signals_, &sig);
+      absl::MutexLock lock(&mu_);
+      if (abandoned_) break;
+      if (sig == SIGHUP) {
+        if (server_ == nullptr) {
+          ksef::LogInfo("received SIGHUP during start-up: the policy is reloaded once serving");
+          reload_pending_ = true;
+        } else {
+          ksef::LogInfo("received SIGHUP: reloading the policy file");
+          server_->ReloadPolicy().IgnoreError();  // logged; the old policy stays on error
+        }
+        continue;
+      }
+      stop_signal_ = sig;
+      ksef::LogInfo("received ", Name(sig), server_ == nullptr ? " during start-up" : "");
+      stop = server_;
+      break;
+    }
+    if (stop != nullptr) stop->Shutdown();  // outside mu_: it waits for calls in flight
+    absl::MutexLock lock(&mu_);
+    running_ = false;
+  }
+
+  sigset_t signals_;
+  absl::Mutex mu_;
+  ksef::service::Server* server_ ABSL_GUARDED_BY(mu_) = nullptr;
+  bool reload_pending_ ABSL_GUARDED_BY(mu_) = false;
+  bool abandoned_ ABSL_GUARDED_BY(mu_) = false;
+  bool running_ ABSL_GUARDED_BY(mu_) = true;
+  std::atomic<int> stop_signal_{0};
+  std::thread thread_;  // last: starts once the members above exist
+};
+
 // Starts the server and serves until SIGTERM/SIGINT; SIGHUP reloads the
-// policy. `signals` are blocked in every thread and taken here by sigwait.
-int Serve(const ksef::service::ServerConfig& config, sigset_t& signals) {
-  auto server = ksef::service::Server::Start(config);
+// policy. `signals` are blocked in every thread and taken by SignalThread,
+// which runs before the token is opened, so a stop during start-up is honoured.
+int Serve(const ksef::service::ServerConfig& config, const sigset_t& signals) {
+  SignalThread signal_thread(signals);
+  auto server = ksef::service::Server::Start(
+      config, [&signal_thread] { return signal_thread.stop_signal() != 0; });
   if (!server.ok()) {
+    signal_thread.Abandon();
+    const int sig = signal_thread.stop_signal();
+    if (sig != 0 && absl::IsCancelled(server.status())) {
+      ksef::LogInfo("stopped during start-up (", sig == SIGTERM ? "SIGTERM" : "SIGINT",
+                    "; ", server.status().message(), "): exit ", 128 + sig);
+      return 128 + sig;
+    }
     ksef::LogError("start-up failed: ", server.status().ToString());
     return 1;
   }
-  std::thread waiter([&signals, s = server->get()] {
-    while (true) {
-      int sig = 0;
-      sigwait(&signals, &sig);
-      if (sig == SIGHUP) {
-        ksef::LogInfo("received SIGHUP: reloading the policy file");
-        s->ReloadPolicy().IgnoreError();  // logged; the old policy stays on error
-        continue;
-      }
-      ksef::LogInfo("received ", sig == SIGTERM ? "SIGTERM" : "SIGINT");
-      s->Shutdown();
-      return;
-    }
-  });
+  signal_thread.Publish(server->get());
   (*server)->Wait();
-  waiter.join();
+  signal_thread.Join();  // it may still be returning from Shutdown()
   server->reset();
   return 0;
 }

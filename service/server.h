@@ -12,6 +12,7 @@
 #ifndef KSEF_SERVICE_SERVER_H_
 #define KSEF_SERVICE_SERVER_H_
 
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -57,7 +58,16 @@ class StreamLimits;
 
 class Server {
  public:
-  static absl::StatusOr<std::unique_ptr<Server>> Start(const ServerConfig& config);
+  // `stop_requested` (may be empty) is asked between the start-up steps and
+  // before each token object is read (the token inventory can take long on a
+  // token with many objects); once it returns true, Start stops and returns
+  // CANCELLED, having left nothing half-written (the steps it skips are
+  // reads, or writes that are complete before it asks). A single long
+  // PKCS#11 call (C_Initialize reading a large token, a C_FindObjects) and a
+  // wait for another replica's lock are not interrupted: the stop is seen
+  // when they return.
+  static absl::StatusOr<std::unique_ptr<Server>> Start(
+      const ServerConfig& config, std::function<bool()> stop_requested = {});
   ~Server();  // calls Shutdown() if needed
 
   void Shutdown();
@@ -69,7 +79,9 @@ class Server {
   int port() const { return port_; }
 
  private:
-  explicit Server(ServerConfig config);
+  Server(ServerConfig config, std::function<bool()> stop_requested);
+  // CANCELLED when the start-up was asked to stop.
+  absl::Status CheckStartupStop() const;
   absl::Status StartGrpc();
   // Message size, thread, memory, stream and connection limits from the config.
   void ApplyLimits(grpc::ServerBuilder& builder);
@@ -101,6 +113,7 @@ class Server {
   void SetServing(bool serving);
 
   const ServerConfig config_;
+  const std::function<bool()> stop_requested_;
   std::unique_ptr<pkcs11::Hsm> hsm_;
   std::unique_ptr<KeyRegistry> registry_;
   std::unique_ptr<CertificateCache> certificates_;  // outlives its users below
