@@ -3,7 +3,6 @@
 #include <openssl/rand.h>
 
 #include <cstdlib>
-#include <ctime>
 #include <optional>
 
 #include "absl/container/flat_hash_set.h"
@@ -57,7 +56,7 @@ class KeyStore::Impl {
                                     CK_OBJECT_HANDLE pub = CK_INVALID_HANDLE);
   // NOT_FOUND only when the session is logged in and sees no such key.
   absl::StatusOr<CK_OBJECT_HANDLE> FindPrivate(Session& s, const std::string& id);
-  absl::Status SyncStore(time_t since);
+  absl::Status SyncStore();
   absl::StatusOr<ScannedInventory> Scan(Session& s, const std::function<bool()>& stop);
   // Caches a signer for `key` (handle `priv`, valid in `generation`) unless
   // one is cached already.
@@ -70,10 +69,9 @@ class KeyStore::Impl {
   absl::flat_hash_map<std::string, std::shared_ptr<Pkcs11Signer>> signers_ ABSL_GUARDED_BY(mu_);
 };
 
-absl::Status KeyStore::Impl::SyncStore(time_t since) {
+absl::Status KeyStore::Impl::SyncStore() {
   if (store_dir_.empty()) return absl::OkStatus();
-  // mtime has one-second granularity on some filesystems: look one second back.
-  return FsyncChangedSince(store_dir_, static_cast<int64_t>(since) - 1);
+  return SyncFileSystemOf(store_dir_);
 }
 
 absl::StatusOr<TokenKey> KeyStore::Impl::Generate(KeyAlgorithm algorithm,
@@ -110,12 +108,11 @@ absl::StatusOr<TokenKey> KeyStore::Impl::Generate(KeyAlgorithm algorithm,
   return token_->WithSession(ObjectAccess::kWrite, [&](Session& s) -> absl::StatusOr<TokenKey> {
     KSEF_RETURN_IF_ERROR(token_->CheckIdentity(s));
     CK_OBJECT_HANDLE pub_handle = CK_INVALID_HANDLE, priv_handle = CK_INVALID_HANDLE;
-    time_t started = std::time(nullptr);
     CK_RV rv = s.f()->C_GenerateKeyPair(s.handle(), &mech, pub.data(), pub.size(), priv.data(),
                                         priv.size(), &pub_handle, &priv_handle);
     KSEF_RETURN_IF_ERROR(s.Check(rv, "C_GenerateKeyPair"));
     auto key = Describe(s, priv_handle, pub_handle);
-    absl::Status synced = key.ok() ? SyncStore(started) : absl::OkStatus();
+    absl::Status synced = key.ok() ? SyncStore() : absl::OkStatus();
     if (!key.ok() || !synced.ok()) {
       // No orphans: a key we cannot describe or make durable is removed again.
       s.f()->C_DestroyObject(s.handle(), priv_handle);
@@ -198,7 +195,6 @@ absl::StatusOr<int> KeyStore::Impl::DestroyIncomplete(
   return token_->WithSession(ObjectAccess::kWrite, [&](Session& s) -> absl::StatusOr<int> {
     KSEF_RETURN_IF_ERROR(token_->CheckIdentity(s));
     KSEF_ASSIGN_OR_RETURN(ScannedInventory found, Scan(s, {}));
-    time_t started = std::time(nullptr);
     int destroyed = 0;
     for (size_t i = 0; i < found.inventory.incomplete.size(); ++i) {
       if (!ours(found.inventory.incomplete[i])) continue;
@@ -207,7 +203,7 @@ absl::StatusOr<int> KeyStore::Impl::DestroyIncomplete(
       KSEF_RETURN_IF_ERROR(s.Check(rv, "C_DestroyObject (incomplete object)"));
       ++destroyed;
     }
-    KSEF_RETURN_IF_ERROR(SyncStore(started));
+    KSEF_RETURN_IF_ERROR(SyncStore());
     return destroyed;
   });
 }
@@ -223,13 +219,12 @@ absl::Status KeyStore::Impl::Destroy(const std::string& id) {
       KSEF_RETURN_IF_ERROR(s.EnsureLoggedIn());
       return absl::NotFoundError("no object with this CKA_ID on the token");
     }
-    time_t started = std::time(nullptr);
     for (CK_OBJECT_HANDLE h : handles) {
       CK_RV rv = s.f()->C_DestroyObject(s.handle(), h);
       if (rv == CKR_OBJECT_HANDLE_INVALID) continue;  // already gone
       KSEF_RETURN_IF_ERROR(s.Check(rv, "C_DestroyObject"));
     }
-    return SyncStore(started);
+    return SyncStore();
   });
 }
 
@@ -264,14 +259,13 @@ absl::StatusOr<TokenKey> KeyStore::Impl::ImportPrivateKey(const EVP_PKEY* key,
   KSEF_RETURN_IF_ERROR(t.Fill(key, label, id));
   return token_->WithSession(ObjectAccess::kWrite, [&](Session& s) -> absl::StatusOr<TokenKey> {
     KSEF_RETURN_IF_ERROR(token_->CheckIdentity(s));
-    time_t started = std::time(nullptr);
     CK_OBJECT_HANDLE priv = CK_INVALID_HANDLE, pub = CK_INVALID_HANDLE;
     CK_RV rv = s.f()->C_CreateObject(s.handle(), t.priv.data(), t.priv.size(), &priv);
     KSEF_RETURN_IF_ERROR(s.Check(rv, "C_CreateObject (private key)"));
     rv = s.f()->C_CreateObject(s.handle(), t.pub.data(), t.pub.size(), &pub);
     absl::Status created = s.Check(rv, "C_CreateObject (public key)");
     absl::StatusOr<TokenKey> described = created.ok() ? Describe(s, priv, pub) : created;
-    absl::Status synced = described.ok() ? SyncStore(started) : absl::OkStatus();
+    absl::Status synced = described.ok() ? SyncStore() : absl::OkStatus();
     if (!described.ok() || !synced.ok()) {
       // No orphans: whatever was created is removed again.
       s.f()->C_DestroyObject(s.handle(), priv);
@@ -298,7 +292,6 @@ absl::Status KeyStore::Impl::StoreCertificate(const std::string& id, const std::
   return token_->WithSession(ObjectAccess::kWrite, [&](Session& s) -> absl::Status {
     KSEF_RETURN_IF_ERROR(FindPrivate(s, id).status());
     KSEF_ASSIGN_OR_RETURN(auto old, FindObjects(s, {Attr(CKA_CLASS, &cls), BytesAttr(CKA_ID, id)}));
-    time_t started = std::time(nullptr);
     CK_OBJECT_HANDLE created = CK_INVALID_HANDLE;
     CK_RV rv = s.f()->C_CreateObject(s.handle(), tmpl.data(), tmpl.size(), &created);
     KSEF_RETURN_IF_ERROR(s.Check(rv, "C_CreateObject (certificate)"));
@@ -309,7 +302,7 @@ absl::Status KeyStore::Impl::StoreCertificate(const std::string& id, const std::
                    CkStatus(rv, "C_DestroyObject").message());
       }
     }
-    absl::Status synced = SyncStore(started);
+    absl::Status synced = SyncStore();
     if (!synced.ok()) {
       s.f()->C_DestroyObject(s.handle(), created);
       return synced;

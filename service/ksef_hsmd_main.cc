@@ -13,6 +13,7 @@
 
 #include <atomic>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <optional>
 #include <string>
@@ -20,6 +21,7 @@
 #include <utility>
 
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "common/files.h"
 #include "common/log.h"
 #include "service/config.h"
@@ -81,10 +83,20 @@ int CheckConfig(const ksef::service::ServerConfig& config, const std::string& co
   return 0;
 }
 
+// How long a stop signal during start-up waits for Server::Start to notice
+// it before the process exits at once (see SignalThread).
+constexpr absl::Duration kStartupStopGrace = absl::Seconds(1);
+
 // The process's one signal-taking thread (sigwait on `signals`, blocked in
 // every thread), from before start-up to shutdown. A stop signal (SIGTERM,
 // SIGINT) before the server is published sets the flag Server::Start polls;
-// after, it shuts the server down. SIGHUP reloads the policy once the server
+// if start-up has not returned within kStartupStopGrace (it is inside one
+// long call it cannot leave: C_Initialize reading a large token, a find, a
+// wait for another replica's lock), the process exits 128 + signal at once,
+// without cleanup. That is safe for the same reason a SIGKILL at start-up
+// is: what start-up writes (registry rows, the audit key, the removal of
+// debris) is made to survive a crash at any point, and the next start
+// completes it. After the server is published, a stop signal shuts it down. SIGHUP reloads the policy once the server
 // runs (one during start-up is applied when it is published: the policy file
 // may have been read before the signal).
 class SignalThread {
@@ -145,11 +157,25 @@ class SignalThread {
       stop_signal_ = sig;
       ksef::LogInfo("received ", Name(sig), server_ == nullptr ? " during start-up" : "");
       stop = server_;
+      if (stop == nullptr) ExitIfStartupStuck(sig);
       break;
     }
     if (stop != nullptr) stop->Shutdown();  // outside mu_: it waits for calls in flight
     absl::MutexLock lock(&mu_);
     running_ = false;
+  }
+
+  // Called with mu_ held: waits (releasing it) for Publish or Abandon.
+  void ExitIfStartupStuck(int sig) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    auto returned = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
+      return server_ != nullptr || abandoned_;
+    };
+    if (mu_.AwaitWithTimeout(absl::Condition(&returned), kStartupStopGrace)) return;
+    ksef::LogWarning("start-up did not stop within ", absl::FormatDuration(kStartupStopGrace),
+                     " (inside a PKCS#11 call or a lock wait it cannot leave): exiting now, "
+                     "without cleanup; the next start completes what this one began");
+    std::fflush(nullptr);
+    std::_Exit(128 + sig);
   }
 
   sigset_t signals_;

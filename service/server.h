@@ -65,7 +65,7 @@ class Server {
   // reads, or writes that are complete before it asks). A single long
   // PKCS#11 call (C_Initialize reading a large token, a C_FindObjects) and a
   // wait for another replica's lock are not interrupted: the stop is seen
-  // when they return.
+  // when they return (ksef-hsmd's main does not wait that long; see there).
   static absl::StatusOr<std::unique_ptr<Server>> Start(
       const ServerConfig& config, std::function<bool()> stop_requested = {});
   ~Server();  // calls Shutdown() if needed
