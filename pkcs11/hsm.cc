@@ -59,7 +59,7 @@ Hsm::~Hsm() {
 
 absl::Status Hsm::CheckHealth() { return token_->CheckAndRecover(); }
 bool Hsm::check_requested() const { return token_->check_requested(); }
-void Hsm::RequireKey(const std::string& cka_id) { token_->RequireKey(cka_id); }
+void Hsm::RequireKey(const std::string& cka_id) { keys_->RequireOnToken(cka_id); }
 
 const std::string& Hsm::token_label() const { return token_->label(); }
 const std::string& Hsm::module_description() const { return module_->description(); }

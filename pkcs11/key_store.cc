@@ -20,7 +20,6 @@
 #include "pkcs11/internal/public_key.h"
 #include "pkcs11/internal/token.h"
 #include "pkcs11/internal/token_objects.h"
-#include "pkcs11/pkcs11_uri.h"
 
 namespace ksef::pkcs11 {
 
@@ -48,6 +47,20 @@ class KeyStore::Impl {
     return KeyUri(token_->label(), id, label);
   }
   Token* token() const { return token_; }
+  void RequireOnToken(const std::string& id) {
+    std::shared_ptr<Pkcs11Signer> signer;
+    {
+      absl::MutexLock lock(&mu_);
+      auto it = signers_.find(id);
+      if (it != signers_.end()) signer = it->second;
+    }
+    if (signer == nullptr) {
+      token_->RequireKey(id);
+      return;
+    }
+    auto [handle, generation] = signer->cached_handle();
+    token_->RequireKey(id, handle, generation);
+  }
 
  private:
   // Reads what we expose about a private key. `pub`: its public key when
@@ -374,6 +387,7 @@ std::string IncompleteObject::Describe() const {
 absl::StatusOr<std::shared_ptr<Signer>> KeyStore::GetSigner(const std::string& id) {
   return impl_->GetSigner(id);
 }
+void KeyStore::RequireOnToken(const std::string& id) { impl_->RequireOnToken(id); }
 std::string KeyStore::UriFor(const std::string& id, const std::string& label) const {
   return impl_->UriFor(id, label);
 }

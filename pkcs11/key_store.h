@@ -144,6 +144,12 @@ class KeyStore {
   // A signer for the private key with this CKA_ID (cached; cheap to call).
   absl::StatusOr<std::shared_ptr<crypto::Signer>> GetSigner(const std::string& id);
 
+  // From now on the token counts as the expected one only while it shows the
+  // private key with this CKA_ID (Token::RequireKey: every probe and every
+  // object write check it), handing over the key's handle when the store
+  // knows it (from Inventory), so the first check needs no find.
+  void RequireOnToken(const std::string& id);
+
   // RFC 7512 URI for a private key on this token.
   std::string UriFor(const std::string& id, const std::string& label) const;
 

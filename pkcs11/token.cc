@@ -132,10 +132,11 @@ absl::StatusOr<SessionLease> Token::LeaseForCall() {
   return lease;
 }
 
-void Token::RequireKey(std::string cka_id) {
+void Token::RequireKey(std::string cka_id, CK_OBJECT_HANDLE known, uint64_t known_generation) {
   absl::MutexLock lock(&required_mu_);
   required_key_ = std::move(cka_id);
-  required_handle_ = CK_INVALID_HANDLE;
+  required_handle_ = known;
+  required_generation_ = known_generation;
 }
 
 std::string Token::required_key() const {

@@ -171,9 +171,10 @@ class SignalThread {
       return server_ != nullptr || abandoned_;
     };
     if (mu_.AwaitWithTimeout(absl::Condition(&returned), kStartupStopGrace)) return;
-    ksef::LogWarning("start-up did not stop within ", absl::FormatDuration(kStartupStopGrace),
-                     " (inside a PKCS#11 call or a lock wait it cannot leave): exiting now, "
-                     "without cleanup; the next start completes what this one began");
+    ksef::LogWarning("stopped during start-up (", Name(sig), "; start-up did not stop within ",
+                     absl::FormatDuration(kStartupStopGrace),
+                     ": inside a PKCS#11 call or a lock wait it cannot leave): exit ", 128 + sig,
+                     " now, without cleanup; the next start completes what this one began");
     std::fflush(nullptr);
     std::_Exit(128 + sig);
   }

@@ -84,7 +84,10 @@ class Token {
 
   // The private key (by CKA_ID) whose presence proves this is the expected
   // token: checked by every probe and by CheckIdentity.
-  void RequireKey(std::string cka_id);
+  // `known`: the key's handle if the caller has one (from the start-up
+  // inventory), valid in `known_generation`; saves CheckIdentity its one find.
+  void RequireKey(std::string cka_id, CK_OBJECT_HANDLE known = CK_INVALID_HANDLE,
+                  uint64_t known_generation = 0);
   // OK when the required key (if any) is visible through `session`; otherwise
   // requests a check and returns UNAVAILABLE. Object writes call it first, so
   // nothing is created in a token that is not the expected one. Cost does not
