@@ -90,7 +90,7 @@ constexpr absl::Duration kStartupStopGrace = absl::Seconds(1);
 // The process's one signal-taking thread (sigwait on `signals`, blocked in
 // every thread), from before start-up to shutdown. A stop signal (SIGTERM,
 // SIGINT) before the server is published sets the flag Server::Start polls;
-// if start-up has not returned within kStartupStopGrace (it is inside one
+// if start-up has not looked at it within kStartupStopGrace (it is inside one
 // long call it cannot leave: C_Initialize reading a large token, a find, a
 // wait for another replica's lock), the process exits 128 + signal at once,
 // without cleanup. That is safe for the same reason a SIGKILL at start-up
@@ -112,6 +112,16 @@ class SignalThread {
 
   // The stop signal received so far (0: none).
   int stop_signal() const { return stop_signal_.load(); }
+
+  // Server::Start's stop flag: true once a stop signal came. A true answer
+  // means start-up has noticed the stop: from then on it tears down at its
+  // own pace (no forced exit).
+  bool StopRequested() {
+    if (stop_signal() == 0) return false;
+    absl::MutexLock lock(&mu_);
+    noticed_ = true;
+    return true;
+  }
 
   // The server is running: signals go to it from now on. A stop that came
   // before is acted on here.
@@ -165,13 +175,14 @@ class SignalThread {
     running_ = false;
   }
 
-  // Called with mu_ held: waits (releasing it) for Publish or Abandon.
+  // Called with mu_ held: waits (releasing it) until start-up noticed the stop
+  // (StopRequested), published the server or gave up; else exits.
   void ExitIfStartupStuck(int sig) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    auto returned = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
-      return server_ != nullptr || abandoned_;
+    auto settled = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
+      return noticed_ || server_ != nullptr || abandoned_;
     };
-    if (mu_.AwaitWithTimeout(absl::Condition(&returned), kStartupStopGrace)) return;
-    ksef::LogWarning("stopped during start-up (", Name(sig), "; start-up did not stop within ",
+    if (mu_.AwaitWithTimeout(absl::Condition(&settled), kStartupStopGrace)) return;
+    ksef::LogWarning("stopped during start-up (", Name(sig), "; start-up did not notice it within ",
                      absl::FormatDuration(kStartupStopGrace),
                      ": inside a PKCS#11 call or a lock wait it cannot leave): exit ", 128 + sig,
                      " now, without cleanup; the next start completes what this one began");
@@ -184,6 +195,7 @@ class SignalThread {
   ksef::service::Server* server_ ABSL_GUARDED_BY(mu_) = nullptr;
   bool reload_pending_ ABSL_GUARDED_BY(mu_) = false;
   bool abandoned_ ABSL_GUARDED_BY(mu_) = false;
+  bool noticed_ ABSL_GUARDED_BY(mu_) = false;  // start-up saw the stop
   bool running_ ABSL_GUARDED_BY(mu_) = true;
   std::atomic<int> stop_signal_{0};
   std::thread thread_;  // last: starts once the members above exist
@@ -195,7 +207,7 @@ class SignalThread {
 int Serve(const ksef::service::ServerConfig& config, const sigset_t& signals) {
   SignalThread signal_thread(signals);
   auto server = ksef::service::Server::Start(
-      config, [&signal_thread] { return signal_thread.stop_signal() != 0; });
+      config, [&signal_thread] { return signal_thread.StopRequested(); });
   if (!server.ok()) {
     signal_thread.Abandon();
     const int sig = signal_thread.stop_signal();
