@@ -10,6 +10,7 @@
 
 #include <p11-kit/pkcs11.h>
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -27,6 +28,16 @@ std::vector<CK_SESSION_HANDLE> OpenRawSessions(CK_FUNCTION_LIST* f, const std::s
 
 // The private key with this CKA_ID.
 CK_OBJECT_HANDLE FindKey(CK_FUNCTION_LIST* f, CK_SESSION_HANDLE session, const std::string& id);
+
+// Fills the token labelled `label` with `count` EC P-256 key pairs, as a
+// plain PKCS#11 keygen loop would (no service involved): CKA_ID 16 random
+// bytes from C_GenerateRandom, CKA_LABEL `label_prefix` + number, the
+// private key sensitive, non-extractable and sign-only. Runs its own
+// C_Initialize, C_Login and C_Finalize (no other user of the module in this
+// process meanwhile). `progress(done)` is called every 500 pairs.
+void GenerateKeyPairs(const std::string& module_path, const std::string& label,
+                      const std::string& pin, const std::string& label_prefix, int count,
+                      const std::function<void(int)>& progress);
 
 }  // namespace ksef::bench
 

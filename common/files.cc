@@ -211,24 +211,16 @@ absl::Status FsyncPath(const std::string& path) {
   return absl::OkStatus();
 }
 
-absl::Status FsyncChangedSince(const std::string& dir, int64_t since_unix_seconds) {
-  std::error_code ec;
-  std::vector<std::string> dirs = {dir};
-  for (auto it = std::filesystem::recursive_directory_iterator(dir, ec);
-       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
-    struct stat st;
-    if (::stat(it->path().c_str(), &st) != 0) continue;  // removed meanwhile
-    if (S_ISDIR(st.st_mode)) {
-      dirs.push_back(it->path().string());
-    } else if (S_ISREG(st.st_mode) && st.st_mtim.tv_sec >= since_unix_seconds) {
-      absl::Status s = FsyncPath(it->path().string());
-      if (!s.ok() && !absl::IsNotFound(s)) return s;
-    }
+absl::Status SyncFileSystemOf(const std::string& dir) {
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) {
+    return absl::InternalError(absl::StrCat("open ", dir, ": ", std::strerror(errno)));
   }
-  if (ec) return absl::InternalError(absl::StrCat("list ", dir, ": ", ec.message()));
-  for (const std::string& d : dirs) {
-    absl::Status s = FsyncPath(d);
-    if (!s.ok() && !absl::IsNotFound(s)) return s;
+  int rc = ::syncfs(fd);
+  int err = errno;
+  ::close(fd);
+  if (rc != 0) {
+    return absl::InternalError(absl::StrCat("syncfs ", dir, ": ", std::strerror(err)));
   }
   return absl::OkStatus();
 }

@@ -54,11 +54,13 @@ absl::Status TightenPrivateFile(const std::string& path);
 // fsync of a file or directory by path (SoftHSM2 does not fsync its store).
 absl::Status FsyncPath(const std::string& path);
 
-// fsyncs, below `dir` (recursively), every regular file modified at or after
-// `since_unix_seconds`, then every directory (so new and removed entries are
-// durable). Used after SoftHSM2 object changes: cost grows with the number
-// of changed files, not with the number of keys.
-absl::Status FsyncChangedSince(const std::string& dir, int64_t since_unix_seconds);
+// Makes everything written on the file system that holds `dir` durable
+// (syncfs(2): data and metadata, new and removed directory entries). Used
+// after SoftHSM2 object changes (SoftHSM2 does not fsync its store): one
+// call whose cost grows with the data not yet written back, never with the
+// number of files in `dir` (a walk that stat()s every object file cost 0.2 s
+// per key creation at 10,000 keys).
+absl::Status SyncFileSystemOf(const std::string& dir);
 
 }  // namespace ksef
 

@@ -60,7 +60,7 @@ Hsm::~Hsm() {
 
 absl::Status Hsm::CheckHealth() { return token_->CheckAndRecover(); }
 bool Hsm::check_requested() const { return token_->check_requested(); }
-void Hsm::RequireKey(const std::string& cka_id) { token_->RequireKey(cka_id); }
+void Hsm::RequireKey(const std::string& cka_id) { keys_->RequireOnToken(cka_id); }
 
 HsmStats Hsm::Stats() const {
   HsmStats stats;

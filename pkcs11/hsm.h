@@ -61,7 +61,8 @@ class Hsm {
   bool check_requested() const;
 
   // The key whose presence proves the token is the expected one (the audit
-  // key): checked by CheckHealth and before every object write.
+  // key): checked by CheckHealth and before every object write
+  // (KeyStore::RequireOnToken: with the handle the start-up inventory found).
   void RequireKey(const std::string& cka_id);
 
   // Cheap (atomics and the pool's lock); for the metrics endpoint.

@@ -3,7 +3,7 @@
 #include <openssl/rand.h>
 
 #include <cstdlib>
-#include <ctime>
+#include <optional>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
@@ -13,12 +13,13 @@
 #include "common/status_macros.h"
 #include "crypto/public_key.h"
 #include "pkcs11/internal/ck_status.h"
+#include "pkcs11/internal/inventory.h"
+#include "pkcs11/internal/object_scan.h"
 #include "pkcs11/internal/objects.h"
 #include "pkcs11/internal/pkcs11_signer.h"
 #include "pkcs11/internal/public_key.h"
 #include "pkcs11/internal/token.h"
 #include "pkcs11/internal/token_objects.h"
-#include "pkcs11/pkcs11_uri.h"
 
 namespace ksef::pkcs11 {
 
@@ -33,9 +34,8 @@ class KeyStore::Impl {
   absl::StatusOr<TokenKey> Generate(KeyAlgorithm algorithm, const std::string& label,
                                     std::string id);
   absl::StatusOr<TokenKey> Get(const std::string& id);
-  absl::StatusOr<std::vector<TokenKey>> List();
+  absl::StatusOr<TokenInventory> Inventory(const std::function<bool()>& stop);
   absl::Status Destroy(const std::string& id);
-  absl::StatusOr<std::vector<IncompleteObject>> ListIncomplete();
   absl::StatusOr<int> DestroyIncomplete(const std::function<bool(const IncompleteObject&)>& ours);
   absl::StatusOr<std::shared_ptr<Signer>> GetSigner(const std::string& id);
   absl::StatusOr<TokenKey> ImportPrivateKey(const EVP_PKEY* key, const std::string& label,
@@ -44,30 +44,40 @@ class KeyStore::Impl {
                                 const std::string& label);
   absl::StatusOr<std::string> GetCertificate(const std::string& id);
   std::string UriFor(const std::string& id, const std::string& label) const {
-    Pkcs11Uri uri;
-    uri.token = token_->label();
-    uri.id = id;
-    uri.object = label;
-    uri.type = "private";
-    return uri.ToString();
+    return KeyUri(token_->label(), id, label);
   }
   Token* token() const { return token_; }
   SignLoad sign_load() const {
     return {slots_.in_flight.load(std::memory_order_relaxed),
             slots_.waiting.load(std::memory_order_relaxed)};
   }
+  void RequireOnToken(const std::string& id) {
+    std::shared_ptr<Pkcs11Signer> signer;
+    {
+      absl::MutexLock lock(&mu_);
+      auto it = signers_.find(id);
+      if (it != signers_.end()) signer = it->second;
+    }
+    if (signer == nullptr) {
+      token_->RequireKey(id);
+      return;
+    }
+    auto [handle, generation] = signer->cached_handle();
+    token_->RequireKey(id, handle, generation);
+  }
 
  private:
-  // Reads what we expose about a private key.
-  absl::StatusOr<TokenKey> Describe(Session& s, CK_OBJECT_HANDLE priv);
+  // Reads what we expose about a private key. `pub`: its public key when
+  // known (a key just made); otherwise found by CKA_ID (EC keys only).
+  absl::StatusOr<TokenKey> Describe(Session& s, CK_OBJECT_HANDLE priv,
+                                    CK_OBJECT_HANDLE pub = CK_INVALID_HANDLE);
   // NOT_FOUND only when the session is logged in and sees no such key.
   absl::StatusOr<CK_OBJECT_HANDLE> FindPrivate(Session& s, const std::string& id);
-  absl::Status SyncStore(time_t since);
-  struct Found {
-    CK_OBJECT_HANDLE handle;
-    IncompleteObject object;
-  };
-  absl::StatusOr<std::vector<Found>> FindIncomplete(Session& s);
+  absl::Status SyncStore();
+  absl::StatusOr<ScannedInventory> Scan(Session& s, const std::function<bool()>& stop);
+  // Caches a signer for `key` (handle `priv`, valid in `generation`) unless
+  // one is cached already.
+  void CacheSigner(const TokenKey& key, CK_OBJECT_HANDLE priv, uint64_t generation);
 
   Token* const token_;
   const std::string store_dir_;
@@ -76,10 +86,9 @@ class KeyStore::Impl {
   absl::flat_hash_map<std::string, std::shared_ptr<Pkcs11Signer>> signers_ ABSL_GUARDED_BY(mu_);
 };
 
-absl::Status KeyStore::Impl::SyncStore(time_t since) {
+absl::Status KeyStore::Impl::SyncStore() {
   if (store_dir_.empty()) return absl::OkStatus();
-  // mtime has one-second granularity on some filesystems: look one second back.
-  return FsyncChangedSince(store_dir_, static_cast<int64_t>(since) - 1);
+  return SyncFileSystemOf(store_dir_);
 }
 
 absl::StatusOr<TokenKey> KeyStore::Impl::Generate(KeyAlgorithm algorithm,
@@ -112,64 +121,49 @@ absl::StatusOr<TokenKey> KeyStore::Impl::Generate(KeyAlgorithm algorithm,
     pub.push_back(CK_ATTRIBUTE{CKA_PUBLIC_EXPONENT, public_exponent, sizeof(public_exponent)});
   }
 
+  const uint64_t generation = token_->generation();
   return token_->WithSession(ObjectAccess::kWrite, [&](Session& s) -> absl::StatusOr<TokenKey> {
     KSEF_RETURN_IF_ERROR(token_->CheckIdentity(s));
     CK_OBJECT_HANDLE pub_handle = CK_INVALID_HANDLE, priv_handle = CK_INVALID_HANDLE;
-    time_t started = std::time(nullptr);
     CK_RV rv = s.f()->C_GenerateKeyPair(s.handle(), &mech, pub.data(), pub.size(), priv.data(),
                                         priv.size(), &pub_handle, &priv_handle);
     KSEF_RETURN_IF_ERROR(s.Check(rv, "C_GenerateKeyPair"));
-    auto key = Describe(s, priv_handle);
-    absl::Status synced = key.ok() ? SyncStore(started) : absl::OkStatus();
+    auto key = Describe(s, priv_handle, pub_handle);
+    absl::Status synced = key.ok() ? SyncStore() : absl::OkStatus();
     if (!key.ok() || !synced.ok()) {
       // No orphans: a key we cannot describe or make durable is removed again.
       s.f()->C_DestroyObject(s.handle(), priv_handle);
       s.f()->C_DestroyObject(s.handle(), pub_handle);
       return key.ok() ? synced : key.status();
     }
+    CacheSigner(*key, priv_handle, generation);
     return key;
   });
 }
 
-absl::StatusOr<TokenKey> KeyStore::Impl::Describe(Session& s, CK_OBJECT_HANDLE priv) {
-  TokenKey key;
-  KSEF_ASSIGN_OR_RETURN(key.id, GetBytesAttribute(s, priv, CKA_ID));
-  auto label = GetBytesAttribute(s, priv, CKA_LABEL);
-  if (!label.ok() && absl::IsUnavailable(label.status())) return label.status();
-  key.label = label.ok() ? *label : "";
-  KSEF_ASSIGN_OR_RETURN(CK_ULONG type, GetUlongAttribute(s, priv, CKA_KEY_TYPE));
-  if (type != CKK_EC && type != CKK_RSA) {
-    return absl::FailedPreconditionError("key type is neither EC nor RSA");
-  }
-  key.algorithm = type == CKK_EC ? KeyAlgorithm::kEcP256 : KeyAlgorithm::kRsa2048;
-
-  struct {
-    CK_ATTRIBUTE_TYPE type;
-    bool* out;
-  } flags[] = {{CKA_LOCAL, &key.attestation.local},
-               {CKA_SENSITIVE, &key.attestation.sensitive},
-               {CKA_EXTRACTABLE, &key.attestation.extractable},
-               {CKA_ALWAYS_SENSITIVE, &key.attestation.always_sensitive},
-               {CKA_NEVER_EXTRACTABLE, &key.attestation.never_extractable}};
-  for (auto& flag : flags) {
-    KSEF_ASSIGN_OR_RETURN(*flag.out, GetBoolAttribute(s, priv, flag.type));
-  }
-
-  if (key.algorithm == KeyAlgorithm::kRsa2048) {
-    KSEF_ASSIGN_OR_RETURN(std::string n, GetBytesAttribute(s, priv, CKA_MODULUS));
-    KSEF_ASSIGN_OR_RETURN(std::string e, GetBytesAttribute(s, priv, CKA_PUBLIC_EXPONENT));
-    KSEF_ASSIGN_OR_RETURN(key.public_key_der, crypto::RsaSpkiFromModulus(n, e));
-  } else {
+absl::StatusOr<TokenKey> KeyStore::Impl::Describe(Session& s, CK_OBJECT_HANDLE priv,
+                                                  CK_OBJECT_HANDLE pub) {
+  KSEF_ASSIGN_OR_RETURN(ScannedObject priv_object, ReadObject(s, priv));
+  if (pub == CK_INVALID_HANDLE && priv_object.has_key_type && priv_object.key_type == CKK_EC) {
     CK_OBJECT_CLASS cls = CKO_PUBLIC_KEY;
-    KSEF_ASSIGN_OR_RETURN(auto pubs,
-                          FindObjects(s, {Attr(CKA_CLASS, &cls), BytesAttr(CKA_ID, key.id)}, 1));
-    if (!pubs.empty()) {
-      KSEF_ASSIGN_OR_RETURN(std::string point, GetBytesAttribute(s, pubs.front(), CKA_EC_POINT));
-      KSEF_ASSIGN_OR_RETURN(key.public_key_der, EcP256SpkiFromEcPoint(point));
-    }
+    KSEF_ASSIGN_OR_RETURN(
+        auto pubs, FindObjects(s, {Attr(CKA_CLASS, &cls), BytesAttr(CKA_ID, priv_object.id)}, 1));
+    if (!pubs.empty()) pub = pubs.front();
   }
-  key.uri = UriFor(key.id, key.label);
-  return key;
+  std::optional<ScannedObject> pub_object;
+  if (pub != CK_INVALID_HANDLE) {
+    KSEF_ASSIGN_OR_RETURN(pub_object, ReadObject(s, pub));
+  }
+  return DescribeKey(priv_object, pub_object ? &*pub_object : nullptr, token_->label());
+}
+
+void KeyStore::Impl::CacheSigner(const TokenKey& key, CK_OBJECT_HANDLE priv,
+                                 uint64_t generation) {
+  if (key.public_key_der.empty()) return;  // half a key: nothing to verify against
+  absl::MutexLock lock(&mu_);
+  if (signers_.contains(key.id)) return;
+  signers_.emplace(key.id, std::make_shared<Pkcs11Signer>(token_, &slots_, key.id, key.algorithm,
+                                                          key.public_key_der, priv, generation));
 }
 
 absl::StatusOr<CK_OBJECT_HANDLE> KeyStore::Impl::FindPrivate(Session& s, const std::string& id) {
@@ -190,95 +184,43 @@ absl::StatusOr<TokenKey> KeyStore::Impl::Get(const std::string& id) {
   });
 }
 
-absl::StatusOr<std::vector<TokenKey>> KeyStore::Impl::List() {
-  using Keys = std::vector<TokenKey>;
-  return token_->WithSession(ObjectAccess::kRead, [&](Session& s) -> absl::StatusOr<Keys> {
-    CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
-    KSEF_ASSIGN_OR_RETURN(auto handles, FindObjects(s, {Attr(CKA_CLASS, &cls)}));
-    Keys keys;
-    for (CK_OBJECT_HANDLE h : handles) {
-      auto key = Describe(s, h);
-      if (absl::IsUnavailable(key.status())) return key.status();  // token trouble: no partial list
-      if (!key.ok()) {
-        LogWarning("skipping a private key that cannot be described: ", key.status().message());
-        continue;
-      }
-      keys.push_back(std::move(*key));
-    }
-    return keys;
-  });
+absl::StatusOr<ScannedInventory> KeyStore::Impl::Scan(Session& s,
+                                                      const std::function<bool()>& stop) {
+  KSEF_ASSIGN_OR_RETURN(std::vector<ScannedObject> objects, ScanObjects(s, stop));
+  // A session logged out meanwhile sees no private object: never an
+  // inventory that silently lacks the keys.
+  KSEF_RETURN_IF_ERROR(s.EnsureLoggedIn());
+  return AssembleInventory(objects, token_->label());
 }
 
-absl::StatusOr<std::vector<KeyStore::Impl::Found>> KeyStore::Impl::FindIncomplete(Session& s) {
-  std::vector<Found> all, unreadable;
-  absl::flat_hash_set<std::string> private_ids, public_ids;
-  // Every object: a half-written one may not even have a class to find it by.
-  KSEF_ASSIGN_OR_RETURN(auto handles, FindObjects(s, {}));
-  for (CK_OBJECT_HANDLE h : handles) {
-    Found f{h, {}};
-    auto cls = GetUlongAttribute(s, h, CKA_CLASS);
-    if (absl::IsUnavailable(cls.status())) return cls.status();
-    if (!cls.ok()) {
-      f.object.reason = "unreadable: no CKA_CLASS (a half-written object)";
-      unreadable.push_back(std::move(f));
-      continue;
-    }
-    if (*cls != CKO_PRIVATE_KEY && *cls != CKO_PUBLIC_KEY) continue;
-    f.object.private_key = *cls == CKO_PRIVATE_KEY;
-    auto id = GetBytesAttribute(s, h, CKA_ID);
-    if (absl::IsUnavailable(id.status())) return id.status();
-    auto label = GetBytesAttribute(s, h, CKA_LABEL);
-    if (absl::IsUnavailable(label.status())) return label.status();
-    f.object.id = id.ok() ? *id : "";
-    f.object.label = label.ok() ? *label : "";
-    (f.object.private_key ? private_ids : public_ids).insert(f.object.id);
-    all.push_back(std::move(f));
+absl::StatusOr<TokenInventory> KeyStore::Impl::Inventory(const std::function<bool()>& stop) {
+  // Read before the pass: a recovery meanwhile makes the handles look stale
+  // (re-resolved), never fresh.
+  const uint64_t generation = token_->generation();
+  auto scanned = token_->WithSession(
+      ObjectAccess::kRead,
+      [&](Session& s) -> absl::StatusOr<ScannedInventory> { return Scan(s, stop); });
+  if (!scanned.ok()) return scanned.status();
+  for (size_t i = 0; i < scanned->inventory.keys.size(); ++i) {
+    CacheSigner(scanned->inventory.keys[i], scanned->key_handles[i], generation);
   }
-  std::vector<Found> out;
-  for (Found& f : all) {
-    const IncompleteObject& o = f.object;
-    const auto& partners = o.private_key ? public_ids : private_ids;
-    if (o.id.empty()) {
-      f.object.reason = "no CKA_ID";
-    } else if (o.label.empty()) {
-      f.object.reason = "no label";
-    } else if (!partners.contains(o.id)) {
-      f.object.reason = o.private_key ? "a private key without its public key"
-                                      : "a public key without its private key";
-    } else {
-      continue;
-    }
-    out.push_back(std::move(f));
-  }
-  for (Found& f : unreadable) out.push_back(std::move(f));
-  return out;
-}
-
-absl::StatusOr<std::vector<IncompleteObject>> KeyStore::Impl::ListIncomplete() {
-  using Objects = std::vector<IncompleteObject>;
-  return token_->WithSession(ObjectAccess::kRead, [&](Session& s) -> absl::StatusOr<Objects> {
-    KSEF_ASSIGN_OR_RETURN(std::vector<Found> found, FindIncomplete(s));
-    Objects out;
-    for (Found& f : found) out.push_back(std::move(f.object));
-    return out;
-  });
+  return std::move(scanned->inventory);
 }
 
 absl::StatusOr<int> KeyStore::Impl::DestroyIncomplete(
     const std::function<bool(const IncompleteObject&)>& ours) {
   return token_->WithSession(ObjectAccess::kWrite, [&](Session& s) -> absl::StatusOr<int> {
     KSEF_RETURN_IF_ERROR(token_->CheckIdentity(s));
-    KSEF_ASSIGN_OR_RETURN(std::vector<Found> found, FindIncomplete(s));
-    time_t started = std::time(nullptr);
+    KSEF_ASSIGN_OR_RETURN(ScannedInventory found, Scan(s, {}));
     int destroyed = 0;
-    for (const Found& f : found) {
-      if (!ours(f.object)) continue;
-      CK_RV rv = s.f()->C_DestroyObject(s.handle(), f.handle);
+    for (size_t i = 0; i < found.inventory.incomplete.size(); ++i) {
+      if (!ours(found.inventory.incomplete[i])) continue;
+      CK_RV rv = s.f()->C_DestroyObject(s.handle(), found.incomplete_handles[i]);
       if (rv == CKR_OBJECT_HANDLE_INVALID) continue;  // already gone
       KSEF_RETURN_IF_ERROR(s.Check(rv, "C_DestroyObject (incomplete object)"));
       ++destroyed;
     }
-    KSEF_RETURN_IF_ERROR(SyncStore(started));
+    KSEF_RETURN_IF_ERROR(SyncStore());
     return destroyed;
   });
 }
@@ -294,13 +236,12 @@ absl::Status KeyStore::Impl::Destroy(const std::string& id) {
       KSEF_RETURN_IF_ERROR(s.EnsureLoggedIn());
       return absl::NotFoundError("no object with this CKA_ID on the token");
     }
-    time_t started = std::time(nullptr);
     for (CK_OBJECT_HANDLE h : handles) {
       CK_RV rv = s.f()->C_DestroyObject(s.handle(), h);
       if (rv == CKR_OBJECT_HANDLE_INVALID) continue;  // already gone
       KSEF_RETURN_IF_ERROR(s.Check(rv, "C_DestroyObject"));
     }
-    return SyncStore(started);
+    return SyncStore();
   });
 }
 
@@ -335,14 +276,13 @@ absl::StatusOr<TokenKey> KeyStore::Impl::ImportPrivateKey(const EVP_PKEY* key,
   KSEF_RETURN_IF_ERROR(t.Fill(key, label, id));
   return token_->WithSession(ObjectAccess::kWrite, [&](Session& s) -> absl::StatusOr<TokenKey> {
     KSEF_RETURN_IF_ERROR(token_->CheckIdentity(s));
-    time_t started = std::time(nullptr);
     CK_OBJECT_HANDLE priv = CK_INVALID_HANDLE, pub = CK_INVALID_HANDLE;
     CK_RV rv = s.f()->C_CreateObject(s.handle(), t.priv.data(), t.priv.size(), &priv);
     KSEF_RETURN_IF_ERROR(s.Check(rv, "C_CreateObject (private key)"));
     rv = s.f()->C_CreateObject(s.handle(), t.pub.data(), t.pub.size(), &pub);
     absl::Status created = s.Check(rv, "C_CreateObject (public key)");
-    absl::StatusOr<TokenKey> described = created.ok() ? Describe(s, priv) : created;
-    absl::Status synced = described.ok() ? SyncStore(started) : absl::OkStatus();
+    absl::StatusOr<TokenKey> described = created.ok() ? Describe(s, priv, pub) : created;
+    absl::Status synced = described.ok() ? SyncStore() : absl::OkStatus();
     if (!described.ok() || !synced.ok()) {
       // No orphans: whatever was created is removed again.
       s.f()->C_DestroyObject(s.handle(), priv);
@@ -369,7 +309,6 @@ absl::Status KeyStore::Impl::StoreCertificate(const std::string& id, const std::
   return token_->WithSession(ObjectAccess::kWrite, [&](Session& s) -> absl::Status {
     KSEF_RETURN_IF_ERROR(FindPrivate(s, id).status());
     KSEF_ASSIGN_OR_RETURN(auto old, FindObjects(s, {Attr(CKA_CLASS, &cls), BytesAttr(CKA_ID, id)}));
-    time_t started = std::time(nullptr);
     CK_OBJECT_HANDLE created = CK_INVALID_HANDLE;
     CK_RV rv = s.f()->C_CreateObject(s.handle(), tmpl.data(), tmpl.size(), &created);
     KSEF_RETURN_IF_ERROR(s.Check(rv, "C_CreateObject (certificate)"));
@@ -380,7 +319,7 @@ absl::Status KeyStore::Impl::StoreCertificate(const std::string& id, const std::
                    CkStatus(rv, "C_DestroyObject").message());
       }
     }
-    absl::Status synced = SyncStore(started);
+    absl::Status synced = SyncStore();
     if (!synced.ok()) {
       s.f()->C_DestroyObject(s.handle(), created);
       return synced;
@@ -432,12 +371,15 @@ absl::Status KeyStore::StoreCertificate(const std::string& id, const std::string
 absl::StatusOr<std::string> KeyStore::GetCertificate(const std::string& id) {
   return impl_->GetCertificate(id);
 }
-absl::StatusOr<std::vector<TokenKey>> KeyStore::List() { return impl_->List(); }
-absl::Status KeyStore::Destroy(const std::string& id) { return impl_->Destroy(id); }
-
-absl::StatusOr<std::vector<IncompleteObject>> KeyStore::ListIncomplete() {
-  return impl_->ListIncomplete();
+absl::StatusOr<TokenInventory> KeyStore::Inventory(const std::function<bool()>& stop) {
+  return impl_->Inventory(stop);
 }
+absl::StatusOr<std::vector<TokenKey>> KeyStore::List() {
+  auto inventory = impl_->Inventory({});
+  if (!inventory.ok()) return inventory.status();
+  return std::move(inventory->keys);
+}
+absl::Status KeyStore::Destroy(const std::string& id) { return impl_->Destroy(id); }
 
 absl::StatusOr<int> KeyStore::DestroyIncomplete(
     const std::function<bool(const IncompleteObject&)>& ours) {
@@ -452,6 +394,7 @@ std::string IncompleteObject::Describe() const {
 absl::StatusOr<std::shared_ptr<Signer>> KeyStore::GetSigner(const std::string& id) {
   return impl_->GetSigner(id);
 }
+void KeyStore::RequireOnToken(const std::string& id) { impl_->RequireOnToken(id); }
 std::string KeyStore::UriFor(const std::string& id, const std::string& label) const {
   return impl_->UriFor(id, label);
 }

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
@@ -71,6 +72,20 @@ struct SignLoad {
   int64_t waiting = 0;
 };
 
+// One pass over every object of the token (KeyStore::Inventory).
+struct TokenInventory {
+  std::vector<TokenKey> keys;                // every describable private key (any label)
+  std::vector<IncompleteObject> incomplete;  // see IncompleteObject
+  absl::flat_hash_set<std::string> certificate_ids;  // CKA_IDs of certificate objects
+  size_t objects = 0;                        // objects read
+  // The key with this CKA_ID (the first, if several share it); null if none.
+  const TokenKey* FindKey(const std::string& id) const {
+    auto it = index.find(id);
+    return it == index.end() ? nullptr : &keys[it->second];
+  }
+  absl::flat_hash_map<std::string, size_t> index;  // CKA_ID -> position in keys
+};
+
 class KeyStore {
  public:
   // `token_store_dir`: if not empty, fsync'ed after objects change (SoftHSM2
@@ -93,16 +108,25 @@ class KeyStore {
   // NOT_FOUND if no private key has this CKA_ID.
   absl::StatusOr<TokenKey> Get(const std::string& id);
 
-  // Every private key on the token (any label).
+  // Every key object of the token in one pass: ONE C_FindObjects over all
+  // objects, then one C_GetAttributeValue per object with every attribute
+  // needed (never a find per key: on SoftHSM2 each find re-reads every
+  // object file, so a find per key is quadratic). `incomplete` holds the key
+  // objects that are not part of a complete key (see IncompleteObject): a
+  // public key whose CKA_ID no private key has (or the reverse), a key object
+  // without CKA_ID or label (the service never creates such objects), and
+  // objects whose CKA_CLASS cannot be read. Also caches a signer (with the
+  // object handle of this pass) for every complete key, so the first
+  // signature of each key needs no find either. `stop` (may be empty) is
+  // asked before each object is read; when it returns true the pass ends
+  // with CANCELLED (a signal during start-up). UNAVAILABLE on token trouble
+  // (no partial result).
+  absl::StatusOr<TokenInventory> Inventory(const std::function<bool()>& stop = {});
+
+  // Inventory().keys.
   absl::StatusOr<std::vector<TokenKey>> List();
 
-  // Key objects that are not part of a complete key (see IncompleteObject):
-  // a public key whose CKA_ID no private key has (or the reverse), a key
-  // object without CKA_ID or label (the service never creates such objects),
-  // and objects whose CKA_CLASS cannot be read.
-  absl::StatusOr<std::vector<IncompleteObject>> ListIncomplete();
-
-  // Destroys the incomplete objects (as ListIncomplete finds them now) for
+  // Destroys the incomplete objects (as Inventory finds them now) for
   // which `ours` is true; returns how many were destroyed. Durable when this
   // returns.
   absl::StatusOr<int> DestroyIncomplete(
@@ -134,6 +158,12 @@ class KeyStore {
 
   // A signer for the private key with this CKA_ID (cached; cheap to call).
   absl::StatusOr<std::shared_ptr<crypto::Signer>> GetSigner(const std::string& id);
+
+  // From now on the token counts as the expected one only while it shows the
+  // private key with this CKA_ID (Token::RequireKey: every probe and every
+  // object write check it), handing over the key's handle when the store
+  // knows it (from Inventory), so the first check needs no find.
+  void RequireOnToken(const std::string& id);
 
   // RFC 7512 URI for a private key on this token.
   std::string UriFor(const std::string& id, const std::string& label) const;

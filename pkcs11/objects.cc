@@ -48,22 +48,4 @@ absl::StatusOr<std::string> GetBytesAttribute(Session& session, CK_OBJECT_HANDLE
   return value;
 }
 
-absl::StatusOr<bool> GetBoolAttribute(Session& session, CK_OBJECT_HANDLE object,
-                                      CK_ATTRIBUTE_TYPE type) {
-  CK_BBOOL value = CK_FALSE;
-  CK_ATTRIBUTE a = Attr(type, &value);
-  CK_RV rv = session.f()->C_GetAttributeValue(session.handle(), object, &a, 1);
-  if (rv != CKR_OK) return session.Check(rv, "C_GetAttributeValue");
-  return value == CK_TRUE;
-}
-
-absl::StatusOr<CK_ULONG> GetUlongAttribute(Session& session, CK_OBJECT_HANDLE object,
-                                           CK_ATTRIBUTE_TYPE type) {
-  CK_ULONG value = 0;
-  CK_ATTRIBUTE a = Attr(type, &value);
-  CK_RV rv = session.f()->C_GetAttributeValue(session.handle(), object, &a, 1);
-  if (rv != CKR_OK) return session.Check(rv, "C_GetAttributeValue");
-  return value;
-}
-
 }  // namespace ksef::pkcs11

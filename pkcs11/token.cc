@@ -132,9 +132,11 @@ absl::StatusOr<SessionLease> Token::LeaseForCall() {
   return lease;
 }
 
-void Token::RequireKey(std::string cka_id) {
+void Token::RequireKey(std::string cka_id, CK_OBJECT_HANDLE known, uint64_t known_generation) {
   absl::MutexLock lock(&required_mu_);
   required_key_ = std::move(cka_id);
+  required_handle_ = known;
+  required_generation_ = known_generation;
 }
 
 std::string Token::required_key() const {
@@ -142,13 +144,42 @@ std::string Token::required_key() const {
   return required_key_;
 }
 
+absl::StatusOr<bool> Token::StillRequiredKey(Session& session, const std::string& id) {
+  CK_OBJECT_HANDLE handle = CK_INVALID_HANDLE;
+  {
+    absl::MutexLock lock(&required_mu_);
+    if (required_generation_ != generation_.load()) return false;
+    handle = required_handle_;
+  }
+  if (handle == CK_INVALID_HANDLE) return false;
+  CK_OBJECT_CLASS cls = 0;
+  std::string shown(id.size() + 1, '\0');  // one byte more: a longer CKA_ID differs
+  CK_ATTRIBUTE attrs[] = {Attr(CKA_CLASS, &cls), {CKA_ID, shown.data(), shown.size()}};
+  CK_RV rv = f()->C_GetAttributeValue(session.handle(), handle, attrs, 2);
+  if (rv != CKR_OK) {
+    absl::Status s = session.Check(rv, "C_GetAttributeValue (audit key)");
+    if (absl::IsUnavailable(s)) return s;
+    return false;  // e.g. CKR_OBJECT_HANDLE_INVALID: look for it again
+  }
+  shown.resize(attrs[1].ulValueLen);
+  return cls == CKO_PRIVATE_KEY && shown == id;
+}
+
 absl::Status Token::CheckIdentity(Session& session) {
   std::string id = required_key();
   if (id.empty()) return absl::OkStatus();
+  KSEF_ASSIGN_OR_RETURN(bool still, StillRequiredKey(session, id));
+  if (still) return absl::OkStatus();
+  const uint64_t generation = generation_.load();
   CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
   KSEF_ASSIGN_OR_RETURN(auto found,
                         FindObjects(session, {Attr(CKA_CLASS, &cls), BytesAttr(CKA_ID, id)}, 1));
-  if (!found.empty()) return absl::OkStatus();
+  if (!found.empty()) {
+    absl::MutexLock lock(&required_mu_);
+    required_handle_ = found.front();
+    required_generation_ = generation;
+    return absl::OkStatus();
+  }
   KSEF_RETURN_IF_ERROR(session.EnsureLoggedIn());
   RequestCheck();
   return absl::UnavailableError(absl::StrCat(

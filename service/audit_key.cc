@@ -16,8 +16,10 @@ constexpr absl::Duration kAuditKeyLockWait = absl::Minutes(1);
 // The recorded audit key, checked: a missing or wrong object is a token
 // fault the operator must see, not a reason to start a new chain of trust.
 absl::StatusOr<pkcs11::TokenKey> OpenRecordedAuditKey(pkcs11::KeyStore& store,
+                                                   const pkcs11::TokenInventory& inventory,
                                                    const std::string& cka_id) {
-  auto key = store.Get(cka_id);
+  const pkcs11::TokenKey* listed = inventory.FindKey(cka_id);
+  auto key = listed != nullptr ? absl::StatusOr<pkcs11::TokenKey>(*listed) : store.Get(cka_id);
   if (absl::IsNotFound(key.status())) {
     return absl::FailedPreconditionError(absl::StrCat(
         "the audit key recorded in the key registry (CKA_ID ", HexUpper(cka_id),
@@ -38,16 +40,15 @@ absl::StatusOr<pkcs11::TokenKey> OpenRecordedAuditKey(pkcs11::KeyStore& store,
 // Labelled EC P-256 keys that no registry key owns: the audit key of a
 // registry from before internal_keys (a caller's key may carry the label too,
 // but it is in the registry).
-absl::StatusOr<std::vector<pkcs11::TokenKey>> AdoptionCandidates(pkcs11::KeyStore& store,
-                                                              KeyRegistry& registry) {
-  KSEF_ASSIGN_OR_RETURN(std::vector<pkcs11::TokenKey> keys, store.List());
+absl::StatusOr<std::vector<pkcs11::TokenKey>> AdoptionCandidates(
+    const pkcs11::TokenInventory& inventory, KeyRegistry& registry) {
   std::vector<pkcs11::TokenKey> out;
-  for (pkcs11::TokenKey& k : keys) {
+  for (const pkcs11::TokenKey& k : inventory.keys) {
     if (k.label != kAuditKeyLabel || k.algorithm != crypto::KeyAlgorithm::kEcP256) continue;
     auto owner = registry.GetByCkaId(k.id);
     if (owner.ok()) continue;
     if (!absl::IsNotFound(owner.status())) return owner.status();
-    out.push_back(std::move(k));
+    out.push_back(k);
   }
   return out;
 }
@@ -55,9 +56,10 @@ absl::StatusOr<std::vector<pkcs11::TokenKey>> AdoptionCandidates(pkcs11::KeyStor
 // Adopts the one unrecorded labelled key (a registry from before the
 // record) or generates a new one, and records its CKA_ID. Called under the
 // audit key lock.
-absl::StatusOr<pkcs11::TokenKey> AdoptOrGenerate(pkcs11::KeyStore& store, KeyRegistry& registry) {
+absl::StatusOr<pkcs11::TokenKey> AdoptOrGenerate(pkcs11::KeyStore& store, KeyRegistry& registry,
+                                                 const pkcs11::TokenInventory& inventory) {
   KSEF_ASSIGN_OR_RETURN(std::vector<pkcs11::TokenKey> candidates,
-                        AdoptionCandidates(store, registry));
+                        AdoptionCandidates(inventory, registry));
   pkcs11::TokenKey key;
   if (candidates.size() == 1) {
     key = std::move(candidates[0]);
@@ -84,9 +86,10 @@ absl::StatusOr<pkcs11::TokenKey> AdoptOrGenerate(pkcs11::KeyStore& store, KeyReg
 
 }  // namespace
 
-absl::StatusOr<pkcs11::TokenKey> OpenAuditKey(pkcs11::KeyStore& store, KeyRegistry& registry) {
+absl::StatusOr<pkcs11::TokenKey> OpenAuditKey(pkcs11::KeyStore& store, KeyRegistry& registry,
+                                              const pkcs11::TokenInventory& inventory) {
   auto recorded = registry.GetInternalKey(kAuditKeyRole);
-  if (recorded.ok()) return OpenRecordedAuditKey(store, *recorded);
+  if (recorded.ok()) return OpenRecordedAuditKey(store, inventory, *recorded);
   if (!absl::IsNotFound(recorded.status())) return recorded.status();
   // Replicas starting together on a fresh token: one makes the key, the
   // others wait here and then find it recorded.
@@ -97,9 +100,9 @@ absl::StatusOr<pkcs11::TokenKey> OpenAuditKey(pkcs11::KeyStore& store, KeyRegist
                                      ": ", lock.status().message()));
   }
   recorded = registry.GetInternalKey(kAuditKeyRole);
-  if (recorded.ok()) return OpenRecordedAuditKey(store, *recorded);
+  if (recorded.ok()) return OpenRecordedAuditKey(store, inventory, *recorded);
   if (!absl::IsNotFound(recorded.status())) return recorded.status();
-  return AdoptOrGenerate(store, registry);
+  return AdoptOrGenerate(store, registry, inventory);
 }
 
 absl::StatusOr<audit::CheckpointSigner> AuditCheckpointSigner(pkcs11::KeyStore& store,

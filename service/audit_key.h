@@ -21,8 +21,11 @@ namespace ksef::service {
 inline constexpr char kAuditKeyLabel[] = "ksef-hsm-audit";
 inline constexpr char kAuditKeyRole[] = "audit";  // internal_keys.role
 
-// The audit key for this registry and token:
-//  * recorded: the private key with the recorded CKA_ID. FAILED_PRECONDITION
+// The audit key for this registry and token, looked up in `inventory` (the
+// start-up pass over the token, KeyStore::Inventory; no find per key):
+//  * recorded: the private key with the recorded CKA_ID (asked of the token
+//    directly only when the inventory lacks it: another replica may have made
+//    it since the inventory was taken). FAILED_PRECONDITION
 //    (saying what to do) if it is not on the token or not EC P-256: a token
 //    fault, never papered over by generating a new key.
 //  * not recorded (first start, or a registry from before the record): the
@@ -33,7 +36,8 @@ inline constexpr char kAuditKeyRole[] = "audit";  // internal_keys.role
 //    recording leaves one unrecorded labelled key, which the next start adopts.
 // Other keys carrying the label never stop start-up (KeyManager::Reconcile
 // reports them). UNAVAILABLE and other token/registry errors pass through.
-absl::StatusOr<pkcs11::TokenKey> OpenAuditKey(pkcs11::KeyStore& store, KeyRegistry& registry);
+absl::StatusOr<pkcs11::TokenKey> OpenAuditKey(pkcs11::KeyStore& store, KeyRegistry& registry,
+                                              const pkcs11::TokenInventory& inventory);
 
 // Checkpoint signing through the token signer of the audit key.
 absl::StatusOr<audit::CheckpointSigner> AuditCheckpointSigner(pkcs11::KeyStore& store,

@@ -47,6 +47,12 @@ class AuditKeyTest : public ksef::testing::SharedHsmTest {
     registry_ = std::move(*r);
   }
   static pkcs11::KeyStore& store() { return hsm_->keys(); }
+  // The start-up pass over the token, as the server takes it.
+  static pkcs11::TokenInventory Inventory() {
+    auto inventory = store().Inventory();
+    EXPECT_TRUE(inventory.ok()) << inventory.status();
+    return inventory.value_or(pkcs11::TokenInventory{});
+  }
 
   pkcs11::TokenKey Labelled(crypto::KeyAlgorithm algorithm = crypto::KeyAlgorithm::kEcP256) {
     auto k = store().Generate(algorithm, kAuditKeyLabel);
@@ -73,7 +79,7 @@ class AuditKeyTest : public ksef::testing::SharedHsmTest {
 };
 
 TEST_F(AuditKeyTest, FirstStartGeneratesAndRecordsTheKey) {
-  auto key = OpenAuditKey(store(), *registry_);
+  auto key = OpenAuditKey(store(), *registry_, Inventory());
   ASSERT_TRUE(key.ok()) << key.status();
   EXPECT_EQ(key->label, kAuditKeyLabel);
   EXPECT_EQ(key->algorithm, crypto::KeyAlgorithm::kEcP256);
@@ -82,25 +88,56 @@ TEST_F(AuditKeyTest, FirstStartGeneratesAndRecordsTheKey) {
   EXPECT_EQ(registry_->GetByCkaId(key->id).status().code(), absl::StatusCode::kNotFound);
 
   OpenRegistry();  // a restart
-  auto again = OpenAuditKey(store(), *registry_);
+  auto again = OpenAuditKey(store(), *registry_, Inventory());
   ASSERT_TRUE(again.ok()) << again.status();
   EXPECT_EQ(again->id, key->id);
   EXPECT_EQ(again->public_key_der, key->public_key_der);
 }
 
 TEST_F(AuditKeyTest, RecordedKeyWinsOverLabelledImpostors) {
-  auto key = OpenAuditKey(store(), *registry_);
+  auto key = OpenAuditKey(store(), *registry_, Inventory());
   ASSERT_TRUE(key.ok()) << key.status();
   // A foreign key with the label (pkcs11-tool) and a caller's registry key with it.
   pkcs11::TokenKey foreign = Labelled();
   pkcs11::TokenKey callers = CallerKeyWithAuditLabel();
 
   OpenRegistry();
-  auto again = OpenAuditKey(store(), *registry_);
+  auto again = OpenAuditKey(store(), *registry_, Inventory());
   ASSERT_TRUE(again.ok()) << again.status();
   EXPECT_EQ(again->id, key->id);
   EXPECT_NE(again->id, foreign.id);
   EXPECT_NE(again->id, callers.id);
+}
+
+TEST_F(AuditKeyTest, RecordedKeyIsTakenFromTheInventoryByCkaIdBesideDecoysWithItsLabel) {
+  auto key = OpenAuditKey(store(), *registry_, Inventory());
+  ASSERT_TRUE(key.ok()) << key.status();
+  // Decoys with the audit key's label: several, so that one of them comes
+  // before the real key in the token's object order whatever that order is.
+  std::vector<pkcs11::TokenKey> decoys;
+  for (int i = 0; i < 4; ++i) decoys.push_back(Labelled());
+
+  OpenRegistry();
+  pkcs11::TokenInventory inventory = Inventory();
+  for (const pkcs11::TokenKey& d : decoys) ASSERT_NE(inventory.FindKey(d.id), nullptr);
+  auto again = OpenAuditKey(store(), *registry_, inventory);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->id, key->id);
+  EXPECT_EQ(again->public_key_der, key->public_key_der);
+  EXPECT_EQ(*registry_->GetInternalKey(kAuditKeyRole), key->id);
+}
+
+TEST_F(AuditKeyTest, RecordedKeyMadeAfterTheInventoryIsAskedOfTheToken) {
+  // Another replica made and recorded the key after this one took its inventory.
+  pkcs11::TokenInventory before = Inventory();
+  auto key = OpenAuditKey(store(), *registry_, Inventory());
+  ASSERT_TRUE(key.ok()) << key.status();
+  ASSERT_EQ(before.FindKey(key->id), nullptr);
+
+  OpenRegistry();
+  auto again = OpenAuditKey(store(), *registry_, before);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->id, key->id);
 }
 
 TEST_F(AuditKeyTest, MigrationAdoptsTheOneUnownedLabelledKey) {
@@ -111,7 +148,7 @@ TEST_F(AuditKeyTest, MigrationAdoptsTheOneUnownedLabelledKey) {
   ASSERT_EQ(registry_->GetInternalKey(kAuditKeyRole).status().code(),
             absl::StatusCode::kNotFound);
 
-  auto key = OpenAuditKey(store(), *registry_);
+  auto key = OpenAuditKey(store(), *registry_, Inventory());
   ASSERT_TRUE(key.ok()) << key.status();
   EXPECT_EQ(key->id, old_audit_key.id);
   EXPECT_EQ(key->public_key_der, old_audit_key.public_key_der);
@@ -122,7 +159,7 @@ TEST_F(AuditKeyTest, MigrationAdoptsTheOneUnownedLabelledKey) {
 TEST_F(AuditKeyTest, MigrationNeverAdoptsARegistryKeyOrAnotherAlgorithm) {
   pkcs11::TokenKey callers = CallerKeyWithAuditLabel();
   pkcs11::TokenKey rsa = Labelled(crypto::KeyAlgorithm::kRsa2048);
-  auto key = OpenAuditKey(store(), *registry_);
+  auto key = OpenAuditKey(store(), *registry_, Inventory());
   ASSERT_TRUE(key.ok()) << key.status();
   EXPECT_NE(key->id, callers.id);
   EXPECT_NE(key->id, rsa.id);
@@ -133,23 +170,23 @@ TEST_F(AuditKeyTest, MigrationNeverAdoptsARegistryKeyOrAnotherAlgorithm) {
 TEST_F(AuditKeyTest, SeveralCandidatesDoNotStopStartUp) {
   pkcs11::TokenKey a = Labelled();
   pkcs11::TokenKey b = Labelled();
-  auto key = OpenAuditKey(store(), *registry_);
+  auto key = OpenAuditKey(store(), *registry_, Inventory());
   ASSERT_TRUE(key.ok()) << key.status();
   EXPECT_NE(key->id, a.id);  // ambiguous: neither is trusted
   EXPECT_NE(key->id, b.id);
   EXPECT_EQ(*registry_->GetInternalKey(kAuditKeyRole), key->id);
-  auto again = OpenAuditKey(store(), *registry_);
+  auto again = OpenAuditKey(store(), *registry_, Inventory());
   ASSERT_TRUE(again.ok()) << again.status();
   EXPECT_EQ(again->id, key->id);
 }
 
 TEST_F(AuditKeyTest, RecordedKeyMissingOnTheTokenFailsStartUp) {
-  auto key = OpenAuditKey(store(), *registry_);
+  auto key = OpenAuditKey(store(), *registry_, Inventory());
   ASSERT_TRUE(key.ok()) << key.status();
   ASSERT_TRUE(store().Destroy(key->id).ok());
   pkcs11::TokenKey impostor = Labelled();  // must not be taken instead
 
-  auto again = OpenAuditKey(store(), *registry_);
+  auto again = OpenAuditKey(store(), *registry_, Inventory());
   EXPECT_EQ(again.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(std::string(again.status().message()),
               HasSubstr("is not on token '" + token_->label() + "'"));
@@ -189,7 +226,7 @@ TEST_F(AuditKeyTest, RegistryFromBeforeInternalKeysGetsTheTable) {
   pkcs11::TokenKey old_audit_key = Labelled();
   auto r = OpenKeyRegistry({.kind = "sqlite", .sqlite_path = path});
   ASSERT_TRUE(r.ok()) << r.status();
-  auto key = OpenAuditKey(store(), **r);
+  auto key = OpenAuditKey(store(), **r, Inventory());
   ASSERT_TRUE(key.ok()) << key.status();
   EXPECT_EQ(key->id, old_audit_key.id);
   EXPECT_EQ(*(*r)->GetInternalKey(kAuditKeyRole), old_audit_key.id);

@@ -149,11 +149,13 @@ class KeyManager {
   // a shared registry another process may own it). Reports unknown, missing
   // and incomplete token objects; changes nothing on the token.
   absl::StatusOr<ConsistencyReport> Reconcile();
-  // Reconcile() at start-up, before serving: also removes the incomplete
-  // objects an interrupted creation of this service left (those with the
-  // CKA_ID of a CREATING row, and objects without any CKA_ID when such a
-  // creation exists; the service never makes an object without CKA_ID).
-  absl::StatusOr<ConsistencyReport> ReconcileAtStartup();
+  // Reconcile() at start-up, before serving, against `inventory` (the
+  // start-up pass over the token, KeyStore::Inventory, taken once for the
+  // audit key and this): also removes the incomplete objects an interrupted
+  // creation of this service left (those with the CKA_ID of a CREATING row,
+  // and objects without any CKA_ID when such a creation exists; the service
+  // never makes an object without CKA_ID).
+  absl::StatusOr<ConsistencyReport> ReconcileAtStartup(const pkcs11::TokenInventory& inventory);
 
   // How old a CREATING or DESTROYING row must be before another process
   // (or, with a shared registry, any process) may take it over: its owner
@@ -199,11 +201,14 @@ class KeyManager {
   KeyState EffectiveState(const KeyRecord& record) const;
   bool IsReserved(const std::string& cka_id) const;
   absl::Status FinishDestruction(KeyRecord record);
-  absl::StatusOr<ConsistencyReport> ReconcileLocked(bool at_startup)
+  absl::StatusOr<ConsistencyReport> ReconcileLocked(bool at_startup,
+                                                    const pkcs11::TokenInventory& inventory)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Completes or drops one CREATING row (see Reconcile); `interrupted`
-  // collects the CKA_IDs of dropped creations.
-  absl::Status ReconcileCreating(KeyRecord& row, const pkcs11::TokenKey* on_token, bool at_startup,
+  // collects the CKA_IDs of dropped creations. `has_certificate`: the token
+  // holds a certificate with the row's CKA_ID (an interrupted import).
+  absl::Status ReconcileCreating(KeyRecord& row, const pkcs11::TokenKey* on_token,
+                                 bool has_certificate, bool at_startup,
                                  absl::flat_hash_set<std::string>& interrupted)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::StatusOr<int> RemoveDebris(const absl::flat_hash_set<std::string>& interrupted);

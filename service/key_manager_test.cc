@@ -292,7 +292,9 @@ TEST_F(KeyManagerTest, StartupRemovesDebrisOfInterruptedCreationsAndReportsTheRe
   EXPECT_TRUE(registry_->Get("crashed").ok());
   EXPECT_FALSE(Mentions(report->unknown_token_keys, crashed.cka_id));
 
-  report = manager_->ReconcileAtStartup();
+  auto inventory = hsm_->keys().Inventory();
+  ASSERT_TRUE(inventory.ok()) << inventory.status();
+  report = manager_->ReconcileAtStartup(*inventory);
   ASSERT_TRUE(report.ok()) << report.status();
   EXPECT_FALSE(Mentions(report->incomplete_token_objects, crashed.cka_id));
   EXPECT_TRUE(Mentions(report->incomplete_token_objects, foreign)) << "not ours: only reported";

@@ -103,18 +103,20 @@ absl::StatusOr<ConsistencyReport> KeyManager::Reconcile() {
   KSEF_ASSIGN_OR_RETURN(std::unique_ptr<RegistryLock> sweeping,
                         registry_->Lock(kLockSweeps, kSweepLockWait));
   absl::MutexLock lock(&mu_);
-  return ReconcileLocked(/*at_startup=*/false);
+  KSEF_ASSIGN_OR_RETURN(pkcs11::TokenInventory inventory, store_->Inventory());
+  return ReconcileLocked(/*at_startup=*/false, inventory);
 }
 
-absl::StatusOr<ConsistencyReport> KeyManager::ReconcileAtStartup() {
+absl::StatusOr<ConsistencyReport> KeyManager::ReconcileAtStartup(
+    const pkcs11::TokenInventory& inventory) {
   KSEF_ASSIGN_OR_RETURN(std::unique_ptr<RegistryLock> sweeping,
                         registry_->Lock(kLockSweeps, kSweepLockWait));
   absl::MutexLock lock(&mu_);
-  return ReconcileLocked(/*at_startup=*/true);
+  return ReconcileLocked(/*at_startup=*/true, inventory);
 }
 
 absl::Status KeyManager::ReconcileCreating(KeyRecord& r, const pkcs11::TokenKey* on_token,
-                                           bool at_startup,
+                                           bool has_certificate, bool at_startup,
                                            absl::flat_hash_set<std::string>& interrupted) {
   if (CreationRunning(r.cka_id)) return absl::OkStatus();  // a live Create owns it
   // Another replica's Create may own it: left to it until its lease is over.
@@ -129,10 +131,13 @@ absl::Status KeyManager::ReconcileCreating(KeyRecord& r, const pkcs11::TokenKey*
   r.pkcs11_uri = on_token->uri;
   r.state = KeyState::kPendingCertificate;
   // An import interrupted after its certificate was stored.
-  auto cert = store_->GetCertificate(r.cka_id);
-  if (cert.ok()) {
-    r.certificate_der = *cert;
-    r.state = KeyState::kActive;
+  if (has_certificate) {
+    auto cert = store_->GetCertificate(r.cka_id);
+    if (absl::IsUnavailable(cert.status())) return cert.status();
+    if (cert.ok()) {
+      r.certificate_der = *cert;
+      r.state = KeyState::kActive;
+    }
   }
   r.update_time = clock_();
   absl::Status completed = registry_->Update(r);
@@ -142,11 +147,19 @@ absl::Status KeyManager::ReconcileCreating(KeyRecord& r, const pkcs11::TokenKey*
   return absl::OkStatus();
 }
 
+namespace {
+// Left by one of `interrupted` (the service never makes an object without CKA_ID).
+bool IsDebris(const pkcs11::IncompleteObject& o,
+              const absl::flat_hash_set<std::string>& interrupted) {
+  return !interrupted.empty() && (o.id.empty() || interrupted.contains(o.id));
+}
+}  // namespace
+
 absl::StatusOr<int> KeyManager::RemoveDebris(const absl::flat_hash_set<std::string>& interrupted) {
   if (interrupted.empty()) return 0;
   KSEF_ASSIGN_OR_RETURN(std::unique_ptr<RegistryLock> token_writes, LockTokenWrites());
   KSEF_ASSIGN_OR_RETURN(int removed, store_->DestroyIncomplete([&](const pkcs11::IncompleteObject& o) {
-    return o.id.empty() || interrupted.contains(o.id);
+    return IsDebris(o, interrupted);
   }));
   if (removed > 0) {
     LogWarning("removed ", removed, " incomplete token object(s) left by ", interrupted.size(),
@@ -155,10 +168,10 @@ absl::StatusOr<int> KeyManager::RemoveDebris(const absl::flat_hash_set<std::stri
   return removed;
 }
 
-absl::StatusOr<ConsistencyReport> KeyManager::ReconcileLocked(bool at_startup) {
-  KSEF_ASSIGN_OR_RETURN(auto token_keys, store_->List());
+absl::StatusOr<ConsistencyReport> KeyManager::ReconcileLocked(
+    bool at_startup, const pkcs11::TokenInventory& inventory) {
   absl::flat_hash_map<std::string, const pkcs11::TokenKey*> on_token;
-  for (const auto& k : token_keys) {
+  for (const auto& k : inventory.keys) {
     if (!k.id.empty() && !k.label.empty()) on_token[k.id] = &k;  // else: incomplete
   }
 
@@ -175,6 +188,7 @@ absl::StatusOr<ConsistencyReport> KeyManager::ReconcileLocked(bool at_startup) {
       auto it = on_token.find(r.cka_id);
       if (r.state == KeyState::kCreating) {
         KSEF_RETURN_IF_ERROR(ReconcileCreating(r, it == on_token.end() ? nullptr : it->second,
+                                               inventory.certificate_ids.contains(r.cka_id),
                                                at_startup, interrupted));
         continue;
       }
@@ -184,8 +198,9 @@ absl::StatusOr<ConsistencyReport> KeyManager::ReconcileLocked(bool at_startup) {
     if (rows.size() < 500) break;
   }
   if (at_startup) KSEF_RETURN_IF_ERROR(RemoveDebris(interrupted).status());
-  KSEF_ASSIGN_OR_RETURN(std::vector<pkcs11::IncompleteObject> incomplete, store_->ListIncomplete());
-  for (const pkcs11::IncompleteObject& o : incomplete) {
+  // The inventory is from before RemoveDebris: what it removed is not reported.
+  for (const pkcs11::IncompleteObject& o : inventory.incomplete) {
+    if (at_startup && IsDebris(o, interrupted)) continue;
     report.incomplete_token_objects.push_back(o.Describe());
   }
   for (const auto& [id, key] : on_token) {

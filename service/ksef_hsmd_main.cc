@@ -3,18 +3,25 @@
 //   ksef-hsmd --config /etc/ksef-hsm/ksef-hsmd.conf
 //   ksef-hsmd --config FILE --check-config   # validate and exit
 //
-// SIGTERM / SIGINT: graceful shutdown (exit 0). Start-up failures exit 1 with
-// one line that says what to fix.
+// SIGTERM / SIGINT: graceful shutdown (exit 0); during start-up, start-up
+// stops at its next step or token object and the process exits 128 + the
+// signal number (143 for SIGTERM, 130 for SIGINT) with the log line "stopped
+// during start-up". Start-up failures exit 1 with one line that says what to
+// fix.
 #include <signal.h>
 #include <sys/stat.h>
 
+#include <atomic>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <optional>
 #include <string>
 #include <thread>
+#include <utility>
 
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "common/files.h"
 #include "common/log.h"
 #include "metrics/metrics.h"
@@ -77,32 +84,147 @@ int CheckConfig(const ksef::service::ServerConfig& config, const std::string& co
   return 0;
 }
 
+// How long a stop signal during start-up waits for Server::Start to notice
+// it before the process exits at once (see SignalThread).
+constexpr absl::Duration kStartupStopGrace = absl::Seconds(1);
+
+// The process's one signal-taking thread (sigwait on `signals`, blocked in
+// every thread), from before start-up to shutdown. A stop signal (SIGTERM,
+// SIGINT) before the server is published sets the flag Server::Start polls;
+// if start-up has not looked at it within kStartupStopGrace (it is inside one
+// long call it cannot leave: C_Initialize reading a large token, a find, a
+// wait for another replica's lock), the process exits 128 + signal at once,
+// without cleanup. That is safe for the same reason a SIGKILL at start-up
+// is: what start-up writes (registry rows, the audit key, the removal of
+// debris) is made to survive a crash at any point, and the next start
+// completes it. After the server is published, a stop signal shuts it down. SIGHUP reloads the policy once the server
+// runs (one during start-up is applied when it is published: the policy file
+// may have been read before the signal).
+class SignalThread {
+ public:
+  explicit SignalThread(sigset_t signals) : signals_(signals), thread_([this] { Run(); }) {}
+  ~SignalThread() { Join(); }
+  // Waits for the thread: it returns after the first stop signal (or Abandon).
+  void Join() {
+    if (thread_.joinable()) thread_.join();
+  }
+  SignalThread(const SignalThread&) = delete;
+  SignalThread& operator=(const SignalThread&) = delete;
+
+  // The stop signal received so far (0: none).
+  int stop_signal() const { return stop_signal_.load(); }
+
+  // Server::Start's stop flag: true once a stop signal came. A true answer
+  // means start-up has noticed the stop: from then on it tears down at its
+  // own pace (no forced exit).
+  bool StopRequested() {
+    if (stop_signal() == 0) return false;
+    absl::MutexLock lock(&mu_);
+    noticed_ = true;
+    return true;
+  }
+
+  // The server is running: signals go to it from now on. A stop that came
+  // before is acted on here.
+  void Publish(ksef::service::Server* server) {
+    bool reload = false;
+    {
+      absl::MutexLock lock(&mu_);
+      server_ = server;
+      reload = std::exchange(reload_pending_, false);
+    }
+    if (reload) server->ReloadPolicy().IgnoreError();  // logged by the server
+    if (stop_signal() != 0) server->Shutdown();
+  }
+
+  // Start-up failed or was stopped: no server will come. Ends the thread
+  // (woken by a signal sent to it alone) unless a stop signal ended it.
+  void Abandon() {
+    absl::MutexLock lock(&mu_);
+    abandoned_ = true;
+    if (running_) pthread_kill(thread_.native_handle(), SIGTERM);
+  }
+
+ private:
+  static const char* Name(int sig) { return sig == SIGTERM ? "SIGTERM" : "SIGINT"; }
+
+  void Run() {
+    ksef::service::Server* stop = nullptr;
+    while (true) {
+      int sig = 0;
+      sigwait(&signals_, &sig);
+      absl::MutexLock lock(&mu_);
+      if (abandoned_) break;
+      if (sig == SIGHUP) {
+        if (server_ == nullptr) {
+          ksef::LogInfo("received SIGHUP during start-up: the policy is reloaded once serving");
+          reload_pending_ = true;
+        } else {
+          ksef::LogInfo("received SIGHUP: reloading the policy file");
+          server_->ReloadPolicy().IgnoreError();  // logged; the old policy stays on error
+        }
+        continue;
+      }
+      stop_signal_ = sig;
+      ksef::LogInfo("received ", Name(sig), server_ == nullptr ? " during start-up" : "");
+      stop = server_;
+      if (stop == nullptr) ExitIfStartupStuck(sig);
+      break;
+    }
+    if (stop != nullptr) stop->Shutdown();  // outside mu_: it waits for calls in flight
+    absl::MutexLock lock(&mu_);
+    running_ = false;
+  }
+
+  // Called with mu_ held: waits (releasing it) until start-up noticed the stop
+  // (StopRequested), published the server or gave up; else exits.
+  void ExitIfStartupStuck(int sig) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    auto settled = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
+      return noticed_ || server_ != nullptr || abandoned_;
+    };
+    if (mu_.AwaitWithTimeout(absl::Condition(&settled), kStartupStopGrace)) return;
+    ksef::LogWarning("stopped during start-up (", Name(sig), "; start-up did not notice it within ",
+                     absl::FormatDuration(kStartupStopGrace),
+                     ": inside a PKCS#11 call or a lock wait it cannot leave): exit ", 128 + sig,
+                     " now, without cleanup; the next start completes what this one began");
+    std::fflush(nullptr);
+    std::_Exit(128 + sig);
+  }
+
+  sigset_t signals_;
+  absl::Mutex mu_;
+  ksef::service::Server* server_ ABSL_GUARDED_BY(mu_) = nullptr;
+  bool reload_pending_ ABSL_GUARDED_BY(mu_) = false;
+  bool abandoned_ ABSL_GUARDED_BY(mu_) = false;
+  bool noticed_ ABSL_GUARDED_BY(mu_) = false;  // start-up saw the stop
+  bool running_ ABSL_GUARDED_BY(mu_) = true;
+  std::atomic<int> stop_signal_{0};
+  std::thread thread_;  // last: starts once the members above exist
+};
+
 // Starts the server and serves until SIGTERM/SIGINT; SIGHUP reloads the
-// policy. `signals` are blocked in every thread and taken here by sigwait.
-int Serve(const ksef::service::ServerConfig& config, sigset_t& signals) {
-  auto server = ksef::service::Server::Start(config);
+// policy. `signals` are blocked in every thread and taken by SignalThread,
+// which runs before the token is opened, so a stop during start-up is honoured.
+int Serve(const ksef::service::ServerConfig& config, const sigset_t& signals) {
+  SignalThread signal_thread(signals);
+  auto server = ksef::service::Server::Start(
+      config, [&signal_thread] { return signal_thread.StopRequested(); });
   if (!server.ok()) {
+    signal_thread.Abandon();
+    const int sig = signal_thread.stop_signal();
+    if (sig != 0 && absl::IsCancelled(server.status())) {
+      ksef::LogInfo("stopped during start-up (", sig == SIGTERM ? "SIGTERM" : "SIGINT",
+                    "; ", server.status().message(), "): exit ", 128 + sig);
+      return 128 + sig;
+    }
     ksef::LogError("start-up failed: ", server.status().ToString());
     return 1;
   }
   // The revision comes with the build's git revision (not wired yet).
   (*server)->metrics().SetBuildInfo(KSEF_VERSION, "unknown");
-  std::thread waiter([&signals, s = server->get()] {
-    while (true) {
-      int sig = 0;
-      sigwait(&signals, &sig);
-      if (sig == SIGHUP) {
-        ksef::LogInfo("received SIGHUP: reloading the policy file");
-        s->ReloadPolicy().IgnoreError();  // logged; the old policy stays on error
-        continue;
-      }
-      ksef::LogInfo("received ", sig == SIGTERM ? "SIGTERM" : "SIGINT");
-      s->Shutdown();
-      return;
-    }
-  });
+  signal_thread.Publish(server->get());
   (*server)->Wait();
-  waiter.join();
+  signal_thread.Join();  // it may still be returning from Shutdown()
   server->reset();
   return 0;
 }
@@ -110,12 +232,6 @@ int Serve(const ksef::service::ServerConfig& config, sigset_t& signals) {
 }  // namespace
 
 int main(int argc, char** argv) {
-#ifdef NDEBUG
-  // Debian builds abseil with absl::Mutex deadlock detection on: every lock
-  // then updates a global lock graph (GraphCycles), a cost on each call.
-  // Debug builds and the TSan/ASan runs keep it; release builds turn it off.
-  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
-#endif
   // Everything this process creates is private to the service user: the
   // SQLite registry and audit log (SQLite creates them 0644 less the umask),
   // SoftHSM2's object files when it creates a key, and any file a library

@@ -104,34 +104,52 @@ absl::StatusOr<std::string> ReadTlsFile(const std::string& path, absl::string_vi
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
+absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerConfig& config,
+                                                      std::function<bool()> stop_requested) {
   // Before the token and the stores: a second process on a taken address
   // must stop without touching them.
   absl::Status address = CheckListenAddressFree(config.listen_address, config.listen_reuse_port);
   if (!address.ok()) return address;
-  std::unique_ptr<Server> server(new Server(config));
-  absl::Status registry_opened = server->OpenRegistry();
-  if (!registry_opened.ok()) return registry_opened;
-  absl::Status token_opened = server->OpenToken();
-  if (!token_opened.ok()) return token_opened;
-
-  auto policy = PolicyHolder::Open(config.policy_file);
-  if (!policy.ok()) return policy.status();
-  server->policy_ = std::move(*policy);
-  absl::Status keys_opened = server->OpenKeys();
-  if (!keys_opened.ok()) return keys_opened;
-  server->WarnExpiringCertificates();
-  absl::Status audit_started = server->StartAudit();
-  if (!audit_started.ok()) return audit_started;
-  server->MakeServices();
-  absl::Status metrics_started = server->StartMetrics();
-  if (!metrics_started.ok()) return metrics_started;
-  absl::Status started = server->StartGrpc();
-  if (!started.ok()) return started;
+  std::unique_ptr<Server> server(new Server(config, std::move(stop_requested)));
+  // Each step, then a look at the stop request (a signal during start-up).
+  const std::function<absl::Status()> steps[] = {
+      [&] { return server->OpenRegistry(); },
+      [&] { return server->OpenToken(); },
+      [&]() -> absl::Status {
+        auto policy = PolicyHolder::Open(config.policy_file);
+        if (!policy.ok()) return policy.status();
+        server->policy_ = std::move(*policy);
+        return absl::OkStatus();
+      },
+      [&] { return server->OpenKeys(); },
+      [&] {
+        server->WarnExpiringCertificates();
+        return server->StartAudit();
+      },
+      [&] {
+        server->MakeServices();
+        absl::Status metrics_started = server->StartMetrics();
+        if (!metrics_started.ok()) return metrics_started;
+        return server->StartGrpc();
+      },
+  };
+  for (const auto& step : steps) {
+    absl::Status stopped = server->CheckStartupStop();
+    if (!stopped.ok()) return stopped;
+    absl::Status done = step();
+    if (!done.ok()) return done;
+  }
   server->SetServing(true);
   server->monitor_ = std::thread([s = server.get()] { s->MonitorLoop(); });
   server->sweeper_ = std::thread([s = server.get()] { s->SweepLoop(); });
   return server;
+}
+
+absl::Status Server::CheckStartupStop() const {
+  if (stop_requested_ && stop_requested_()) {
+    return absl::CancelledError("stopped during start-up, before serving");
+  }
+  return absl::OkStatus();
 }
 
 absl::Status Server::OpenRegistry() {
@@ -185,14 +203,22 @@ absl::Status Server::OpenKeys() {
                                        config_.destruction_grace_period);
   if (config_.registry_store != "sqlite") keys_->ShareRegistry();  // other replicas use it too
   gate_ = std::make_unique<SigningGate>(&hsm_->keys(), certificates_.get());
-  auto audit_key = OpenAuditKey(hsm_->keys(), *registry_);
+  // One pass over the token for everything start-up needs from it (the
+  // audit key, reconcile, the signers' handles): never a find per key.
+  const absl::Time began = absl::Now();
+  LogInfo("reading the token's objects (one pass: audit key, reconcile, signer handles)");
+  auto inventory = hsm_->keys().Inventory(stop_requested_);
+  if (!inventory.ok()) return inventory.status();
+  LogInfo("token inventory: ", inventory->objects, " objects, ", inventory->keys.size(),
+          " private keys, read in ", absl::FormatDuration(absl::Now() - began));
+  auto audit_key = OpenAuditKey(hsm_->keys(), *registry_, *inventory);
   if (!audit_key.ok()) return audit_key.status();
   keys_->ReserveTokenKey(audit_key->id);
   // From now on the token counts as the expected one only while it shows the
   // audit key: a token that comes back without it is not used (fail closed).
   hsm_->RequireKey(audit_key->id);
   audit_key_ = std::make_unique<pkcs11::TokenKey>(*audit_key);
-  auto report = keys_->ReconcileAtStartup();
+  auto report = keys_->ReconcileAtStartup(*inventory);
   if (!report.ok()) return report.status();
   LogInfo("key registry: ", report->checked_keys, " keys, ", report->unknown_token_keys.size(),
           " unknown on token, ", report->missing_keys.size(), " missing on token, ",
@@ -568,8 +594,10 @@ void Server::Shutdown() {
 
 void Server::Wait() { done_.WaitForNotification(); }
 
-Server::Server(ServerConfig config)
-    : config_(std::move(config)), metrics_(std::make_unique<metrics::Metrics>(ServedMethods())) {}
+Server::Server(ServerConfig config, std::function<bool()> stop_requested)
+    : config_(std::move(config)),
+      metrics_(std::make_unique<metrics::Metrics>(ServedMethods())),
+      stop_requested_(std::move(stop_requested)) {}
 
 Server::~Server() { Shutdown(); }
 

@@ -15,6 +15,7 @@
 #ifndef KSEF_SERVICE_SERVER_H_
 #define KSEF_SERVICE_SERVER_H_
 
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -65,7 +66,16 @@ class KeyMetricsSource;
 
 class Server {
  public:
-  static absl::StatusOr<std::unique_ptr<Server>> Start(const ServerConfig& config);
+  // `stop_requested` (may be empty) is asked between the start-up steps and
+  // before each token object is read (the token inventory can take long on a
+  // token with many objects); once it returns true, Start stops and returns
+  // CANCELLED, having left nothing half-written (the steps it skips are
+  // reads, or writes that are complete before it asks). A single long
+  // PKCS#11 call (C_Initialize reading a large token, a C_FindObjects) and a
+  // wait for another replica's lock are not interrupted: the stop is seen
+  // when they return (ksef-hsmd's main does not wait that long; see there).
+  static absl::StatusOr<std::unique_ptr<Server>> Start(
+      const ServerConfig& config, std::function<bool()> stop_requested = {});
   ~Server();  // calls Shutdown() if needed
 
   void Shutdown();
@@ -80,7 +90,9 @@ class Server {
   metrics::Metrics& metrics() { return *metrics_; }
 
  private:
-  explicit Server(ServerConfig config);
+  Server(ServerConfig config, std::function<bool()> stop_requested);
+  // CANCELLED when the start-up was asked to stop.
+  absl::Status CheckStartupStop() const;
   absl::Status StartGrpc();
   // The metrics endpoint on metrics_listen (if set), with its sources.
   absl::Status StartMetrics();
@@ -116,6 +128,7 @@ class Server {
   const ServerConfig config_;
   // Outlives everything below (the token and the audit log report to it).
   std::unique_ptr<metrics::Metrics> metrics_;
+  const std::function<bool()> stop_requested_;
   std::unique_ptr<pkcs11::Hsm> hsm_;
   std::unique_ptr<KeyRegistry> registry_;
   std::unique_ptr<CertificateCache> certificates_;  // outlives its users below

@@ -24,12 +24,6 @@ absl::StatusOr<std::vector<CK_OBJECT_HANDLE>> FindObjects(Session& session,
 absl::StatusOr<std::string> GetBytesAttribute(Session& session, CK_OBJECT_HANDLE object,
                                               CK_ATTRIBUTE_TYPE type);
 
-absl::StatusOr<bool> GetBoolAttribute(Session& session, CK_OBJECT_HANDLE object,
-                                      CK_ATTRIBUTE_TYPE type);
-
-absl::StatusOr<CK_ULONG> GetUlongAttribute(Session& session, CK_OBJECT_HANDLE object,
-                                           CK_ATTRIBUTE_TYPE type);
-
 // Template entry pointing at caller-owned storage.
 template <typename T>
 CK_ATTRIBUTE Attr(CK_ATTRIBUTE_TYPE type, T* value) {

@@ -19,6 +19,7 @@
 #include <memory>
 #include <semaphore>
 #include <string>
+#include <utility>
 
 #include "absl/synchronization/mutex.h"
 #include "crypto/signer.h"
@@ -50,6 +51,11 @@ class Pkcs11Signer : public crypto::Signer {
   const std::string& public_key_der() const override { return public_key_der_; }
   absl::StatusOr<std::string> SignDigest(crypto::SignatureScheme scheme,
                                          absl::string_view digest) const override;
+  // The cached object handle and the token generation it is valid in.
+  std::pair<CK_OBJECT_HANDLE, uint64_t> cached_handle() const {
+    absl::MutexLock lock(&mu_);
+    return {handle_, generation_};
+  }
 
  private:
   absl::StatusOr<CK_OBJECT_HANDLE> Handle(Session& session, bool refresh) const;

@@ -84,10 +84,17 @@ class Token {
 
   // The private key (by CKA_ID) whose presence proves this is the expected
   // token: checked by every probe and by CheckIdentity.
-  void RequireKey(std::string cka_id);
+  // `known`: the key's handle if the caller has one (from the start-up
+  // inventory), valid in `known_generation`; saves CheckIdentity its one find.
+  void RequireKey(std::string cka_id, CK_OBJECT_HANDLE known = CK_INVALID_HANDLE,
+                  uint64_t known_generation = 0);
   // OK when the required key (if any) is visible through `session`; otherwise
   // requests a check and returns UNAVAILABLE. Object writes call it first, so
-  // nothing is created in a token that is not the expected one.
+  // nothing is created in a token that is not the expected one. Cost does not
+  // grow with the number of objects: the key's handle is found once per
+  // generation, and later checks read CKA_CLASS and CKA_ID of that handle
+  // (a token swapped or the object removed makes the handle invalid or show
+  // other values; then it is looked for again by CKA_ID).
   absl::Status CheckIdentity(Session& session);
 
   // For a key the service knows (it is asked to sign with it) that the token
@@ -144,6 +151,9 @@ class Token {
   absl::Status Reconnect(bool reinitialize) ABSL_EXCLUSIVE_LOCKS_REQUIRED(recover_mu_, object_mu_);
   void ForgetSessions() ABSL_EXCLUSIVE_LOCKS_REQUIRED(recover_mu_, object_mu_);
   std::string required_key() const;
+  // True when `handle` (found in the current generation) still is the
+  // private key `id`; UNAVAILABLE when the session is gone.
+  absl::StatusOr<bool> StillRequiredKey(Session& session, const std::string& id);
 
   Module* const module_;
   const TokenSelector selector_;
@@ -160,6 +170,9 @@ class Token {
   CK_SESSION_HANDLE anchor_ ABSL_GUARDED_BY(recover_mu_) = CK_INVALID_HANDLE;
   mutable absl::Mutex required_mu_;
   std::string required_key_ ABSL_GUARDED_BY(required_mu_);
+  // The required key's handle as last found, and the generation it is valid in.
+  CK_OBJECT_HANDLE required_handle_ ABSL_GUARDED_BY(required_mu_) = CK_INVALID_HANDLE;
+  uint64_t required_generation_ ABSL_GUARDED_BY(required_mu_) = 0;
   absl::Time last_failure_log_ ABSL_GUARDED_BY(recover_mu_) = absl::InfinitePast();
 
   std::atomic<bool> usable_{false};

@@ -56,6 +56,11 @@
 //                        C_SignFinal sleep that long before forwarding (a
 //                        network round trip). The value is re-read at most
 //                        every 100 ms: a change takes effect within 100 ms.
+//   attribute-latency-us sticky, content: decimal microseconds.
+//                        C_GetAttributeValue sleeps that long before
+//                        forwarding (a slow device: makes the start-up's pass
+//                        over the token's objects take long). Read at every
+//                        call.
 //   buffer-too-small     one-shot, fires at the next C_Sign with a non-NULL
 //                        output buffer: forwarded with *pulSignatureLen = 1,
 //                        so the real module returns CKR_BUFFER_TOO_SMALL with
@@ -277,6 +282,23 @@ struct SessionCall<Fn, kOutage> {
 
 // ------------------------------------------------------------------- signing
 
+// The decimal microseconds in control file `name` (0 when absent).
+long ReadLatencyUs(const char* name) {
+  long us = 0;
+  const std::string path = ControlPath(name);
+  const int fd = path.empty() ? -1 : ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd >= 0) {
+    char buf[32] = {};
+    if (::read(fd, buf, sizeof(buf) - 1) > 0) us = std::strtol(buf, nullptr, 10);
+    ::close(fd);
+  }
+  return us > 0 ? us : 0;
+}
+
+void SleepUs(long us) {
+  if (us > 0) std::this_thread::sleep_for(std::chrono::microseconds(us));
+}
+
 // The sign-latency-us value, re-read at most every 100 ms (lock-free between).
 long SignLatencyUs() {
   static std::atomic<long> cached_us{0};
@@ -287,23 +309,19 @@ long SignLatencyUs() {
                                 std::chrono::milliseconds(100))
                                 .count();
   if ((last == 0 || now - last >= kRecheck) && checked_at.compare_exchange_strong(last, now)) {
-    long us = 0;
-    const std::string path = ControlPath("sign-latency-us");
-    const int fd = path.empty() ? -1 : ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd >= 0) {
-      char buf[32] = {};
-      if (::read(fd, buf, sizeof(buf) - 1) > 0) us = std::strtol(buf, nullptr, 10);
-      ::close(fd);
-    }
-    cached_us.store(us > 0 ? us : 0, std::memory_order_relaxed);
+    cached_us.store(ReadLatencyUs("sign-latency-us"), std::memory_order_relaxed);
   }
   return cached_us.load(std::memory_order_relaxed);
 }
 
-void SignLatency() {
-  if (const long us = SignLatencyUs(); us > 0) {
-    std::this_thread::sleep_for(std::chrono::microseconds(us));
-  }
+void SignLatency() { SleepUs(SignLatencyUs()); }
+
+CK_RV GetAttributeValue(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE object,
+                        CK_ATTRIBUTE_PTR attrs, CK_ULONG count) {
+  if (const CK_RV rv = SessionFaults(session); rv != CKR_OK) return rv;
+  SleepUs(ReadLatencyUs("attribute-latency-us"));
+  std::shared_lock<std::shared_mutex> device(g_device_mu);
+  return g_real->C_GetAttributeValue(session, object, attrs, count);
 }
 
 bool IsAuditKey(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE key) {
@@ -364,7 +382,6 @@ void WrapSessionCalls() {
   KSEF_WRAP(C_CopyObject);
   KSEF_WRAP(C_DestroyObject);
   KSEF_WRAP(C_GetObjectSize);
-  KSEF_WRAP(C_GetAttributeValue);
   KSEF_WRAP(C_SetAttributeValue);
   KSEF_WRAP(C_FindObjects);
   KSEF_WRAP(C_FindObjectsFinal);
@@ -429,6 +446,7 @@ CK_RV Load(CK_C_GetFunctionList self) {
   g_list.C_OpenSession = &OpenSession;
   g_list.C_CloseAllSessions = &CloseAllSessions;
   WrapSessionCalls();
+  g_list.C_GetAttributeValue = &GetAttributeValue;
   g_list.C_SignInit = &SignInit;
   g_list.C_Sign = &Sign;
   g_list.C_SignFinal = &SignFinal;

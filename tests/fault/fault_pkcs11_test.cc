@@ -104,7 +104,7 @@ class FaultPkcs11Test : public ::testing::Test {
   // Ends every mode and finalizes, whatever the test left behind.
   void TearDown() override {
     for (const char* name : {"outage", "invalidate-sessions", "logout", "remove", "sign-latency-us",
-                             "buffer-too-small"}) {
+                             "attribute-latency-us", "buffer-too-small"}) {
       ::unlink(Control(name).c_str());
     }
     if (p11_ != nullptr) {
@@ -375,6 +375,19 @@ TEST_F(FaultPkcs11Test, SignLatencyDelaysEverySignature) {
   for (int i = 0; i < kSignatures; ++i) ASSERT_EQ(Sign(s2_, key_, nullptr), CKR_OK) << i;
   const auto elapsed = std::chrono::steady_clock::now() - start;
   EXPECT_GE(elapsed, kSignatures * std::chrono::milliseconds(3));
+}
+
+TEST_F(FaultPkcs11Test, AttributeLatencyDelaysEveryAttributeRead) {
+  Touch("attribute-latency-us", "20000\n");  // read at every call
+  constexpr int kReads = 10;
+  const auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < kReads; ++i) {
+    CK_KEY_TYPE type = 0;
+    CK_ATTRIBUTE a{CKA_KEY_TYPE, &type, sizeof(type)};
+    ASSERT_EQ(p11_->C_GetAttributeValue(s1_, key_, &a, 1), CKR_OK) << i;
+    EXPECT_EQ(type, CKK_EC);
+  }
+  EXPECT_GE(std::chrono::steady_clock::now() - start, kReads * std::chrono::milliseconds(20));
 }
 
 TEST_F(FaultPkcs11Test, SignLatencyAppliesToConcurrentSigners) {

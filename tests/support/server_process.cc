@@ -63,9 +63,9 @@ std::string ServerProcess::Log() const {
   return ss.str();
 }
 
-absl::StatusOr<std::unique_ptr<ServerProcess>> ServerProcess::Start(const std::string& config_path,
-                                                                    const std::string& log_path,
-                                                                    absl::Duration timeout) {
+absl::StatusOr<std::unique_ptr<ServerProcess>> ServerProcess::Launch(
+    const std::string& config_path, const std::string& log_path, absl::Duration timeout,
+    const std::function<bool(const std::string& log, int* port)>& ready) {
   std::ofstream(log_path, std::ios::app).close();
   size_t log_start = 0;
   {
@@ -75,15 +75,10 @@ absl::StatusOr<std::unique_ptr<ServerProcess>> ServerProcess::Start(const std::s
   pid_t pid = Spawn(config_path, log_path);
   if (pid < 0) return absl::InternalError("fork failed");
   std::unique_ptr<ServerProcess> p(new ServerProcess(pid, log_path));
-  static const std::regex kServing(R"(serving on \S+ \(port (\d+))");
   absl::Time deadline = absl::Now() + timeout;
   while (absl::Now() < deadline) {
     std::string log = p->Log().substr(log_start);
-    std::smatch m;
-    if (std::regex_search(log, m, kServing)) {
-      p->port_ = std::atoi(m[1].str().c_str());
-      return p;
-    }
+    if (ready(log, &p->port_)) return p;
     int status = 0;
     if (::waitpid(pid, &status, WNOHANG) == pid) {
       p->exited_ = true;
@@ -93,6 +88,26 @@ absl::StatusOr<std::unique_ptr<ServerProcess>> ServerProcess::Start(const std::s
     absl::SleepFor(absl::Milliseconds(20));
   }
   return absl::DeadlineExceededError(absl::StrCat("ksef-hsmd did not start:\n", p->Log()));
+}
+
+absl::StatusOr<std::unique_ptr<ServerProcess>> ServerProcess::Start(const std::string& config_path,
+                                                                    const std::string& log_path,
+                                                                    absl::Duration timeout) {
+  static const std::regex kServing(R"(serving on \S+ \(port (\d+))");
+  return Launch(config_path, log_path, timeout, [](const std::string& log, int* port) {
+    std::smatch m;
+    if (!std::regex_search(log, m, kServing)) return false;
+    *port = std::atoi(m[1].str().c_str());
+    return true;
+  });
+}
+
+absl::StatusOr<std::unique_ptr<ServerProcess>> ServerProcess::StartUntilLog(
+    const std::string& config_path, const std::string& log_path, const std::string& log_text,
+    absl::Duration timeout) {
+  return Launch(config_path, log_path, timeout, [&log_text](const std::string& log, int*) {
+    return log.find(log_text) != std::string::npos;
+  });
 }
 
 int ServerProcess::Stop(int signal, absl::Duration timeout) {

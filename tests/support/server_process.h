@@ -5,6 +5,7 @@
 
 #include <sys/types.h>
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -20,6 +21,13 @@ class ServerProcess {
   // exit code and the log).
   static absl::StatusOr<std::unique_ptr<ServerProcess>> Start(
       const std::string& config_path, const std::string& log_path,
+      absl::Duration timeout = absl::Seconds(30));
+  // Starts `ksef-hsmd --config config_path` and returns as soon as its log
+  // (from this start on) contains `log_text` (port() is then 0), or it exits
+  // (FAILED_PRECONDITION with the exit code and the log): to act on a server
+  // that is still starting.
+  static absl::StatusOr<std::unique_ptr<ServerProcess>> StartUntilLog(
+      const std::string& config_path, const std::string& log_path, const std::string& log_text,
       absl::Duration timeout = absl::Seconds(30));
   ~ServerProcess();  // SIGKILLs a process still running
 
@@ -37,6 +45,11 @@ class ServerProcess {
 
  private:
   ServerProcess(pid_t pid, std::string log_path) : pid_(pid), log_path_(std::move(log_path)) {}
+  // Spawns the server; returns once `ready` finds what it looks for in the
+  // log written since the spawn (and sets port_ from it).
+  static absl::StatusOr<std::unique_ptr<ServerProcess>> Launch(
+      const std::string& config_path, const std::string& log_path, absl::Duration timeout,
+      const std::function<bool(const std::string& log, int* port)>& ready);
   pid_t pid_;
   std::string log_path_;
   int port_ = 0;
