@@ -38,6 +38,10 @@ readonly PACKAGES=(
   clang libclang-rt-14-dev llvm
   # ps and friends, used by the scripts and tests
   procps
+  # the Debian package (cmake/Packaging.cmake) and its tests (tests/packaging/):
+  # dpkg-shlibdeps computes Depends, lintian checks the .deb, systemd-analyze
+  # scores the unit's sandbox
+  dpkg-dev lintian systemd
 )
 
 log() { printf '[install-deps] %s\n' "$*"; }

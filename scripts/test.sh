@@ -33,6 +33,9 @@ BUILD_DIR="${KSEF_BUILD_DIR:-${ROOT}/build}"
 # haproxy is installed above: a test that finds it missing fails here
 # instead of skipping (tests/support/haproxy.h).
 export KSEF_REQUIRE_HAPROXY=1
+# systemd is installed above too: the unit's sandbox score is required here
+# (tests/packaging/unit_security_test.sh skips it elsewhere without the tool).
+export KSEF_REQUIRE_SYSTEMD_ANALYZE=1
 
 step() { printf '\n==> %s\n' "$*"; }
 

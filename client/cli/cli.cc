@@ -7,6 +7,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/build_info.h"
 #include "client/cli/args.h"
 #include "client/cli/command_context.h"
 #include "client/cli/commands.h"
@@ -88,6 +89,10 @@ int RunCliWithInput(std::span<const std::string> args, std::istream* in, std::os
   absl::StatusOr<ParsedArgs> globals = ParseArgs(args, GlobalFlags(), /*stop_at_positional=*/true);
   if (!globals.ok()) return GlobalUsageError(err, globals.status().message());
   std::span<const std::string> rest = args.subspan(globals->consumed);
+  if (globals->IsSet("version")) {
+    out << build_info::VersionLine("ksef-hsm") << "\n";
+    return kExitOk;
+  }
   if (rest.empty()) {
     if (globals->help) {
       out << GlobalHelp();
@@ -107,6 +112,10 @@ int RunCliWithInput(std::span<const std::string> args, std::istream* in, std::os
   if (!parsed.ok()) return CommandUsageError(err, *command, parsed.status().message());
   if (globals->help || parsed->help) {
     out << CommandHelp(*command);
+    return kExitOk;
+  }
+  if (parsed->IsSet("version")) {
+    out << build_info::VersionLine("ksef-hsm") << "\n";
     return kExitOk;
   }
   const size_t wanted = command->positionals.size();
