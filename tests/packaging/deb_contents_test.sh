@@ -23,7 +23,8 @@ depends="$(field Depends)"
 for lib in libgrpc++ libprotobuf libssl3 libsqlite3 libpq5 libxml2; do
   grep -q "${lib}" <<<"${depends}" || fail "Depends lacks ${lib} (dpkg-shlibdeps): ${depends}"
 done
-grep -q 'systemd' <<<"${depends}" || fail "Depends lacks systemd (systemd-sysusers in postinst)"
+grep -q 'systemd | systemd-standalone-sysusers' <<<"${depends}" \
+  || fail "Depends lacks systemd (systemd-sysusers in postinst): ${depends}"
 [[ "$(field Recommends)" == *softhsm2* ]] || fail "Recommends lacks softhsm2"
 
 # --- files ---
@@ -51,6 +52,20 @@ done
 # --- the binaries, from the unpacked tree ---
 ROOT="${WORK}/root"
 dpkg -x "${DEB}" "${ROOT}"
+# postinst against the unpacked tree (DPKG_ROOT: systemd-sysusers and
+# systemd-tmpfiles --root, no systemctl): the user and the private state and
+# token directories, owned by it.
+command -v systemd-sysusers >/dev/null || fail "systemd-sysusers not found (scripts/install-deps.sh: systemd)"
+mkdir -p "${ROOT}/etc"
+DPKG_ROOT="${ROOT}" sh "${WORK}/control/postinst" configure "" >"${WORK}/postinst.log" 2>&1 \
+  || fail "postinst configure failed: $(cat "${WORK}/postinst.log")"
+uid="$(awk -F: '$1 == "ksef-hsm" && $7 == "/usr/sbin/nologin" {print $3}' "${ROOT}/etc/passwd")"
+[[ -n "${uid}" ]] || fail "postinst did not create the system user ksef-hsm: $(cat "${ROOT}/etc/passwd")"
+for dir in /var/lib/ksef-hsm /var/lib/ksef-hsm/softhsm/tokens; do
+  [[ "$(stat -c '%u %a' "${ROOT}${dir}")" == "${uid} 700" ]] \
+    || fail "postinst: ${dir} is $(stat -c '%u %a' "${ROOT}${dir}" 2>&1), expected uid ${uid} mode 700"
+done
+
 daemon="${ROOT}/usr/sbin/ksef-hsmd"
 cli="${ROOT}/usr/bin/ksef-hsm"
 version_re="^ksef-hsmd ${VERSION//./\\.} \\(git [A-Za-z0-9._+-]+\\)\$"
