@@ -46,7 +46,7 @@ bash "${ROOT}/scripts/embedded-default.sh" "${STATE_DIR}"
 STATE_DIR="$(cd "${STATE_DIR}" && pwd -P)"
 PREFIX="$(cd "${PREFIX}" && pwd -P)"
 
-SERVER_BIN="${PREFIX}/bin/ksef-hsmd"
+SERVER_BIN="${PREFIX}/sbin/ksef-hsmd"
 CLI_BIN="${PREFIX}/bin/ksef-hsm"
 SERVER_CONF="${STATE_DIR}/ksef-hsmd.conf"
 CLIENT_CONF="${STATE_DIR}/client.conf"

@@ -45,7 +45,7 @@ fi
 
 log "configure: ${BUILD_DIR} (clang, -DKSEF_FUZZ=ON)"
 cmake -S "${ROOT}" -B "${BUILD_DIR}" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DKSEF_FUZZ=ON "${launcher[@]}"
+  -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DKSEF_FUZZ=ON -DKSEF_WERROR=ON "${launcher[@]}"
 log "build with ${JOBS} jobs"
 cmake --build "${BUILD_DIR}" -j "${JOBS}"
 

@@ -46,6 +46,10 @@ readonly PACKAGES=(
   # protobuf for /usr/bin/python3; its stubs come from protoc and
   # grpc_python_plugin (protobuf-compiler-grpc, above)
   python3-grpcio python3-protobuf
+  # the Debian package (cmake/Packaging.cmake) and its tests (tests/packaging/):
+  # dpkg-shlibdeps computes Depends, lintian checks the .deb, systemd-analyze
+  # scores the unit's sandbox
+  dpkg-dev lintian systemd
 )
 
 # The Node.js client example (examples/node): Debian's nodejs and npm, each

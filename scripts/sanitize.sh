@@ -40,7 +40,7 @@ fi
 log "configure: ${BUILD_DIR} (-fsanitize=${SANITIZERS})"
 cmake -S "${ROOT}" -B "${BUILD_DIR}" -DCMAKE_BUILD_TYPE=Debug \
   -DCMAKE_C_FLAGS_DEBUG="-O1 -g1" -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g1" \
-  -DKSEF_SANITIZE="${SANITIZERS}" -DKSEF_BUILD_BENCH=OFF "${launcher[@]}"
+  -DKSEF_SANITIZE="${SANITIZERS}" -DKSEF_BUILD_BENCH=OFF -DKSEF_WERROR=ON "${launcher[@]}"
 
 log "build with ${JOBS} jobs"
 cmake --build "${BUILD_DIR}" -j "${JOBS}"

@@ -39,6 +39,9 @@ export KSEF_REQUIRE_CLIENTS=1
 # The same for prometheus and promtool (tests/support/prometheus.h,
 # scripts/check-prometheus-rules.sh).
 export KSEF_REQUIRE_PROMETHEUS=1
+# systemd is installed above too: the unit's sandbox score is required here
+# (tests/packaging/unit_security_test.sh skips it elsewhere without the tool).
+export KSEF_REQUIRE_SYSTEMD_ANALYZE=1
 
 step() { printf '\n==> %s\n' "$*"; }
 

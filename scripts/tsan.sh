@@ -42,7 +42,7 @@ cmake -S "${ROOT}" -B "${BUILD_DIR}" -DCMAKE_BUILD_TYPE=Debug \
   -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
   -DCMAKE_C_FLAGS_DEBUG="-O1 -g1" -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g1" \
   -DKSEF_SANITIZE=thread -DKSEF_THREAD_SAFETY_ANALYSIS=ON -DKSEF_BUILD_BENCH=OFF \
-  "${launcher[@]}"
+  -DKSEF_WERROR=ON "${launcher[@]}"
 
 log "build ksef_concurrency with ${JOBS} jobs"
 cmake --build "${BUILD_DIR}" -j "${JOBS}" --target ksef_concurrency

@@ -127,10 +127,15 @@ bool HavePostgres() {
   return pg != nullptr && *pg != '\0';
 }
 
+// Ids longer than one character: GCC 12 at -O3 reports a -Wrestrict false
+// positive when a one-character literal is assigned to a std::string (GCC
+// PR 105329).
+constexpr char kLimitedKeyId[] = "limited";
+
 KeyRecord LimitedKey(int64_t usage_limit) {
   KeyRecord k;
-  k.key_id = "k";
-  k.cka_id = "c";
+  k.key_id = kLimitedKeyId;
+  k.cka_id = "cka-limited";
   k.usage_limit = usage_limit;
   return k;
 }
@@ -195,13 +200,13 @@ TEST_F(PostgresRegistryTest, WorksWithALeastPrivilegeRole) {
     ASSERT_TRUE((*r)->Insert(k).ok());
     k.state = KeyState::kActive;
     ASSERT_TRUE((*r)->Update(k).ok());
-    ASSERT_TRUE((*r)->ReserveUse("k", "n").ok());
-    ASSERT_TRUE((*r)->SettleUse("k", "n", true).ok());
+    ASSERT_TRUE((*r)->ReserveUse(kLimitedKeyId, "n").ok());
+    ASSERT_TRUE((*r)->SettleUse(kLimitedKeyId, "n", true).ok());
     EXPECT_EQ(*(*r)->SettleAbandonedUses("n"), 0);
     ASSERT_TRUE((*r)->RecordInternalKey("audit", "a").ok());
     auto lock = (*r)->Lock(kLockAuditKey, absl::Seconds(5));
     ASSERT_TRUE(lock.ok()) << lock.status();
-    ASSERT_TRUE((*r)->Delete("k").ok());
+    ASSERT_TRUE((*r)->Delete(kLimitedKeyId).ok());
   }
   EXPECT_TRUE((*db)->Exec(absl::StrCat("DROP OWNED BY ", role)).ok());
   EXPECT_TRUE(ksef::testing::TestPostgresDb::AdminExec(absl::StrCat("DROP ROLE ", role)).ok());
@@ -219,10 +224,10 @@ TEST_F(PostgresRegistryTest, ReconnectsAfterTheServerDroppedTheConnections) {
                                "datname='",
                                (*db)->name(), "' AND pid <> pg_backend_pid()"))
                   .ok());
-  auto u = (*r)->ReserveUse("k", "n");  // retried once on a new connection
+  auto u = (*r)->ReserveUse(kLimitedKeyId, "n");  // retried once on a new connection
   ASSERT_TRUE(u.ok()) << u.status();
   EXPECT_EQ(u->reserved, 1);
-  EXPECT_EQ((*r)->Get("k")->version, 1);
+  EXPECT_EQ((*r)->Get(kLimitedKeyId)->version, 1);
 }
 
 // A replica that dies (its sessions end) leaves no named lock behind.

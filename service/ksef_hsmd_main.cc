@@ -2,6 +2,7 @@
 //
 //   ksef-hsmd --config /etc/ksef-hsm/ksef-hsmd.conf
 //   ksef-hsmd --config FILE --check-config   # validate and exit
+//   ksef-hsmd --version
 //
 // SIGTERM / SIGINT: graceful shutdown (exit 0); during start-up, start-up
 // stops at its next step or token object and the process exits 128 + the
@@ -22,28 +23,21 @@
 
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "common/build_info.h"
 #include "common/files.h"
 #include "common/log.h"
 #include "metrics/metrics.h"
 #include "service/config.h"
+#include "service/daemon_usage.h"
 #include "service/server.h"
 
 namespace {
 
-constexpr char kUsage[] =
-    "ksef-hsmd: HSM-backed signing and enrollment service for KSeF 2.0\n"
-    "\n"
-    "usage: ksef-hsmd --config FILE [--check-config]\n"
-    "\n"
-    "  --config FILE    server configuration (see docs/configuration.md)\n"
-    "  --check-config   validate the configuration and exit\n"
-    "  --help           this text\n"
-    "\n"
-    "Signals: SIGTERM/SIGINT shut down gracefully (in-flight calls finish);\n"
-    "SIGHUP reloads policy_file (a bad file is refused and the old policy stays).\n";
+std::string Usage() { return std::string(ksef::service::DaemonUsage()); }
 
-// The command line: --config FILE and --check-config. Returns the exit
-// code when the process should stop here (usage printed), else nullopt.
+// The command line: --config FILE and --check-config (or --help,
+// --version). Returns the exit code when the process should stop here
+// (usage or version printed), else nullopt.
 std::optional<int> ParseArgs(int argc, char** argv, std::string& config_path,
                              bool& check_only) {
   for (int i = 1; i < argc; ++i) {
@@ -55,15 +49,19 @@ std::optional<int> ParseArgs(int argc, char** argv, std::string& config_path,
     } else if (arg == "--check-config") {
       check_only = true;
     } else if (arg == "--help" || arg == "-h") {
-      std::fputs(kUsage, stdout);
+      std::fputs(Usage().c_str(), stdout);
+      return 0;
+    } else if (arg == "--version") {
+      std::printf("%s\n", ksef::build_info::VersionLine("ksef-hsmd").c_str());
       return 0;
     } else {
-      std::fprintf(stderr, "ksef-hsmd: unknown argument '%s'\n\n%s", arg.c_str(), kUsage);
+      std::fprintf(stderr, "ksef-hsmd: unknown argument '%s'\n\n%s", arg.c_str(),
+                   Usage().c_str());
       return 2;
     }
   }
   if (config_path.empty()) {
-    std::fprintf(stderr, "ksef-hsmd: --config FILE is required\n\n%s", kUsage);
+    std::fprintf(stderr, "ksef-hsmd: --config FILE is required\n\n%s", Usage().c_str());
     return 2;
   }
   return std::nullopt;
@@ -220,8 +218,8 @@ int Serve(const ksef::service::ServerConfig& config, const sigset_t& signals) {
     ksef::LogError("start-up failed: ", server.status().ToString());
     return 1;
   }
-  // The revision comes with the build's git revision (not wired yet).
-  (*server)->metrics().SetBuildInfo(KSEF_VERSION, "unknown");
+  (*server)->metrics().SetBuildInfo(std::string(ksef::build_info::Version()),
+                                    std::string(ksef::build_info::GitRevision()));
   signal_thread.Publish(server->get());
   (*server)->Wait();
   signal_thread.Join();  // it may still be returning from Shutdown()

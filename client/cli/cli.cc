@@ -11,6 +11,7 @@
 #include "client/cli/command_context.h"
 #include "client/cli/commands.h"
 #include "client/cli/help.h"
+#include "common/build_info.h"
 
 namespace ksef::client {
 namespace {
@@ -34,6 +35,12 @@ int UnknownCommand(std::ostream& err, absl::string_view name) {
     absl::StrAppend(&message, " (did you mean ", *guess, "?)");
   }
   return GlobalUsageError(err, message);
+}
+
+// "ksef-hsm --version", before or after a command.
+int PrintVersion(std::ostream& out) {
+  out << build_info::VersionLine("ksef-hsm") << "\n";
+  return kExitOk;
 }
 
 // "ksef-hsm help [COMMAND]".
@@ -88,6 +95,7 @@ int RunCliWithInput(std::span<const std::string> args, std::istream* in, std::os
   absl::StatusOr<ParsedArgs> globals = ParseArgs(args, GlobalFlags(), /*stop_at_positional=*/true);
   if (!globals.ok()) return GlobalUsageError(err, globals.status().message());
   std::span<const std::string> rest = args.subspan(globals->consumed);
+  if (globals->IsSet("version")) return PrintVersion(out);
   if (rest.empty()) {
     if (globals->help) {
       out << GlobalHelp();
@@ -109,6 +117,7 @@ int RunCliWithInput(std::span<const std::string> args, std::istream* in, std::os
     out << CommandHelp(*command);
     return kExitOk;
   }
+  if (parsed->IsSet("version")) return PrintVersion(out);
   const size_t wanted = command->positionals.size();
   size_t required = 0;
   while (required < wanted && !absl::StartsWith(command->positionals[required], "[")) ++required;

@@ -401,7 +401,10 @@ TEST_F(CliEnrollmentTest, TestCaIssuesLocally) {
            "authentication", "--out", out});
   EXPECT_EQ(r.exit_status, 1);
   EXPECT_EQ(server_.enrollment().calls(), 0);
-  EXPECT_THAT(server_.keys().list_requests(), IsEmpty());
+  // The count, not the requests: printing a vector of protobuf messages
+  // instantiates gtest's ProtobufPrinter ("\n" + DebugString()), which GCC 12
+  // at -O3 flags with a -Wrestrict false positive in libstdc++ (GCC PR 105329).
+  EXPECT_EQ(server_.keys().list_requests().size(), 0u);
 }
 
 TEST_F(CliEnrollmentTest, TestCaUsage) {

@@ -16,6 +16,7 @@
 #include "client/cli/cli_test_util.h"
 #include "client/cli/commands.h"
 #include "client/file_util.h"
+#include "common/build_info.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -43,6 +44,20 @@ int ClosedPort() {
   getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
   close(fd);
   return ntohs(addr.sin_port);
+}
+
+// --version before or after a command: the version line only, nothing sent.
+TEST(CliUsageTest, Version) {
+  const std::string expected = "ksef-hsm " + std::string(build_info::Version()) + " (git " +
+                               std::string(build_info::GitRevision()) + ")\n";
+  for (auto args : std::vector<std::vector<std::string>>{
+           {"--version"}, {"--server", "127.0.0.1:1", "--version"}, {"health", "--version"}}) {
+    Result r = Cli(args);
+    EXPECT_EQ(r.exit_status, 0);
+    EXPECT_EQ(r.out, expected);
+    EXPECT_THAT(r.err, IsEmpty());
+  }
+  EXPECT_THAT(std::string(build_info::GitRevision()), ::testing::MatchesRegex("[A-Za-z0-9._+-]+"));
 }
 
 TEST(CliUsageTest, GlobalHelp) {

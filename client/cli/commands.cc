@@ -20,6 +20,7 @@ constexpr FlagSpec kGlobalFlags[] = {
     {"timeout", "DURATION", "deadline of each call, e.g. 10s or 2m (default 30s)"},
     {"json", "", "print the server's reply as protobuf JSON, for scripts"},
     {"config", "FILE", "client config file (see below)"},
+    {"version", "", "print the version and git revision, and exit"},
 };
 
 constexpr FlagSpec kSubjectTypeFlag = {"subject-type", "TYPE", "nip, pesel or fingerprint"};
