@@ -207,7 +207,19 @@ absl::Status Server::OpenKeys() {
   // audit key, reconcile, the signers' handles): never a find per key.
   const absl::Time began = absl::Now();
   LogInfo("reading the token's objects (one pass: audit key, reconcile, signer handles)");
-  auto inventory = hsm_->keys().Inventory(stop_requested_);
+  absl::StatusOr<pkcs11::TokenInventory> inventory;
+  {
+    // On a file-based token (SoftHSM2, serializes_object_writes) not while
+    // another replica writes objects: its C_GenerateKeyPair fails
+    // (CKR_FUNCTION_FAILED) while this process re-reads the object files.
+    std::unique_ptr<RegistryLock> writes;
+    if (hsm_->keys().serializes_object_writes()) {
+      auto lock = registry_->Lock(kLockKeyCreation, kTokenOpenLockWait);
+      if (!lock.ok()) return lock.status();
+      writes = std::move(*lock);
+    }
+    inventory = hsm_->keys().Inventory(stop_requested_);
+  }
   if (!inventory.ok()) return inventory.status();
   LogInfo("token inventory: ", inventory->objects, " objects, ", inventory->keys.size(),
           " private keys, read in ", absl::FormatDuration(absl::Now() - began));
