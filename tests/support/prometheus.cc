@@ -20,6 +20,7 @@
 #include "common/unique_fd.h"
 #include "tests/support/haproxy.h"
 #include "tests/support/softhsm_token.h"
+#include "tests/support/server_process.h"
 
 namespace ksef::testing {
 namespace {
@@ -163,17 +164,7 @@ absl::Status TestPrometheus::WaitUntilReady(absl::Duration timeout) {
 
 TestPrometheus::~TestPrometheus() {
   if (pid_ > 0) {
-    ::kill(pid_, SIGTERM);
-    const absl::Time deadline = absl::Now() + absl::Seconds(10);
-    int status = 0;
-    while (::waitpid(pid_, &status, WNOHANG) != pid_) {
-      if (absl::Now() > deadline) {
-        ::kill(pid_, SIGKILL);
-        ::waitpid(pid_, &status, 0);
-        break;
-      }
-      absl::SleepFor(absl::Milliseconds(10));
-    }
+    TerminateAndReap(pid_, absl::Seconds(10));
   }
   std::error_code ec;
   if (!dir_.empty()) std::filesystem::remove_all(dir_, ec);

@@ -162,4 +162,18 @@ absl::Status IssueClientCertificate(const std::string& pki_dir, const std::strin
   return absl::OkStatus();
 }
 
+void TerminateAndReap(pid_t pid, absl::Duration grace) {
+  ::kill(pid, SIGTERM);
+  const absl::Time deadline = absl::Now() + grace;
+  int status = 0;
+  while (::waitpid(pid, &status, WNOHANG) != pid) {
+    if (absl::Now() > deadline) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, &status, 0);
+      return;
+    }
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+}
+
 }  // namespace ksef::testing

@@ -56,6 +56,10 @@ class ServerProcess {
   bool exited_ = false;
 };
 
+// Sends SIGTERM to the child `pid`, SIGKILL if it has not exited after
+// `grace`, and reaps it.
+void TerminateAndReap(pid_t pid, absl::Duration grace);
+
 // Writes a policy file that grants every role on every key to the dev-pki
 // client certificate (CN=ksef-hsm-cli, pki/client.pem), plus `extra` lines.
 void WriteFullAccessPolicy(const std::string& path, const std::string& extra = "");
