@@ -198,9 +198,10 @@ absl::Status AuditLog::ReopenAfterClosing() {
 
 AuditLog::~AuditLog() { Shutdown(); }
 
-absl::StatusOr<AuditEvent> AuditLog::Record(AuditEvent event) {
+absl::StatusOr<AuditEvent> AuditLog::Record(AuditEvent event, Durability durability) {
   Pending pending;
   pending.event = std::move(event);
+  pending.durability = durability;
   BoundEventFields(pending.event);
   {
     absl::MutexLock lock(&mu_);
@@ -336,7 +337,9 @@ void AuditLog::WriteBatch(std::deque<Pending*>& batch) {
     if (status.ok()) {
       ChainHead next = head_;
       events.reserve(batch.size());
+      Durability durability = Durability::kCommitted;
       for (Pending* p : batch) {
+        if (p->durability == Durability::kDurable) durability = Durability::kDurable;
         AuditEvent& e = p->event;
         e.node = options_.node;
         e.seq = next.seq + 1;
@@ -347,11 +350,12 @@ void AuditLog::WriteBatch(std::deque<Pending*>& batch) {
         e.hash = EventHash(e);
         next.seq = e.seq;
         next.hash = e.hash;
-        events.push_back(e);
+        events.push_back(std::move(e));  // moved back below
       }
       const absl::Time start = absl::Now();
-      status = store_->Append(events);
+      status = store_->Append(events, durability);
       if (options_.on_commit) options_.on_commit(events.size(), absl::Now() - start);
+      for (size_t i = 0; i < batch.size(); ++i) batch[i]->event = std::move(events[i]);
       if (status.ok()) {
         head_ = next;
       } else {

@@ -107,9 +107,12 @@ class AuditLog {
   ~AuditLog();  // Shutdown()
 
   // Appends `event` (seq, node, time, hashes are assigned here) and waits
-  // until it is durable. UNAVAILABLE if the store cannot write or the log is
-  // shut down. On success `event` is returned with its seq and hash.
-  absl::StatusOr<AuditEvent> Record(AuditEvent event);
+  // until it has reached `durability` (audit_store.h; a batch is written as
+  // kDurable when any of its events asks for it). UNAVAILABLE if the store
+  // cannot write or the log is shut down. On success `event` is returned
+  // with its seq and hash.
+  absl::StatusOr<AuditEvent> Record(AuditEvent event,
+                                    Durability durability = Durability::kDurable);
 
   // Several events of one call (a streaming batch): written in one commit
   // if possible, in order, and this returns when all are durable. On error
@@ -144,6 +147,7 @@ class AuditLog {
  private:
   struct Pending {
     AuditEvent event;
+    Durability durability = Durability::kDurable;
     absl::Status status;
     bool done = false;
   };

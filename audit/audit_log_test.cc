@@ -20,6 +20,7 @@
 #include "audit/testing/audit_test_util.h"
 #include "audit/verifier.h"
 #include "common/encoding.h"
+#include "common/sqlite.h"
 
 namespace ksef::audit {
 namespace {
@@ -33,9 +34,12 @@ class FlakyStore : public AuditStore {
   std::atomic<bool> fail{false};
   std::atomic<bool> fail_checkpoints{false};
   absl::StatusOr<ChainHead> Head(const std::string& n) override { return inner_->Head(n); }
-  absl::Status Append(const std::vector<AuditEvent>& e) override {
+  std::atomic<int> durable_appends{0};
+  std::atomic<int> committed_appends{0};
+  absl::Status Append(const std::vector<AuditEvent>& e, Durability d) override {
     if (fail) return absl::UnavailableError("disk full (injected)");
-    return inner_->Append(e);
+    (d == Durability::kDurable ? durable_appends : committed_appends)++;
+    return inner_->Append(e, d);
   }
   absl::Status AddCheckpoint(const Checkpoint& c) override {
     if (fail || fail_checkpoints) return absl::UnavailableError("disk full (injected)");
@@ -176,6 +180,34 @@ TEST_P(AuditLogTest, ConcurrentRecordsFormOneVerifiedChain) {
   EXPECT_EQ(usage[0].count, 2 * kEach * 4 / 5);  // threads 1 and 5; every 5th failed
 }
 
+// Events recorded as kCommitted (the reads of docs/security.md) are written
+// in batches committed without a flush, unless a kDurable event shares the
+// batch; the chain is one chain either way, and a restart continues it.
+TEST_P(AuditLogTest, CommittedEventsJoinTheChainAndDurableOnesAreFlushed) {
+  FlakyStore counting(store_.get());
+  auto log = StartLog(&counting);
+  const int durable_before = counting.durable_appends.load();
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(log->Record(Event("GetKey", "keys/a", i), Durability::kCommitted).ok());
+  }
+  EXPECT_EQ(counting.committed_appends.load(), 5);  // one caller: one batch each
+  EXPECT_EQ(counting.durable_appends.load(), durable_before);
+  ASSERT_TRUE(log->Record(Event("SignAuthToken", "keys/a", 5)).ok());
+  EXPECT_EQ(counting.durable_appends.load(), durable_before + 1);
+  EXPECT_EQ(counting.committed_appends.load(), 5);
+  log->Shutdown();
+  VerifyReport report = Verify();
+  EXPECT_TRUE(report.ok) << report.problem;
+  ASSERT_EQ(report.nodes.size(), 1u);
+  EXPECT_EQ(report.nodes[0].events, 6);
+  auto again = StartLog(store_.get());
+  auto next = again->Record(Event("GetKey", "keys/a", 6), Durability::kCommitted);
+  ASSERT_TRUE(next.ok()) << next.status();
+  EXPECT_EQ(next->seq, 8);  // after the reopening event
+  again->Shutdown();
+  EXPECT_TRUE(Verify().ok);
+}
+
 TEST_P(AuditLogTest, RestartContinuesTheChain) {
   Write(*StartLog(store_.get()), 10);
   auto again = StartLog(store_.get());
@@ -301,10 +333,10 @@ TEST_P(AuditLogTest, TakenSeqIsAlreadyExistsAndTheBatchIsAllOrNothing) {
   AuditEvent fresh = chain[2];
   fresh.seq = 4;
   std::vector<AuditEvent> batch = {fresh, chain[1]};  // seq 4 is free, seq 2 is taken
-  absl::Status s = store_->Append(batch);
+  absl::Status s = store_->Append(batch, Durability::kDurable);
   EXPECT_EQ(s.code(), absl::StatusCode::kAlreadyExists) << s;
   EXPECT_EQ(store_->Head("node-a").value().seq, 3);  // seq 4 was rolled back with it
-  ASSERT_TRUE(store_->Append({fresh}).ok());         // the store still writes after the refusal
+  ASSERT_TRUE(store_->Append({fresh}, Durability::kDurable).ok());         // the store still writes after the refusal
   EXPECT_EQ(store_->Head("node-a").value().seq, 4);
 }
 
@@ -556,7 +588,7 @@ TEST_P(AuditLogTest, EventsAfterTheClosingCheckpointAreFoundAndRefused) {
   forged.seq = 6;
   forged.message = "forged";
   forged.hash = EventHash(forged);
-  ASSERT_TRUE(store_->Append({forged}).ok());
+  ASSERT_TRUE(store_->Append({forged}, Durability::kDurable).ok());
   VerifyReport report = Verify();
   EXPECT_FALSE(report.ok);
   EXPECT_EQ(report.bad_seq, 6);
@@ -715,6 +747,39 @@ TEST_P(AuditLogTest, VersionOneCheckpointsKeepVerifying) {
 // An audit.db from before chained checkpoints: read-only (a copy being
 // verified) it reads as version 1; opened for writing it gains the columns,
 // and the server's next checkpoint links to the old one.
+int64_t PageSize(const std::string& path) {
+  auto db = SqliteDb::Open(path, "check", /*read_only=*/true).value();
+  Statement st(*db, "PRAGMA page_size");
+  EXPECT_EQ(st.Step(), SQLITE_ROW);
+  return st.Int(0);
+}
+
+// A new audit file has small pages (fewer bytes written per commit); one made
+// before with SQLite's default keeps its pages and works on.
+TEST(SqliteAuditStoreTest, NewFilesHaveSmallPagesAndOldFilesKeepTheirs) {
+  const std::string dir = ksef::testing::MakeTempDir("ksef-audit-pages");
+  {
+    auto store = SqliteAuditStore::Open(dir + "/new.db").value();
+    AuditEvent e = TestEvent("GetKey", "keys/a", 1);
+    e.node = "n";
+    e.seq = 1;
+    e.prev_hash = std::string(32, '\0');
+    e.hash = std::string(32, '\1');
+    ASSERT_TRUE(store->Append({e}, Durability::kCommitted).ok());
+  }
+  EXPECT_EQ(PageSize(dir + "/new.db"), 1024);
+  ASSERT_TRUE(SqliteDb::Open(dir + "/old.db", "old")->get() != nullptr);
+  ASSERT_TRUE(SqliteDb::Open(dir + "/old.db", "old").value()->Exec("CREATE TABLE t (x);").ok());
+  const int64_t old_size = PageSize(dir + "/old.db");
+  ASSERT_NE(old_size, 1024);
+  {
+    auto store = SqliteAuditStore::Open(dir + "/old.db").value();
+    EXPECT_TRUE(store->Head("n").ok());
+  }
+  EXPECT_EQ(PageSize(dir + "/old.db"), old_size);
+  ksef::testing::RunCommand("rm -rf " + dir);
+}
+
 TEST(SqliteAuditStoreTest, MigratesCheckpointsOfAnOlderFile) {
   SqliteHarness harness;
   TestAuditKey key;
@@ -910,7 +975,7 @@ TEST_P(AnchoredAuditLogTest, ForgedAppendedRowIsFound) {
   forged.prev_hash = forged.hash;
   forged.message = "forged";
   forged.hash = EventHash(forged);
-  ASSERT_TRUE(store_->Append({forged}).ok());
+  ASSERT_TRUE(store_->Append({forged}, Durability::kDurable).ok());
   VerifyReport report = VerifyWithAnchor();
   EXPECT_FALSE(report.ok);
   EXPECT_EQ(report.bad_seq, 26);
@@ -922,7 +987,7 @@ TEST_P(AnchoredAuditLogTest, RewrittenChainWithoutCheckpointsIsFound) {
   std::vector<AuditEvent> chain = Chain();
   chain[4].outcome = Outcome::kDenied;  // edit one, rehash all, drop the checkpoints
   Sql("DELETE FROM audit_events; DELETE FROM audit_checkpoints");
-  ASSERT_TRUE(store_->Append(Rechain(chain, "node-a")).ok());
+  ASSERT_TRUE(store_->Append(Rechain(chain, "node-a"), Durability::kDurable).ok());
   EXPECT_TRUE(Verify().ok);  // without the anchor this passes
   VerifyReport report = VerifyWithAnchor();
   EXPECT_FALSE(report.ok);
@@ -939,7 +1004,7 @@ TEST_P(AnchoredAuditLogTest, DeletedSigningEventsRenumberedAndRehashedAreFound) 
   }
   ASSERT_EQ(kept.size(), 5u);  // the 20 signing events are gone
   Sql("DELETE FROM audit_events; DELETE FROM audit_checkpoints");
-  ASSERT_TRUE(store_->Append(Rechain(kept, "node-a")).ok());
+  ASSERT_TRUE(store_->Append(Rechain(kept, "node-a"), Durability::kDurable).ok());
   VerifyReport report = VerifyWithAnchor();
   EXPECT_FALSE(report.ok);
   EXPECT_EQ(report.bad_seq, 0);
@@ -951,7 +1016,7 @@ TEST_P(AnchoredAuditLogTest, FabricatedNodeWithoutAnchoredCheckpointIsFound) {
   std::vector<AuditEvent> fake;
   for (int i = 0; i < 25; ++i) fake.push_back(Event("SignAuthToken", "keys/a", i));
   for (AuditEvent& e : fake) e.time = absl::Now();
-  ASSERT_TRUE(store_->Append(Rechain(fake, "node-fake")).ok());
+  ASSERT_TRUE(store_->Append(Rechain(fake, "node-fake"), Durability::kDurable).ok());
   EXPECT_TRUE(Verify().ok);  // without the anchor this passes
   VerifyReport report = VerifyWithAnchor();
   EXPECT_FALSE(report.ok);

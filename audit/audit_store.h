@@ -51,6 +51,19 @@ struct UsageCount {
   int64_t count = 0;
 };
 
+// How far a committed batch of events must have reached when Append returns.
+enum class Durability {
+  // On stable storage: it survives a crash of the process, of the host or a
+  // power loss (SQLite synchronous=FULL, PostgreSQL synchronous_commit on).
+  kDurable,
+  // Committed and visible, and it survives a crash of the process; a power
+  // loss or a host crash may lose it until the next kDurable batch or
+  // checkpoint of the store is written, which makes it durable too (SQLite
+  // synchronous=NORMAL in WAL mode, PostgreSQL synchronous_commit off for the
+  // transaction). The chain stays a prefix: what is lost is a tail.
+  kCommitted,
+};
+
 // The FAILED_PRECONDITION AcquireNodeLease returns when `holder` has `node`.
 absl::Status NodeLeaseTaken(const std::string& node, const std::string& holder, absl::Time expires);
 
@@ -60,10 +73,11 @@ class AuditStore {
 
   virtual absl::StatusOr<ChainHead> Head(const std::string& node) = 0;
 
-  // Appends the events in one transaction that is durable when this returns
-  // (all or nothing). ALREADY_EXISTS if a (node, seq) is taken; UNAVAILABLE
-  // when the store cannot write.
-  virtual absl::Status Append(const std::vector<AuditEvent>& events) = 0;
+  // Appends the events in one transaction (all or nothing) that has reached
+  // `durability` when this returns. ALREADY_EXISTS if a (node, seq) is taken;
+  // UNAVAILABLE when the store cannot write. Every other write of the store
+  // (checkpoints, leases) is kDurable, and makes the events before it durable.
+  virtual absl::Status Append(const std::vector<AuditEvent>& events, Durability durability) = 0;
 
   virtual absl::Status AddCheckpoint(const Checkpoint& checkpoint) = 0;
   // Every checkpoint of `node`, by seq.

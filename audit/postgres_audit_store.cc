@@ -259,7 +259,8 @@ absl::StatusOr<ChainHead> PostgresAuditStore::Head(const std::string& node) {
   return head;
 }
 
-absl::Status PostgresAuditStore::Append(const std::vector<AuditEvent>& events) {
+absl::Status PostgresAuditStore::Append(const std::vector<AuditEvent>& events,
+                                        Durability durability) {
   if (events.empty()) return absl::OkStatus();
   absl::MutexLock lock(&mu_);
   return Run([&](bool* retry_safe) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) -> absl::Status {
@@ -267,6 +268,11 @@ absl::Status PostgresAuditStore::Append(const std::vector<AuditEvent>& events) {
     // (the caller re-reads the head).
     return conn_->Transaction(retry_safe, "append", [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
       KSEF_RETURN_IF_ERROR(Exec(pg::XactLockSql(kAppendLock), nullptr, "append (lock)"));
+      if (durability == Durability::kCommitted) {
+        // This transaction only: the commit does not wait for the WAL flush.
+        KSEF_RETURN_IF_ERROR(
+            Exec("SET LOCAL synchronous_commit TO off", nullptr, "append (commit mode)"));
+      }
       return InsertEvents(*conn_, events);
     });
   });

@@ -38,7 +38,7 @@ class PostgresAuditStore final : public AuditStore {
   static absl::StatusOr<std::unique_ptr<PostgresAuditStore>> Open(const std::string& conninfo);
 
   absl::StatusOr<ChainHead> Head(const std::string& node) override;
-  absl::Status Append(const std::vector<AuditEvent>& events) override;
+  absl::Status Append(const std::vector<AuditEvent>& events, Durability durability) override;
   absl::Status AddCheckpoint(const Checkpoint& checkpoint) override;
   absl::StatusOr<std::vector<Checkpoint>> Checkpoints(const std::string& node) override;
   absl::StatusOr<std::vector<std::string>> Nodes() override;

@@ -21,7 +21,7 @@ class SqliteAuditStore final : public AuditStore {
                                                                 bool read_only = false);
 
   absl::StatusOr<ChainHead> Head(const std::string& node) override;
-  absl::Status Append(const std::vector<AuditEvent>& events) override;
+  absl::Status Append(const std::vector<AuditEvent>& events, Durability durability) override;
   absl::Status AddCheckpoint(const Checkpoint& checkpoint) override;
   absl::StatusOr<std::vector<Checkpoint>> Checkpoints(const std::string& node) override;
   absl::StatusOr<std::vector<std::string>> Nodes() override;

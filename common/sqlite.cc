@@ -48,7 +48,8 @@ absl::Status MakeDatabaseFilesPrivate(const std::string& path) {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<SqliteDb>> SqliteDb::Open(const std::string& path,
-                                                         std::string store_name, bool read_only) {
+                                                         std::string store_name, bool read_only,
+                                                         int new_file_page_size) {
   if (!read_only) {
     absl::Status private_files = MakeDatabaseFilesPrivate(path);
     if (!private_files.ok()) {
@@ -73,6 +74,12 @@ absl::StatusOr<std::unique_ptr<SqliteDb>> SqliteDb::Open(const std::string& path
   // for a while when the host is loaded: wait for it rather than fail.
   sqlite3_busy_timeout(db, kBusyTimeoutMs);
   if (!read_only) {
+    // Before WAL mode is set: that writes the header of a new file. On an
+    // existing file SQLite ignores it.
+    if (new_file_page_size != 0) {
+      absl::Status s = out->Exec(absl::StrCat("PRAGMA page_size=", new_file_page_size, ";").c_str());
+      if (!s.ok()) return s;
+    }
     for (const char* sql : {"PRAGMA journal_mode=WAL;", "PRAGMA synchronous=FULL;"}) {
       absl::Status s = out->Exec(sql);
       if (!s.ok()) return s;

@@ -37,9 +37,13 @@ class SqliteDb {
   // -wal, -shm or -journal file the service user owns is tightened to 0600
   // with a logged WARNING; FAILED_PRECONDITION if another user owns one that
   // group or others may access (common/files.h TightenPrivateFile).
+  // `new_file_page_size` (a power of two, 512..65536; 0: SQLite's default)
+  // is the page size of a database this call creates; an existing file keeps
+  // its own (a WAL database cannot change it).
   static absl::StatusOr<std::unique_ptr<SqliteDb>> Open(const std::string& path,
                                                         std::string store_name,
-                                                        bool read_only = false);
+                                                        bool read_only = false,
+                                                        int new_file_page_size = 0);
   ~SqliteDb();
   SqliteDb(const SqliteDb&) = delete;
   SqliteDb& operator=(const SqliteDb&) = delete;

@@ -31,6 +31,19 @@ std::string Withheld(absl::string_view what, size_t size) {
 
 constexpr size_t kMaxRecordedName = 200;
 
+// The RPCs that read and change nothing: no signature, no key or registry
+// change, no token write. Their events may be recorded kCommitted
+// (AccessGuard::read_durability).
+bool ReadsOnly(absl::string_view operation) {
+  static constexpr absl::string_view kReads[] = {
+      "GetKey",          "ListKeys",       "GetPublicKey",     "GetKeyUsage",
+      "ListAuditEvents", "VerifyAuditLog", "GetAuditPublicKey"};
+  for (absl::string_view read : kReads) {
+    if (operation == read) return true;
+  }
+  return false;
+}
+
 // The signing RPCs, as the signing latency metric names them.
 std::optional<metrics::SignOperation> SignOperationOf(absl::string_view operation) {
   if (operation == "SignAuthToken") return metrics::SignOperation::kAuthToken;
@@ -206,7 +219,8 @@ grpc::Status AuditedCall::Finish(const absl::Status& status) {
     Settle(false);
     return ToGrpcStatus(status);
   }
-  auto recorded = guard_.log()->Record(EndEvent(status));
+  auto recorded = guard_.log()->Record(
+      EndEvent(status), ReadsOnly(event_.operation) ? guard_.read_durability() : audit::Durability::kDurable);
   Settle(status.ok() && recorded.ok());
   if (!recorded.ok()) return ToGrpcStatus(recorded.status());
   return ToGrpcStatus(status);

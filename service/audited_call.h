@@ -60,14 +60,19 @@ namespace ksef::service {
 class AccessGuard {
  public:
   // All must outlive the guard.
+  // `read_durability`: how far the event of a call that reads and changes
+  // nothing must reach before the call returns (ServerConfig
+  // audit_durable_reads); every other event is kDurable.
   AccessGuard(PolicyHolder* policy, audit::AuditLog* log, UsageLimiter* limiter,
-              RefusalLog* refusals, CertificateCache* certificates, metrics::Metrics* metrics)
+              RefusalLog* refusals, CertificateCache* certificates, metrics::Metrics* metrics,
+              audit::Durability read_durability)
       : policy_(policy),
         log_(log),
         limiter_(limiter),
         refusals_(refusals),
         certificates_(certificates),
-        metrics_(metrics) {}
+        metrics_(metrics),
+        read_durability_(read_durability) {}
   PolicyHolder* policy() const { return policy_; }
   audit::AuditLog* log() const { return log_; }
   UsageLimiter* limiter() const { return limiter_; }
@@ -76,6 +81,7 @@ class AccessGuard {
   CertificateCache* certificates() const { return certificates_; }
   // Signing latencies (AuditedCall::Settle).
   metrics::Metrics* metrics() const { return metrics_; }
+  audit::Durability read_durability() const { return read_durability_; }
 
  private:
   PolicyHolder* const policy_;
@@ -84,6 +90,7 @@ class AccessGuard {
   RefusalLog* const refusals_;
   CertificateCache* const certificates_;
   metrics::Metrics* const metrics_;
+  const audit::Durability read_durability_;
 };
 
 // "nip:5265877635", the subject as audit events and policy scopes write it.

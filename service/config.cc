@@ -202,7 +202,7 @@ struct Option {
 };
 
 using C = ServerConfig;
-constexpr std::array<Option, 51> kOptions = {{
+constexpr std::array<Option, 52> kOptions = {{
     {"listen_address", &SetHostPort<&C::listen_address, 7443>},
     {"plaintext", &SetBool<&C::plaintext>},
     {"tls_cert_file", &SetPath<&C::tls_cert_file>},
@@ -235,6 +235,7 @@ constexpr std::array<Option, 51> kOptions = {{
     {"audit_checkpoint_events", &SetInt<&C::audit_checkpoint_events, 1, 1000000>},
     {"audit_anchor_file", &SetPath<&C::audit_anchor_file>},
     {"audit_anchor_syslog", &SetBool<&C::audit_anchor_syslog>},
+    {"audit_durable_reads", &SetBool<&C::audit_durable_reads>},
     {"audit_public_key_sha256", &SetAuditKeySha256},
     {"qr_environment", &SetQrEnvironment},
     {"qr_base_url", &SetQrBaseUrl},

@@ -88,6 +88,12 @@ struct ServerConfig {
   // fails the checkpoint. Also to syslog (LOG_AUTHPRIV) when set.
   std::string audit_anchor_file;
   bool audit_anchor_syslog = false;
+  // Events of calls that read and change nothing (GetKey, ListKeys, ...;
+  // audited_call.cc) are committed without waiting for a flush to stable
+  // storage: a power loss may lose the newest of them (never a signing or
+  // state-changing event, whose commit flushes them too). true: every event
+  // is flushed before its call returns.
+  bool audit_durable_reads = false;
   // The SHA-256 fingerprint (64 hex digits) the audit key must have: the
   // server refuses to start with another one (a swapped token, or a key
   // generated anew). Empty: not pinned (the anchor still pins it).

@@ -311,7 +311,10 @@ absl::Status Server::StartAudit() {
       },
       refusal_options);
   guard_ = std::make_unique<AccessGuard>(policy_.get(), audit_log_.get(), limiter_.get(),
-                                         refusals_.get(), certificates_.get(), metrics_.get());
+                                         refusals_.get(), certificates_.get(), metrics_.get(),
+                                         config_.audit_durable_reads
+                                             ? audit::Durability::kDurable
+                                             : audit::Durability::kCommitted);
   LogInfo("audit log in ", where, " (node ", options.node, ")");
   return absl::OkStatus();
 }

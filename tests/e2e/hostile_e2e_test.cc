@@ -503,7 +503,7 @@ TEST_F(HostileServerTest, AuditPagesAreBoundedInBytes) {
       e.hash = std::string(32, '\1');
       legacy.push_back(e);
     }
-    ASSERT_TRUE((*store)->Append(legacy).ok());
+    ASSERT_TRUE((*store)->Append(legacy, audit::Durability::kDurable).ok());
   }
   Start();
   pb::ListAuditEventsRequest req;
