@@ -14,7 +14,20 @@
 namespace ksef::audit {
 namespace {
 
-void BoundField(std::string& field, size_t max_bytes) { field = BoundedText(field, max_bytes); }
+// True when BoundedText would give `text` back unchanged: printable ASCII
+// within the bound (most fields of most events; no copy is made for them).
+bool PlainAndShort(absl::string_view text, size_t max_bytes) {
+  if (text.size() > max_bytes) return false;
+  for (const char ch : text) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c < 0x20 || c >= 0x7F) return false;
+  }
+  return true;
+}
+
+void BoundField(std::string& field, size_t max_bytes) {
+  if (!PlainAndShort(field, max_bytes)) field = BoundedText(field, max_bytes);
+}
 
 // Length-prefixed (4-byte big-endian) field; unambiguous concatenation.
 void Field(EVP_MD_CTX* ctx, absl::string_view value) {
@@ -74,6 +87,7 @@ bool OutcomeFromName(const std::string& name, Outcome* out) {
 }
 
 std::string BoundedText(absl::string_view text, size_t max_bytes) {
+  if (PlainAndShort(text, max_bytes)) return std::string(text);
   std::string out;
   size_t i = 0;
   while (i < text.size()) {

@@ -336,7 +336,8 @@ TEST_P(AuditLogTest, TakenSeqIsAlreadyExistsAndTheBatchIsAllOrNothing) {
   absl::Status s = store_->Append(batch, Durability::kDurable);
   EXPECT_EQ(s.code(), absl::StatusCode::kAlreadyExists) << s;
   EXPECT_EQ(store_->Head("node-a").value().seq, 3);  // seq 4 was rolled back with it
-  ASSERT_TRUE(store_->Append({fresh}, Durability::kDurable).ok());         // the store still writes after the refusal
+  // The store still writes after the refusal.
+  ASSERT_TRUE(store_->Append({fresh}, Durability::kDurable).ok());
   EXPECT_EQ(store_->Head("node-a").value().seq, 4);
 }
 

@@ -35,8 +35,7 @@ absl::Status MakeDatabaseFilesPrivate(const std::string& path) {
   if (fd >= 0) {
     ::close(fd);
   } else if (errno != EEXIST) {
-    return absl::UnavailableError(absl::StrCat("cannot create ", path, ": ",
-                                               std::strerror(errno),
+    return absl::UnavailableError(absl::StrCat("cannot create ", path, ": ", std::strerror(errno),
                                                " (check the path and its permissions)"));
   }
   for (const char* suffix : {"", "-wal", "-shm", "-journal"}) {
@@ -58,8 +57,9 @@ absl::StatusOr<std::unique_ptr<SqliteDb>> SqliteDb::Open(const std::string& path
     }
   }
   sqlite3* db = nullptr;
-  const int flags = (read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
-                    SQLITE_OPEN_FULLMUTEX;
+  const int flags =
+      (read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
+      SQLITE_OPEN_FULLMUTEX;
   int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
   if (rc != SQLITE_OK) {
     std::string msg = absl::StrCat("cannot open ", store_name, " ", path, ": ",
@@ -77,7 +77,8 @@ absl::StatusOr<std::unique_ptr<SqliteDb>> SqliteDb::Open(const std::string& path
     // Before WAL mode is set: that writes the header of a new file. On an
     // existing file SQLite ignores it.
     if (new_file_page_size != 0) {
-      absl::Status s = out->Exec(absl::StrCat("PRAGMA page_size=", new_file_page_size, ";").c_str());
+      absl::Status s =
+          out->Exec(absl::StrCat("PRAGMA page_size=", new_file_page_size, ";").c_str());
       if (!s.ok()) return s;
     }
     for (const char* sql : {"PRAGMA journal_mode=WAL;", "PRAGMA synchronous=FULL;"}) {

@@ -2,9 +2,9 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "common/utf8.h"
 #include "common/encoding.h"
 #include "common/log.h"
+#include "common/utf8.h"
 #include "crypto/sha256.h"
 #include "service/grpc_status.h"
 #include "service/key_manager.h"
@@ -121,8 +121,10 @@ void AuditedCall::RequestKey(absl::string_view name) {
 
 void AuditedCall::RequestSubject(SubjectType type, absl::string_view value) {
   std::string normalized(value.substr(0, kMaxRecordedName + 1));
-  const bool well_formed = value.size() <= kMaxRecordedName && NormalizeSubject(type, normalized).ok();
-  event_.subject = well_formed ? SubjectString(type, normalized) : Withheld("subject", value.size());
+  const bool well_formed =
+      value.size() <= kMaxRecordedName && NormalizeSubject(type, normalized).ok();
+  event_.subject =
+      well_formed ? SubjectString(type, normalized) : Withheld("subject", value.size());
 }
 
 absl::Status AuditedCall::Authorize(Role role, const Resource& resource) {
@@ -165,8 +167,7 @@ absl::Status AuditedCall::ReserveUse(const KeyRecord& key) {
 
 void AuditedCall::SetKey(const KeyRecord& key) {
   event_.key_name = key.name();
-  event_.key_public_hash =
-      key.public_key_der.empty() ? "" : crypto::Sha256Hex(key.public_key_der);
+  event_.key_public_hash = key.public_key_der.empty() ? "" : crypto::Sha256Hex(key.public_key_der);
   event_.subject = SubjectString(key.subject_type, key.subject_value);
 }
 
@@ -219,8 +220,9 @@ grpc::Status AuditedCall::Finish(const absl::Status& status) {
     Settle(false);
     return ToGrpcStatus(status);
   }
-  auto recorded = guard_.log()->Record(
-      EndEvent(status), ReadsOnly(event_.operation) ? guard_.read_durability() : audit::Durability::kDurable);
+  auto recorded = guard_.log()->Record(EndEvent(status), ReadsOnly(event_.operation)
+                                                             ? guard_.read_durability()
+                                                             : audit::Durability::kDurable);
   Settle(status.ok() && recorded.ok());
   if (!recorded.ok()) return ToGrpcStatus(recorded.status());
   return ToGrpcStatus(status);

@@ -10,11 +10,8 @@ std::optional<CallerCertificate> CallerOf(const grpc::ServerContextBase& context
   if (!auth || !auth->IsPeerAuthenticated()) return std::nullopt;
   std::vector<grpc::string_ref> pems = auth->FindPropertyValues("x509_pem_cert");
   if (pems.empty()) return std::nullopt;
-  // Only decodes the PEM armour; the certificate is parsed once per process.
-  auto der =
-      cert::DecodeCertificateInput(absl::string_view(pems.front().data(), pems.front().size()));
-  if (!der.ok()) return std::nullopt;
-  auto parsed = certificates.Get(*der);
+  // Decoded and parsed once per process (CertificateCache::GetPem).
+  auto parsed = certificates.GetPem(absl::string_view(pems.front().data(), pems.front().size()));
   if (!parsed.ok()) return std::nullopt;
   const CachedCertificate& c = **parsed;
   return CallerCertificate{c.info.subject, c.info.issuer, c.info.serial_hex, c.sans};

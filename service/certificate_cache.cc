@@ -67,9 +67,28 @@ absl::StatusOr<std::shared_ptr<const CachedCertificate>> CertificateCache::Get(
   auto entry = std::make_shared<const CachedCertificate>(
       CachedCertificate{std::move(info), std::move(xades), SansOf(der)});
   absl::MutexLock lock(&mu_);
-  if (entries_.size() >= kMaxEntries) entries_.clear();
-  entries_.emplace(der, entry);
+  Put(entries_, der, entry);
   return entry;
+}
+
+absl::StatusOr<std::shared_ptr<const CachedCertificate>> CertificateCache::GetPem(
+    absl::string_view pem) {
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = pem_entries_.find(pem);
+    if (it != pem_entries_.end()) return it->second;
+  }
+  KSEF_ASSIGN_OR_RETURN(std::string der, cert::DecodeCertificateInput(pem));
+  KSEF_ASSIGN_OR_RETURN(std::shared_ptr<const CachedCertificate> entry, Get(der));
+  absl::MutexLock lock(&mu_);
+  Put(pem_entries_, std::string(pem), entry);
+  return entry;
+}
+
+void CertificateCache::Put(Entries& map, std::string key,
+                           std::shared_ptr<const CachedCertificate> entry) {
+  if (map.size() >= kMaxEntries) map.clear();
+  map.emplace(std::move(key), std::move(entry));
 }
 
 }  // namespace ksef::service

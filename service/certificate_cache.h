@@ -30,12 +30,20 @@ class CertificateCache {
  public:
   // INVALID_ARGUMENT if `der` is not a certificate (cert::ParseCertificateDer).
   absl::StatusOr<std::shared_ptr<const CachedCertificate>> Get(const std::string& der);
+  // The same for a PEM certificate (what gRPC reports of a caller): a PEM
+  // seen before is neither decoded nor parsed again. INVALID_ARGUMENT if it
+  // is not one PEM certificate.
+  absl::StatusOr<std::shared_ptr<const CachedCertificate>> GetPem(absl::string_view pem);
 
  private:
   static constexpr size_t kMaxEntries = 4096;
+  using Entries = absl::flat_hash_map<std::string, std::shared_ptr<const CachedCertificate>>;
+  // Adds `entry` under `key`, first emptying `map` when it is full.
+  static void Put(Entries& map, std::string key, std::shared_ptr<const CachedCertificate> entry);
+
   absl::Mutex mu_;
-  absl::flat_hash_map<std::string, std::shared_ptr<const CachedCertificate>> entries_
-      ABSL_GUARDED_BY(mu_);
+  Entries entries_ ABSL_GUARDED_BY(mu_);      // by DER
+  Entries pem_entries_ ABSL_GUARDED_BY(mu_);  // by PEM text
 };
 
 }  // namespace ksef::service
