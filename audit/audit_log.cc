@@ -209,10 +209,47 @@ absl::StatusOr<AuditEvent> AuditLog::Record(AuditEvent event, Durability durabil
       return absl::UnavailableError("audit log is shutting down; the operation was not performed");
     }
     queue_.push_back(&pending);
-    mu_.Await(absl::Condition(&pending.done));
+    WriteOrWait(&pending, 1, [&pending] { return pending.done; });
   }
   if (!pending.status.ok()) return pending.status;
   return std::move(pending.event);
+}
+
+void AuditLog::WriteOrWait(const Pending* first, size_t count, const std::function<bool()>& done) {
+  // Leads when no caller writes, the writer thread does not own the queue,
+  // and an event of this call is at the queue's front.
+  const std::less<const Pending*> before;
+  auto turn = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (done()) return true;
+    if (leader_active_ || writer_takes_queue_ || stopping_ || queue_.empty()) return false;
+    const Pending* front = queue_.front();
+    return !before(front, first) && before(front, first + count);
+  };
+  while (true) {
+    mu_.Await(absl::Condition(&turn));
+    if (done()) return;
+    const int64_t room = std::min<int64_t>(options_.max_batch, Room());
+    if (room == 0) {
+      writer_takes_queue_ = true;  // the writer checkpoints first (or refuses)
+      continue;
+    }
+    std::deque<Pending*> batch;
+    while (!queue_.empty() && static_cast<int64_t>(batch.size()) < room) {
+      batch.push_back(queue_.front());
+      queue_.pop_front();
+    }
+    leader_active_ = true;
+    mu_.Unlock();
+    const size_t written = batch.size();
+    WriteBatch(batch);
+    const int64_t room_after = Room();
+    mu_.Lock();
+    leader_active_ = false;
+    if (room_after == 0 ||
+        room_after + static_cast<int64_t>(written) >= options_.checkpoint_events) {
+      replan_ = true;  // a checkpoint is due now, or its interval has started
+    }
+  }
 }
 
 absl::Status AuditLog::SubmitAndWait(std::vector<Pending>& pending) {
@@ -222,13 +259,13 @@ absl::Status AuditLog::SubmitAndWait(std::vector<Pending>& pending) {
     return absl::UnavailableError("audit log is shutting down; the operation was not performed");
   }
   for (Pending& p : pending) queue_.push_back(&p);
-  auto all_done = [&pending]() {
+  if (pending.empty()) return absl::OkStatus();
+  WriteOrWait(&pending.front(), pending.size(), [&pending] {
     for (const Pending& p : pending) {
       if (!p.done) return false;
     }
     return true;
-  };
-  mu_.Await(absl::Condition(&all_done));
+  });
   return absl::OkStatus();
 }
 
@@ -267,12 +304,24 @@ void AuditLog::WriterLoop() {
       absl::MutexLock lock(&mu_);
       mu_.AwaitWithDeadline(absl::Condition(this, &AuditLog::HasWork), wake);
       retry_soon_ = false;
-      const int64_t room = std::min<int64_t>(options_.max_batch, Room());
-      while (!queue_.empty() && static_cast<int64_t>(batch.size()) < room) {
-        batch.push_back(queue_.front());
-        queue_.pop_front();
+      replan_ = false;
+      if (stopping_) {
+        // No caller leads once the log stops; one that leads now finishes
+        // first, so nothing is written after the closing checkpoint.
+        auto no_leader = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return !leader_active_; };
+        mu_.Await(absl::Condition(&no_leader));
       }
-      if (room == 0) refused.swap(queue_);
+      const int64_t room = std::min<int64_t>(options_.max_batch, Room());
+      if (writer_takes_queue_ || stopping_) {
+        while (!queue_.empty() && static_cast<int64_t>(batch.size()) < room) {
+          batch.push_back(queue_.front());
+          queue_.pop_front();
+        }
+      }
+      // No room while healthy: the checkpoint below makes room, and callers
+      // lead again. No room while unhealthy: what waits is refused.
+      if (room == 0 && !healthy()) refused.swap(queue_);
+      if (room > 0 || queue_.empty()) writer_takes_queue_ = false;
       stopping = stopping_ && queue_.empty();
     }
     if (!refused.empty()) {

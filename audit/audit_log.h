@@ -3,8 +3,8 @@
 //
 // Record() returns only once its event is durable in the store (one
 // transaction per batch: callers that arrive while a batch is being written
-// are written together in the next one, so durability costs one commit per
-// batch, not per event). If the store cannot write, Record() fails with
+// are written together in the next one, by the first of them, so durability
+// costs one commit per batch, not per event, and no thread hand-off). If the store cannot write, Record() fails with
 // UNAVAILABLE and healthy() turns false (fail closed: the service must not
 // hand out a signature without its event); the writer retries with the next
 // events and probes the store every few seconds, so it recovers on its own.
@@ -89,7 +89,7 @@ struct AuditLogOptions {
 // The log now, for metrics.
 struct AuditLogStats {
   bool healthy = false;
-  int64_t events_since_checkpoint = 0;  // events of the node no checkpoint covers
+  int64_t events_since_checkpoint = 0;        // events of the node no checkpoint covers
   std::optional<absl::Time> last_checkpoint;  // the newest checkpoint's signed time
 };
 
@@ -111,8 +111,7 @@ class AuditLog {
   // kDurable when any of its events asks for it). UNAVAILABLE if the store
   // cannot write or the log is shut down. On success `event` is returned
   // with its seq and hash.
-  absl::StatusOr<AuditEvent> Record(AuditEvent event,
-                                    Durability durability = Durability::kDurable);
+  absl::StatusOr<AuditEvent> Record(AuditEvent event, Durability durability = Durability::kDurable);
 
   // Several events of one call (a streaming batch): written in one commit
   // if possible, in order, and this returns when all are durable. On error
@@ -152,9 +151,19 @@ class AuditLog {
     bool done = false;
   };
 
-  // Queues every pending event for the writer and waits until each is done;
-  // UNAVAILABLE (for all) when the log is shutting down.
+  // Queues every pending event and waits until each is done; UNAVAILABLE
+  // (for all) when the log is shutting down.
   absl::Status SubmitAndWait(std::vector<Pending>& pending);
+  // Called with mu_ held, once the `count` events of one call, from `first`
+  // on (contiguous in memory), are queued; returns when `done()`. Leader/follower group
+  // commit: a caller whose event is at the front of the queue while no other
+  // caller writes takes the queue (up to the room before a checkpoint is
+  // due) and writes it itself, so no thread hand-off stands between a call
+  // and its commit; those queued meanwhile wait, and the first of them leads
+  // the next batch. The writer thread takes over the queue only when a
+  // checkpoint must come first (no room) and when the log stops.
+  void WriteOrWait(const Pending* first, size_t count, const std::function<bool()>& done)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   AuditLog(AuditStore* store, CheckpointSigner signer, AuditLogOptions options)
       : store_(store), signer_(std::move(signer)), options_(std::move(options)) {}
@@ -187,7 +196,7 @@ class AuditLog {
   // Appends the last checkpoint to the anchors unless it is there already.
   absl::Status AnchorLastCheckpoint();
   bool HasWork() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    return !queue_.empty() || stopping_ || retry_soon_;
+    return (!queue_.empty() && writer_takes_queue_) || stopping_ || retry_soon_ || replan_;
   }
 
   AuditStore* const store_;
@@ -203,6 +212,13 @@ class AuditLog {
   bool stopped_ ABSL_GUARDED_BY(mu_) = false;
   // A checkpoint failed (perhaps in CheckpointNow): the writer plans a retry.
   bool retry_soon_ ABSL_GUARDED_BY(mu_) = false;
+  // A caller is writing a batch (WriteOrWait): the others queue behind it.
+  bool leader_active_ ABSL_GUARDED_BY(mu_) = false;
+  // The queue waits for the writer thread (a checkpoint must come first).
+  bool writer_takes_queue_ ABSL_GUARDED_BY(mu_) = false;
+  // A caller's batch changed when the next checkpoint is due (the first
+  // events after one, or no room left): the writer plans again.
+  bool replan_ ABSL_GUARDED_BY(mu_) = false;
 
   // One checkpoint at a time (held while signing; never with mu_).
   absl::Mutex checkpoint_mu_ ABSL_ACQUIRED_BEFORE(chain_mu_);
