@@ -21,10 +21,11 @@
 #include <vector>
 
 #include "absl/strings/match.h"
-#include "absl/strings/strip.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "absl/time/clock.h"
+#include "bench/bench_main.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "tests/e2e/cluster_fixture.h"
 
@@ -87,9 +88,9 @@ class ClusterBench : public ClusterFixture {
 void Print(const std::vector<Row>& rows, double floor) {
   std::cout << "\n| case | calls/s | of the health floor | failed |\n|---|---|---|---|\n";
   for (const Row& r : rows) {
-    std::cout << "| " << r.name << " | " << std::fixed << std::setprecision(0)
-              << r.calls_per_second << " | " << std::setprecision(2)
-              << r.calls_per_second / floor << " | " << r.failed << " |\n";
+    std::cout << "| " << r.name << " | " << std::fixed << std::setprecision(0) << r.calls_per_second
+              << " | " << std::setprecision(2) << r.calls_per_second / floor << " | " << r.failed
+              << " |\n";
   }
 }
 
@@ -110,19 +111,20 @@ TEST_F(ClusterBench, KodIiThroughTheBalancer) {
   StartClusterWithKey("bench", /*count=*/1);
   if (HasFatalFailure()) return;
   const Replica& only = replicas_[0];
-  rows.push_back(Measure("health Check, 1 replica, direct", [&] { return Direct(only); },
-                         HealthCheck));
-  rows.push_back(Measure("KOD II, 1 replica, direct", [&] { return Direct(only); },
-                         SignInvoice));
-  rows.push_back(Measure("KOD II, 1 replica, HAProxy", [&] { return ViaBalancer(); },
-                         SignInvoice));
+  rows.push_back(Measure(
+      "health Check, 1 replica, direct", [&] { return Direct(only); }, HealthCheck));
+  rows.push_back(Measure(
+      "KOD II, 1 replica, direct", [&] { return Direct(only); }, SignInvoice));
+  rows.push_back(Measure(
+      "KOD II, 1 replica, HAProxy", [&] { return ViaBalancer(); }, SignInvoice));
   StopCluster();
   // Three replicas on the same token, registry and audit store.
   StartCluster("", kReplicas);
   if (HasFatalFailure()) return;
-  rows.push_back(Measure("KOD II, 3 replicas, HAProxy", [&] { return ViaBalancer(); },
-                         SignInvoice));
-  std::cout << "\n" << g_callers << " callers, " << g_seconds << " s per case, "
+  rows.push_back(Measure(
+      "KOD II, 3 replicas, HAProxy", [&] { return ViaBalancer(); }, SignInvoice));
+  std::cout << "\n"
+            << g_callers << " callers, " << g_seconds << " s per case, "
             << std::thread::hardware_concurrency() << " cores\n";
   Print(rows, rows[0].calls_per_second);
   const char* source = std::getenv("KSEF_SOURCE_DIR");
@@ -133,15 +135,8 @@ TEST_F(ClusterBench, KodIiThroughTheBalancer) {
 }  // namespace ksef
 
 int main(int argc, char** argv) {
-  ::testing::InitGoogleTest(&argc, argv);
-  for (int i = 1; i < argc; ++i) {
-    absl::string_view arg = argv[i];
-    if (absl::ConsumePrefix(&arg, "--seconds=")) (void)absl::SimpleAtoi(arg, &ksef::g_seconds);
-    if (absl::ConsumePrefix(&arg, "--callers=")) (void)absl::SimpleAtoi(arg, &ksef::g_callers);
-  }
-  // Run from the build tree without ctest: where the sources and ksef-hsmd are.
-  setenv("KSEF_SOURCE_DIR", KSEF_BENCH_SOURCE_DIR, /*overwrite=*/0);
-  setenv("KSEF_BUILD_DIR", KSEF_BENCH_BUILD_DIR, /*overwrite=*/0);
   setenv("KSEF_REQUIRE_HAPROXY", "1", /*overwrite=*/0);
-  return RUN_ALL_TESTS();
+  return ksef::bench::RunBenches(argc, argv,
+                                 {ksef::bench::IntFlag("--seconds=", &ksef::g_seconds),
+                                  ksef::bench::IntFlag("--callers=", &ksef::g_callers)});
 }

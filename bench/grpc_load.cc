@@ -27,10 +27,10 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <map>
 #include <functional>
 #include <iomanip>
 #include <iostream>
+#include <map>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -43,6 +43,7 @@
 #include "absl/strings/str_replace.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
+#include "bench/bench_main.h"
 #include "bench/raw_pkcs11.h"
 #include "pkcs11/hsm.h"
 #include "tests/e2e/e2e_fixture.h"
@@ -89,7 +90,7 @@ double ProcessCpuSeconds(pid_t pid) {
   std::string skip;
   for (int i = 3; i < 14; ++i) fields >> skip;  // fields 3..13
   double utime = 0, stime = 0;
-  fields >> utime >> stime;                     // fields 14, 15
+  fields >> utime >> stime;  // fields 14, 15
   return (utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
@@ -100,9 +101,8 @@ double ProcessRssMb(pid_t pid) {
     absl::string_view v = line;
     if (absl::ConsumePrefix(&v, "VmRSS:")) {
       double kb = 0;
-      (void)absl::SimpleAtod(absl::StripAsciiWhitespace(absl::StripSuffix(
-                                 absl::StripAsciiWhitespace(v), "kB")),
-                             &kb);
+      (void)absl::SimpleAtod(
+          absl::StripAsciiWhitespace(absl::StripSuffix(absl::StripAsciiWhitespace(v), "kB")), &kb);
       return kb / 1024;
     }
   }
@@ -176,8 +176,8 @@ class GrpcLoad : public E2eFixture {
     absl::StrReplaceAll({{"state_dir = state\n", absl::StrCat("state_dir = ", state_dir, "\n")}},
                         &config);
     std::ofstream(config_) << config;
-    auto server = ServerProcess::Start(config_, dir_ + "/server-" + std::to_string(++starts_) +
-                                                   ".log");
+    auto server =
+        ServerProcess::Start(config_, dir_ + "/server-" + std::to_string(++starts_) + ".log");
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = std::move(*server);
     admin_ = Connect(server_->port(), "client");
@@ -348,23 +348,23 @@ void PrintAndSave(const std::vector<Row>& rows, double raw1, double raw2) {
   for (const Row& r : rows) {
     std::cout << "| " << r.group << " | " << r.name << " | " << r.concurrency << " | "
               << std::setprecision(0) << r.calls_per_second << " | " << std::setprecision(2)
-              << r.p50_ms << " | " << r.p99_ms << " | " << r.p999_ms << " | " << r.of_raw
-              << " | " << r.of_floor << " | " << std::setprecision(0) << r.cpu_us_per_call
-              << " | " << r.rss_mb << " | " << r.failed << " |\n";
+              << r.p50_ms << " | " << r.p99_ms << " | " << r.p999_ms << " | " << r.of_raw << " | "
+              << r.of_floor << " | " << std::setprecision(0) << r.cpu_us_per_call << " | "
+              << r.rss_mb << " | " << r.failed << " |\n";
   }
   std::ofstream out(absl::StrCat(std::getenv("KSEF_SOURCE_DIR"), "/bench/results/grpc_load.json"));
-  out << "{\"seconds_per_case\": " << g_seconds << ", \"cores\": "
-      << std::thread::hardware_concurrency() << ", \"raw_c_sign\": {\"1\": " << raw1
-      << ", \"2\": " << raw2 << "}, \"cases\": [";
+  out << "{\"seconds_per_case\": " << g_seconds
+      << ", \"cores\": " << std::thread::hardware_concurrency()
+      << ", \"raw_c_sign\": {\"1\": " << raw1 << ", \"2\": " << raw2 << "}, \"cases\": [";
   for (size_t i = 0; i < rows.size(); ++i) {
     const Row& r = rows[i];
     out << (i ? ",\n  " : "\n  ") << "{\"audit\": \"" << r.group << "\", \"case\": \"" << r.name
-        << "\", \"concurrency\": " << r.concurrency << ", \"calls_per_second\": "
-        << r.calls_per_second << ", \"p50_ms\": " << r.p50_ms << ", \"p99_ms\": " << r.p99_ms
-        << ", \"p999_ms\": " << r.p999_ms << ", \"of_raw\": " << r.of_raw
-        << ", \"of_floor\": " << r.of_floor << ", \"server_cpu_us_per_call\": "
-        << r.cpu_us_per_call << ", \"rss_mb\": " << r.rss_mb << ", \"failed\": " << r.failed
-        << "}";
+        << "\", \"concurrency\": " << r.concurrency
+        << ", \"calls_per_second\": " << r.calls_per_second << ", \"p50_ms\": " << r.p50_ms
+        << ", \"p99_ms\": " << r.p99_ms << ", \"p999_ms\": " << r.p999_ms
+        << ", \"of_raw\": " << r.of_raw << ", \"of_floor\": " << r.of_floor
+        << ", \"server_cpu_us_per_call\": " << r.cpu_us_per_call << ", \"rss_mb\": " << r.rss_mb
+        << ", \"failed\": " << r.failed << "}";
   }
   out << "\n]}\n";
 }
@@ -446,18 +446,11 @@ TEST_F(GrpcLoad, EveryCase) {
 }  // namespace ksef
 
 int main(int argc, char** argv) {
-  ::testing::InitGoogleTest(&argc, argv);
-  for (int i = 1; i < argc; ++i) {
-    absl::string_view arg = argv[i];
-    if (absl::ConsumePrefix(&arg, "--seconds=")) (void)absl::SimpleAtod(arg, &ksef::g_seconds);
-    if (absl::ConsumePrefix(&arg, "--only=")) ksef::g_only = std::string(arg);
-    if (arg == "--quick") {
-      ksef::g_quick = true;
-      ksef::g_seconds = 1;
-    }
-  }
-  // Run from the build tree without ctest: where the sources and ksef-hsmd are.
-  setenv("KSEF_SOURCE_DIR", KSEF_BENCH_SOURCE_DIR, /*overwrite=*/0);
-  setenv("KSEF_BUILD_DIR", KSEF_BENCH_BUILD_DIR, /*overwrite=*/0);
-  return RUN_ALL_TESTS();
+  return ksef::bench::RunBenches(argc, argv,
+                                 {ksef::bench::DoubleFlag("--seconds=", &ksef::g_seconds),
+                                  ksef::bench::StringFlag("--only=", &ksef::g_only),
+                                  {"--quick", [](absl::string_view) {
+                                     ksef::g_quick = true;
+                                     ksef::g_seconds = 1;
+                                   }}});
 }

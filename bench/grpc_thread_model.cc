@@ -39,6 +39,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
+#include "bench/bench_main.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "tests/e2e/e2e_fixture.h"
 
@@ -192,13 +193,6 @@ TEST_F(GrpcThreadModel, SyncAgainstCallback) {
 }  // namespace ksef
 
 int main(int argc, char** argv) {
-  ::testing::InitGoogleTest(&argc, argv);
-  for (int i = 1; i < argc; ++i) {
-    absl::string_view arg = argv[i];
-    if (absl::ConsumePrefix(&arg, "--seconds=")) (void)absl::SimpleAtoi(arg, &ksef::g_seconds);
-  }
-  // Run from the build tree without ctest: where the sources are (the PKI script).
-  setenv("KSEF_SOURCE_DIR", KSEF_BENCH_SOURCE_DIR, /*overwrite=*/0);
-  setenv("KSEF_BUILD_DIR", KSEF_BENCH_BUILD_DIR, /*overwrite=*/0);
-  return RUN_ALL_TESTS();
+  return ksef::bench::RunBenches(argc, argv,
+                                 {ksef::bench::IntFlag("--seconds=", &ksef::g_seconds)});
 }

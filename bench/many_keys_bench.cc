@@ -30,6 +30,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/strip.h"
+#include "bench/bench_main.h"
 #include "bench/raw_pkcs11.h"
 #include "tests/e2e/e2e_fixture.h"
 
@@ -104,9 +105,8 @@ class ManyKeysBench : public E2eFixture {
     const auto start = std::chrono::steady_clock::now();
     bench::GenerateKeyPairs(TestToken::ModulePath(), "many-keys", kPin, "bulk-", keys,
                             [&](int done) {
-                              std::cout << "  " << done << " / " << keys << " ("
-                                        << std::fixed << std::setprecision(0)
-                                        << MsSince(start) / 1000 << " s)\n"
+                              std::cout << "  " << done << " / " << keys << " (" << std::fixed
+                                        << std::setprecision(0) << MsSince(start) / 1000 << " s)\n"
                                         << std::flush;
                             });
     std::ofstream(dir + "/filled") << keys << "\n";
@@ -243,14 +243,13 @@ void Print(const std::vector<Result>& results) {
                "p90 / max | KOD II calls/s | of the 10-key rate |\n"
                "|---|---|---|---|---|---|---|---|---|\n";
   for (const Result& r : results) {
-    std::cout << std::fixed << std::setprecision(0) << "| " << r.keys << " | "
-              << r.start_fresh_ms << " ms | " << r.restart_ms << " ms | " << r.inventory_took
-              << " | " << r.stop_while_reading_ms << " ms (exit " << r.stop_while_reading_exit
-              << ") | " << r.stop_early_ms << " ms (exit " << r.stop_early_exit << ") | "
+    std::cout << std::fixed << std::setprecision(0) << "| " << r.keys << " | " << r.start_fresh_ms
+              << " ms | " << r.restart_ms << " ms | " << r.inventory_took << " | "
+              << r.stop_while_reading_ms << " ms (exit " << r.stop_while_reading_exit << ") | "
+              << r.stop_early_ms << " ms (exit " << r.stop_early_exit << ") | "
               << std::setprecision(1) << r.create_p50_ms << " / " << r.create_p90_ms << " / "
-              << r.create_max_ms << " ms | " << std::setprecision(0) << r.sign_per_second
-              << " | " << std::setprecision(3) << r.sign_per_second / base.sign_per_second
-              << " |\n";
+              << r.create_max_ms << " ms | " << std::setprecision(0) << r.sign_per_second << " | "
+              << std::setprecision(3) << r.sign_per_second / base.sign_per_second << " |\n";
   }
 }
 
@@ -260,15 +259,15 @@ void WriteJson(const std::vector<Result>& results, const std::string& path) {
       << ", \"cores\": " << std::thread::hardware_concurrency() << ", \"tokens\": [";
   for (size_t i = 0; i < results.size(); ++i) {
     const Result& r = results[i];
-    out << (i ? ", " : "") << "{\"keys\": " << r.keys << ", \"start_fresh_ms\": "
-        << r.start_fresh_ms << ", \"restart_ms\": " << r.restart_ms
+    out << (i ? ", " : "") << "{\"keys\": " << r.keys
+        << ", \"start_fresh_ms\": " << r.start_fresh_ms << ", \"restart_ms\": " << r.restart_ms
         << ", \"object_pass\": \"" << r.inventory_took
         << "\", \"sigterm_while_reading_objects_ms\": " << r.stop_while_reading_ms
         << ", \"sigterm_while_reading_objects_exit\": " << r.stop_while_reading_exit
         << ", \"sigterm_200ms_after_exec_ms\": " << r.stop_early_ms
         << ", \"sigterm_200ms_after_exec_exit\": " << r.stop_early_exit
-        << ", \"create_key_ms\": {\"p50\": " << r.create_p50_ms << ", \"p90\": "
-        << r.create_p90_ms << ", \"max\": " << r.create_max_ms << "}"
+        << ", \"create_key_ms\": {\"p50\": " << r.create_p50_ms << ", \"p90\": " << r.create_p90_ms
+        << ", \"max\": " << r.create_max_ms << "}"
         << ", \"kod2_calls_per_second\": " << r.sign_per_second
         << ", \"kod2_failed\": " << r.sign_failed << "}";
   }
@@ -281,7 +280,8 @@ TEST_F(ManyKeysBench, StartUpCreateKeyAndSigningAgainstTheNumberOfKeys) {
     results.push_back(Run(keys));
     if (HasFailure()) return;
   }
-  std::cout << "\n" << g_callers << " signing callers, " << g_seconds << " s, "
+  std::cout << "\n"
+            << g_callers << " signing callers, " << g_seconds << " s, "
             << std::thread::hardware_concurrency() << " cores\n";
   Print(results);
   WriteJson(results, absl::StrCat(std::getenv("KSEF_SOURCE_DIR"), "/bench/results/many_keys.json"));
@@ -291,16 +291,9 @@ TEST_F(ManyKeysBench, StartUpCreateKeyAndSigningAgainstTheNumberOfKeys) {
 }  // namespace ksef
 
 int main(int argc, char** argv) {
-  ::testing::InitGoogleTest(&argc, argv);
-  for (int i = 1; i < argc; ++i) {
-    absl::string_view arg = argv[i];
-    if (absl::ConsumePrefix(&arg, "--keys=")) (void)absl::SimpleAtoi(arg, &ksef::g_keys);
-    if (absl::ConsumePrefix(&arg, "--seconds=")) (void)absl::SimpleAtoi(arg, &ksef::g_seconds);
-    if (absl::ConsumePrefix(&arg, "--callers=")) (void)absl::SimpleAtoi(arg, &ksef::g_callers);
-    if (absl::ConsumePrefix(&arg, "--token-cache=")) ksef::g_token_cache = std::string(arg);
-  }
-  // Run from the build tree without ctest: where the sources and ksef-hsmd are.
-  setenv("KSEF_SOURCE_DIR", KSEF_BENCH_SOURCE_DIR, /*overwrite=*/0);
-  setenv("KSEF_BUILD_DIR", KSEF_BENCH_BUILD_DIR, /*overwrite=*/0);
-  return RUN_ALL_TESTS();
+  return ksef::bench::RunBenches(argc, argv,
+                                 {ksef::bench::IntFlag("--keys=", &ksef::g_keys),
+                                  ksef::bench::IntFlag("--seconds=", &ksef::g_seconds),
+                                  ksef::bench::IntFlag("--callers=", &ksef::g_callers),
+                                  ksef::bench::StringFlag("--token-cache=", &ksef::g_token_cache)});
 }
