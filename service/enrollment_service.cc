@@ -144,17 +144,8 @@ grpc::Status EnrollmentServiceImpl::ImportKey(grpc::ServerContext* context,
                                               const pb::ImportKeyRequest* req, pb::Key* resp) {
   AuditedCall call(*guard_, *context, "ImportKey");
   return call.Finish([&]() -> absl::Status {
-    auto subject_type = SubjectTypeFromProto(req->subject().type());
-    if (subject_type.ok()) call.RequestSubject(*subject_type, req->subject().value());
-    KSEF_RETURN_IF_ERROR(call.Admit({Role::kKeyAdmin}));
     ImportKeyParams params;
-    params.key_id = req->key_id();
-    KSEF_ASSIGN_OR_RETURN(params.subject_type, std::move(subject_type));
-    params.subject_value = req->subject().value();
-    KSEF_RETURN_IF_ERROR(NormalizeSubject(params.subject_type, params.subject_value));
-    KSEF_RETURN_IF_ERROR(call.Authorize(
-        Role::kKeyAdmin, Resource::Subject(params.subject_type, params.subject_value)));
-    KSEF_ASSIGN_OR_RETURN(params.purpose, PurposeFromProto(req->purpose()));
+    KSEF_RETURN_IF_ERROR(AdmitNewKey(call, *req, params));
     KSEF_RETURN_IF_ERROR(call.RequireAuditable());
     SecureString password(std::string(req->password()));
     KSEF_ASSIGN_OR_RETURN(

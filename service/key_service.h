@@ -4,9 +4,11 @@
 #ifndef KSEF_SERVICE_KEY_SERVICE_H_
 #define KSEF_SERVICE_KEY_SERVICE_H_
 
+#include "common/status_macros.h"
 #include "ksef/hsm/v1/key_service.grpc.pb.h"
 #include "service/audited_call.h"
 #include "service/key_manager.h"
+#include "service/key_naming.h"
 
 namespace ksef::service {
 
@@ -57,6 +59,27 @@ void ToProto(const KeyRecord& record, CertificateCache& certificates, ksef::hsm:
 // Proto enums -> domain, INVALID_ARGUMENT naming the field.
 absl::StatusOr<SubjectType> SubjectTypeFromProto(ksef::hsm::v1::KsefSubject::IdentifierType t);
 absl::StatusOr<KeyPurpose> PurposeFromProto(ksef::hsm::v1::KeyPurpose p);
+
+// The start shared by the RPCs that make a key (CreateKey, ImportKey: their
+// requests carry key_id, subject and purpose), in the order of design.md 6a:
+// notes the requested subject for the event, admits key admins, reads the
+// id, the subject (normalized) and the purpose into `params` and authorizes
+// the caller on that subject. The errors of Admit, Authorize and the field
+// checks, as they are.
+template <typename Request, typename Params>
+absl::Status AdmitNewKey(AuditedCall& call, const Request& req, Params& params) {
+  auto subject_type = SubjectTypeFromProto(req.subject().type());
+  if (subject_type.ok()) call.RequestSubject(*subject_type, req.subject().value());
+  KSEF_RETURN_IF_ERROR(call.Admit({Role::kKeyAdmin}));
+  params.key_id = req.key_id();
+  KSEF_ASSIGN_OR_RETURN(params.subject_type, std::move(subject_type));
+  params.subject_value = req.subject().value();
+  KSEF_RETURN_IF_ERROR(NormalizeSubject(params.subject_type, params.subject_value));
+  KSEF_RETURN_IF_ERROR(call.Authorize(
+      Role::kKeyAdmin, Resource::Subject(params.subject_type, params.subject_value)));
+  KSEF_ASSIGN_OR_RETURN(params.purpose, PurposeFromProto(req.purpose()));
+  return absl::OkStatus();
+}
 
 }  // namespace ksef::service
 
