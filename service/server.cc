@@ -1,5 +1,6 @@
 #include "service/server.h"
 
+#include <grpcpp/ext/health_check_service_server_builder_option.h>
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
@@ -37,6 +38,7 @@
 #include "service/stream_limits.h"
 #include "service/usage_limiter.h"
 #include "service/key_registry.h"
+#include "service/health_service.h"
 #include "service/key_registry_factory.h"
 #include "service/key_service.h"
 #include "service/enrollment.h"
@@ -57,6 +59,9 @@ std::string DefaultQrBase(const ServerConfig& config) {
   if (config.qr_environment == "demo") return qr::QrBaseUrl(qr::Environment::kDemo);
   return qr::QrBaseUrl(qr::Environment::kTest);
 }
+
+// Worker threads kept polling between calls (see ApplyLimits).
+constexpr int kIdleGrpcThreads = 8;
 
 // How long a starting replica waits for another one's token writes.
 constexpr absl::Duration kTokenOpenLockWait = absl::Minutes(1);
@@ -408,7 +413,6 @@ int Server::metrics_port() const {
 }
 
 absl::Status Server::StartGrpc() {
-  grpc::EnableDefaultHealthCheckService(true);
   if (config_.reflection) grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   std::shared_ptr<grpc::ServerCredentials> creds;
@@ -438,6 +442,15 @@ absl::Status Server::StartGrpc() {
   }
   builder.AddListeningPort(config_.listen_address, creds, &port_);
   ApplyLimits(builder);
+  // grpc.health.v1 on the synchronous threads, not gRPC's callback service
+  // (service/health_service.h); a Watch holds a thread, so an eighth of them.
+  auto health = std::make_unique<HealthService>(
+      std::vector<std::string>{kKeyServiceName, kEnrollmentServiceName, kAuditServiceName,
+                               kAuthServiceName, kOfflineServiceName},
+      std::max(1, config_.grpc_max_threads / 8));
+  builder.RegisterService(health.get());
+  builder.SetOption(
+      std::make_unique<grpc::HealthCheckServiceServerBuilderOption>(std::move(health)));
   builder.RegisterService(key_service_.get());
   builder.RegisterService(enrollment_service_.get());
   builder.RegisterService(audit_service_.get());
@@ -463,6 +476,12 @@ void Server::ApplyLimits(grpc::ServerBuilder& builder) {
   quota.SetMaxThreads(config_.grpc_max_threads);
   quota.Resize(static_cast<size_t>(config_.grpc_memory_mib) << 20);
   builder.SetResourceQuota(quota);
+  // Up to kIdleGrpcThreads threads that finish a call stay to poll for the
+  // next: gRPC's default of 2 made every call beyond two concurrent ones
+  // start a thread and end it again (docs/performance.md). More than that
+  // end when idle, so a burst leaves no threads behind.
+  builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MAX_POLLERS,
+                              std::min(kIdleGrpcThreads, config_.grpc_max_threads));
   builder.SetMaxReceiveMessageSize(config_.max_request_bytes);
   builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS,
                              config_.max_streams_per_connection);
