@@ -434,35 +434,36 @@ void AuditLog::Complete(std::deque<Pending*>& batch, const absl::Status& status)
   }
 }
 
-absl::Status AuditLog::CheckStoreTail() {
-  if (tampered_.load()) return Refuse(options_.node, tamper_reason_);
-  // Re-read what this node wrote since its last checkpoint: every event
-  // must follow the one before (seq, link, hash) up to the head it wrote.
-  int64_t seq = last_checkpoint_ ? last_checkpoint_->seq : 0;
-  std::string hash = last_checkpoint_ ? last_checkpoint_->head_hash : ZeroHash();
-  std::string problem;
-  while (problem.empty()) {
+absl::StatusOr<AuditLog::TailRead> AuditLog::ReadTail(int64_t seq, std::string hash,
+                                                      std::optional<int64_t> upto) const {
+  // Every event must follow the one before (seq, link, hash).
+  TailRead out;
+  while (!upto || seq < *upto) {
+    const int limit = upto ? static_cast<int>(std::min<int64_t>(kTailPage, *upto - seq))
+                           : kTailPage;
     KSEF_ASSIGN_OR_RETURN(std::vector<AuditEvent> events,
-                          store_->ReadChain(options_.node, seq, kTailPage));
+                          store_->ReadChain(options_.node, seq, limit));
     for (const AuditEvent& e : events) {
       if (e.seq != seq + 1 || e.prev_hash != hash || EventHash(e) != e.hash) {
-        problem = absl::StrCat("event ", seq + 1, " is missing, or event ", e.seq,
-                               " was replaced: events were removed or replaced behind its back");
-        break;
+        out.problem = absl::StrCat("event ", seq + 1, " is missing, or event ", e.seq,
+                                   " was replaced: events were removed or replaced behind its back");
+        return out;
       }
       seq = e.seq;
       hash = e.hash;
     }
-    if (static_cast<int>(events.size()) < kTailPage) break;
+    if (static_cast<int>(events.size()) < limit) break;
   }
-  if (!head_known_ && problem.empty()) {
-    head_ = ChainHead{seq, hash};
-    head_known_ = true;
-  }
-  if (problem.empty() && (seq != head_.seq || hash != head_.hash)) {
-    problem =
-        absl::StrCat("the store's chain ends at event ", seq, " but this server wrote up to event ",
-                     head_.seq, ": events were removed or replaced behind its back");
+  out.end = ChainHead{seq, hash};
+  return out;
+}
+
+absl::Status AuditLog::CheckTailEnd(const TailRead& read, const ChainHead& head) {
+  std::string problem = read.problem;
+  if (problem.empty() && (read.end.seq != head.seq || read.end.hash != head.hash)) {
+    problem = absl::StrCat("the store's chain ends at event ", read.end.seq,
+                           " but this server wrote up to event ", head.seq,
+                           ": events were removed or replaced behind its back");
   }
   if (problem.empty()) return absl::OkStatus();
   tamper_reason_ = std::move(problem);
@@ -473,21 +474,50 @@ absl::Status AuditLog::CheckStoreTail() {
 }
 
 absl::StatusOr<std::optional<Checkpoint>> AuditLog::NextCheckpoint(bool closing) {
+  // Re-reads what this node wrote since its last checkpoint. With the head
+  // known, up to it and outside the chain lock (writers go on meanwhile; the
+  // checkpoint covers that head). Else (after a failed write, or nothing new
+  // to cover) to the store's end under the lock, which also finds the head.
+  ChainHead head;
+  int64_t from_seq = 0;
+  std::string from_hash;
+  {
+    absl::MutexLock lock(&chain_mu_);
+    if (tampered_.load()) return Refuse(options_.node, tamper_reason_);
+    from_seq = last_checkpoint_ ? last_checkpoint_->seq : 0;
+    from_hash = last_checkpoint_ ? last_checkpoint_->head_hash : ZeroHash();
+    if (!head_known_ || (last_checkpoint_ && head_.seq == from_seq)) {
+      KSEF_ASSIGN_OR_RETURN(TailRead read, ReadTail(from_seq, from_hash, std::nullopt));
+      if (!head_known_ && read.problem.empty()) {
+        head_ = read.end;
+        head_known_ = true;
+      }
+      KSEF_RETURN_IF_ERROR(CheckTailEnd(read, head_));
+      return CheckpointAt(head_, closing);
+    }
+    head = head_;
+  }
+  KSEF_ASSIGN_OR_RETURN(TailRead read, ReadTail(from_seq, from_hash, head.seq));
   absl::MutexLock lock(&chain_mu_);
-  KSEF_RETURN_IF_ERROR(CheckStoreTail());
+  if (tampered_.load()) return Refuse(options_.node, tamper_reason_);
+  KSEF_RETURN_IF_ERROR(CheckTailEnd(read, head));
+  return CheckpointAt(head, closing);
+}
+
+std::optional<Checkpoint> AuditLog::CheckpointAt(const ChainHead& head, bool closing) const {
   const Checkpoint* prev = last_checkpoint_ ? &*last_checkpoint_ : nullptr;
-  if (prev != nullptr && prev->seq == head_.seq) return std::optional<Checkpoint>();
+  if (prev != nullptr && prev->seq == head.seq) return std::nullopt;
   Checkpoint cp;
   cp.version = kCheckpointVersion;
   cp.node = options_.node;
-  cp.seq = head_.seq;
-  cp.head_hash = head_.hash;
+  cp.seq = head.seq;
+  cp.head_hash = head.hash;
   cp.time = absl::FromUnixMicros(absl::ToUnixMicros(options_.clock()));
   cp.prev_hash = prev != nullptr ? CheckpointDigest(*prev) : ZeroHash();
-  cp.count = head_.seq - (prev != nullptr ? prev->seq : 0);
+  cp.count = head.seq - (prev != nullptr ? prev->seq : 0);
   cp.closing = closing;
   cp.public_key_der = signer_.public_key_der;
-  return std::optional<Checkpoint>(std::move(cp));
+  return cp;
 }
 
 absl::Status AuditLog::CheckpointFailed(absl::Status status) {

@@ -189,9 +189,24 @@ class AuditLog {
   absl::Status WriteCheckpoint(bool closing);
   // The next checkpoint to sign, unsigned; nullopt when the head is covered.
   absl::StatusOr<std::optional<Checkpoint>> NextCheckpoint(bool closing);
-  // Re-reads the events since the last checkpoint: FAILED_PRECONDITION (and
-  // unhealthy for good) unless they still link up to the head written.
-  absl::Status CheckStoreTail() ABSL_EXCLUSIVE_LOCKS_REQUIRED(chain_mu_);
+  // What re-reading the chain after (seq, hash) found: where its links end,
+  // or the first problem.
+  struct TailRead {
+    ChainHead end;
+    std::string problem;
+  };
+  // Reads the events after `seq` (whose hash is `hash`) up to `upto` (or to
+  // the store's end) and checks each links to the one before. Takes no lock
+  // of ours (the store serializes itself).
+  absl::StatusOr<TailRead> ReadTail(int64_t seq, std::string hash,
+                                    std::optional<int64_t> upto) const;
+  // FAILED_PRECONDITION (and unhealthy for good) unless `read` ends at
+  // `head`, the head this server wrote.
+  absl::Status CheckTailEnd(const TailRead& read, const ChainHead& head)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(chain_mu_);
+  // The unsigned checkpoint covering `head`; nullopt when the last one does.
+  std::optional<Checkpoint> CheckpointAt(const ChainHead& head, bool closing) const
+      ABSL_SHARED_LOCKS_REQUIRED(chain_mu_);
   absl::Status CheckpointFailed(absl::Status status);
   // Appends the last checkpoint to the anchors unless it is there already.
   absl::Status AnchorLastCheckpoint();

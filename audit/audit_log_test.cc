@@ -781,6 +781,40 @@ TEST(SqliteAuditStoreTest, NewFilesHaveSmallPagesAndOldFilesKeepTheirs) {
   ksef::testing::RunCommand("rm -rf " + dir);
 }
 
+TEST(SqliteAuditStoreTest, EachWriteRunsAtItsDurabilityAndDurableOnesAreFull) {
+  const std::string dir = ksef::testing::MakeTempDir("ksef-audit-sync");
+  auto store = SqliteAuditStore::Open(dir + "/a.db").value();
+  EXPECT_EQ(store->SynchronousLevel().value(), 2);  // FULL from the start
+  std::string prev(32, '\0');
+  auto append = [&](int seq, Durability durability) {
+    AuditEvent e = TestEvent("GetKey", "keys/a", seq);
+    e.node = "n";
+    e.seq = seq;
+    e.prev_hash = prev;
+    e.hash = std::string(32, static_cast<char>(seq));
+    prev = e.hash;
+    return store->Append({e}, durability);
+  };
+  ASSERT_TRUE(append(1, Durability::kCommitted).ok());
+  EXPECT_EQ(store->SynchronousLevel().value(), 1);  // NORMAL: no flush
+  ASSERT_TRUE(append(2, Durability::kCommitted).ok());
+  EXPECT_EQ(store->SynchronousLevel().value(), 1);
+  ASSERT_TRUE(append(3, Durability::kDurable).ok());
+  EXPECT_EQ(store->SynchronousLevel().value(), 2);  // FULL again for a durable batch
+  ASSERT_TRUE(append(4, Durability::kCommitted).ok());
+  Checkpoint cp;
+  cp.node = "n";
+  cp.seq = 4;
+  cp.head_hash = prev;
+  ASSERT_TRUE(store->AddCheckpoint(cp).ok());
+  EXPECT_EQ(store->SynchronousLevel().value(), 2);  // checkpoints are always flushed
+  ASSERT_TRUE(append(5, Durability::kCommitted).ok());
+  ASSERT_TRUE(store->ReleaseNodeLease("n", "me").ok());
+  EXPECT_EQ(store->SynchronousLevel().value(), 2);  // so are lease changes
+  store.reset();
+  ksef::testing::RunCommand("rm -rf " + dir);
+}
+
 TEST(SqliteAuditStoreTest, MigratesCheckpointsOfAnOlderFile) {
   SqliteHarness harness;
   TestAuditKey key;

@@ -164,17 +164,30 @@ absl::StatusOr<ChainHead> SqliteAuditStore::Head(const std::string& node) {
   return head;
 }
 
+absl::Status SqliteAuditStore::ForWrite(Durability durability) {
+  // In WAL mode, NORMAL commits without an fsync of the WAL; the next FULL
+  // commit (or SQLite's checkpoint) syncs the WAL with those batches in it.
+  const bool full = durability == Durability::kDurable;
+  if (full == synchronous_full_) return absl::OkStatus();
+  KSEF_RETURN_IF_ERROR(db_->Exec(full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL"));
+  synchronous_full_ = full;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<int> SqliteAuditStore::SynchronousLevel() {
+  absl::MutexLock lock(&mu_);
+  Statement st(*db_, "PRAGMA synchronous");
+  KSEF_RETURN_IF_ERROR(st.prepared());
+  const int rc = st.Step();
+  if (rc == SQLITE_ROW) return static_cast<int>(st.Int(0));
+  KSEF_RETURN_IF_ERROR(st.Check(rc, "read the synchronous level"));
+  return absl::InternalError("PRAGMA synchronous returned no row");
+}
+
 absl::Status SqliteAuditStore::Append(const std::vector<AuditEvent>& events,
                                       Durability durability) {
   absl::MutexLock lock(&mu_);
-  // The connection stays at synchronous=FULL for every other write; a
-  // kCommitted batch commits at NORMAL (in WAL mode: no fsync of the WAL at
-  // its commit; the next FULL commit syncs the WAL with this batch in it).
-  const bool lazy = durability == Durability::kCommitted;
-  if (lazy) KSEF_RETURN_IF_ERROR(db_->Exec("PRAGMA synchronous=NORMAL"));
-  absl::Cleanup full = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    if (lazy) db_->Exec("PRAGMA synchronous=FULL").IgnoreError();
-  };
+  KSEF_RETURN_IF_ERROR(ForWrite(durability));
   KSEF_RETURN_IF_ERROR(db_->Exec("BEGIN IMMEDIATE"));
   auto rollback = [&](absl::Status why) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     db_->Exec("ROLLBACK").IgnoreError();
@@ -221,6 +234,7 @@ absl::Status SqliteAuditStore::Append(const std::vector<AuditEvent>& events,
 
 absl::Status SqliteAuditStore::AddCheckpoint(const Checkpoint& cp) {
   absl::MutexLock lock(&mu_);
+  KSEF_RETURN_IF_ERROR(ForWrite(Durability::kDurable));
   Statement st(*db_,
                "INSERT OR REPLACE INTO audit_checkpoints (node, seq, head_hash, time_us, "
                "signature, public_key, version, prev_hash, count, closing) "
@@ -270,6 +284,7 @@ absl::Status SqliteAuditStore::AcquireNodeLease(
     const std::string& node, const std::string& holder, absl::Time now, absl::Time expires,
     const std::function<bool(const std::string&)>& holder_is_dead) {
   absl::MutexLock lock(&mu_);
+  KSEF_RETURN_IF_ERROR(ForWrite(Durability::kDurable));
   KSEF_RETURN_IF_ERROR(db_->Exec("BEGIN IMMEDIATE"));
   auto rollback = [&](absl::Status why) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     db_->Exec("ROLLBACK").IgnoreError();
@@ -305,6 +320,7 @@ absl::Status SqliteAuditStore::AcquireNodeLease(
 absl::Status SqliteAuditStore::ReleaseNodeLease(const std::string& node,
                                                 const std::string& holder) {
   absl::MutexLock lock(&mu_);
+  KSEF_RETURN_IF_ERROR(ForWrite(Durability::kDurable));
   Statement st(*db_, "DELETE FROM audit_node_leases WHERE node=? AND holder=?");
   KSEF_RETURN_IF_ERROR(st.prepared());
   st.BindText(1, node);

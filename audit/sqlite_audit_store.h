@@ -1,6 +1,8 @@
 // SqliteAuditStore: the embedded audit store, one SQLite file in WAL mode
-// with synchronous=FULL (a committed batch survives a crash or power loss).
-// Thread-safe (one connection, serialized).
+// with synchronous=FULL (a kDurable batch survives a crash or power loss; a
+// kCommitted one commits at NORMAL and is flushed by the next kDurable write
+// or WAL checkpoint).
+// Thread-safe (one writing connection, serialized).
 #ifndef KSEF_AUDIT_SQLITE_AUDIT_STORE_H_
 #define KSEF_AUDIT_SQLITE_AUDIT_STORE_H_
 
@@ -36,14 +38,24 @@ class SqliteAuditStore final : public AuditStore {
                                                 std::optional<absl::Time> since,
                                                 std::optional<absl::Time> until) override;
 
+  // The writing connection's PRAGMA synchronous now (2 FULL, 1 NORMAL): what
+  // the last write used (for tests and diagnostics).
+  absl::StatusOr<int> SynchronousLevel();
+
  private:
   SqliteAuditStore(std::unique_ptr<SqliteDb> db, const char* columns,
                    const char* checkpoint_columns)
       : columns_(columns), checkpoint_columns_(checkpoint_columns), db_(std::move(db)) {}
   const char* const columns_;             // what SELECTs read (older copies lack peer, count)
   const char* const checkpoint_columns_;  // older copies lack the checkpoint chain
+  // Every write starts here: sets the connection's synchronous level for
+  // `durability` (FULL for kDurable, NORMAL for kCommitted) when it is not
+  // that already, so a run of batches of one kind sets it once.
+  absl::Status ForWrite(Durability durability) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
   absl::Mutex mu_;
   std::unique_ptr<SqliteDb> db_ ABSL_GUARDED_BY(mu_);
+  bool synchronous_full_ ABSL_GUARDED_BY(mu_) = true;  // SqliteDb::Open sets FULL
 };
 
 }  // namespace ksef::audit

@@ -128,7 +128,26 @@ void SqliteDb::Release(sqlite3_stmt* stmt) const {
   }
 }
 
+namespace {
+
+// True when `sql` holds one statement: no ';' before its last non-space one.
+bool IsOneStatement(absl::string_view sql) {
+  const size_t end = sql.find_last_not_of(" \t\n;");
+  return end == absl::string_view::npos || sql.substr(0, end).find(';') == absl::string_view::npos;
+}
+
+}  // namespace
+
 absl::Status SqliteDb::Exec(const char* sql) {
+  if (IsOneStatement(sql)) {
+    // BEGIN, COMMIT, PRAGMA ... on the hot path: prepared once, from the cache.
+    Statement st(*this, sql);
+    KSEF_RETURN_IF_ERROR(st.prepared());
+    int rc;
+    while ((rc = st.Step()) == SQLITE_ROW) {
+    }
+    return st.Check(rc, sql);
+  }
   char* err = nullptr;
   int rc = sqlite3_exec(db_, sql, nullptr, nullptr, &err);
   if (rc != SQLITE_OK) {

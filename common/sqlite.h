@@ -48,7 +48,8 @@ class SqliteDb {
   SqliteDb(const SqliteDb&) = delete;
   SqliteDb& operator=(const SqliteDb&) = delete;
 
-  // Runs one or more statements without results.
+  // Runs one or more statements without results. A single statement (BEGIN,
+  // COMMIT, a PRAGMA) is prepared once and kept in the statement cache.
   absl::Status Exec(const char* sql);
   sqlite3* get() const { return db_; }
   const std::string& store_name() const { return store_name_; }
