@@ -173,7 +173,24 @@ class TokenFaultsE2eTest : public E2eFixture {
       events = SignEvents();
     }
     EXPECT_EQ(events - events_before, outcomes.size())
-        << ok << " signed, " << unavailable << " unavailable";
+        << ok << " signed, " << unavailable << " unavailable; events by status code: "
+        << EventsByCode();
+  }
+
+  // "code: events (count summed)" of every SignOfflineInvoice event, for a
+  // failure message.
+  std::string EventsByCode() {
+    std::map<int, std::pair<int, int64_t>> by_code;
+    for (const pb::AuditEvent& e : Events(cli_, "SignOfflineInvoice")) {
+      auto& [n, sum] = by_code[e.status_code()];
+      ++n;
+      sum += std::max<int64_t>(1, e.count());
+    }
+    std::string out;
+    for (const auto& [code, n] : by_code) {
+      absl::StrAppend(&out, code, ": ", n.first, " (", n.second, ") ");
+    }
+    return out;
   }
 
   // The key made at start still exists and signs; nothing is reported missing.
