@@ -198,7 +198,8 @@ absl::Status AuditLog::ReopenAfterClosing() {
 
 AuditLog::~AuditLog() { Shutdown(); }
 
-absl::StatusOr<AuditEvent> AuditLog::Record(AuditEvent event, Durability durability) {
+absl::StatusOr<AuditEvent> AuditLog::Record(AuditEvent event, Durability durability,
+                                            AuditEvent* unrecorded) {
   Pending pending;
   pending.event = std::move(event);
   pending.durability = durability;
@@ -206,12 +207,17 @@ absl::StatusOr<AuditEvent> AuditLog::Record(AuditEvent event, Durability durabil
   {
     absl::MutexLock lock(&mu_);
     if (stopping_) {
-      return absl::UnavailableError("audit log is shutting down; the operation was not performed");
+      pending.status =
+          absl::UnavailableError("audit log is shutting down; the operation was not performed");
+    } else {
+      queue_.push_back(&pending);
+      WriteOrWait(&pending, 1, [&pending] { return pending.done; });
     }
-    queue_.push_back(&pending);
-    WriteOrWait(&pending, 1, [&pending] { return pending.done; });
   }
-  if (!pending.status.ok()) return pending.status;
+  if (!pending.status.ok()) {
+    if (unrecorded != nullptr) *unrecorded = std::move(pending.event);
+    return pending.status;
+  }
   return std::move(pending.event);
 }
 

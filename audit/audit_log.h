@@ -110,8 +110,10 @@ class AuditLog {
   // until it has reached `durability` (audit_store.h; a batch is written as
   // kDurable when any of its events asks for it). UNAVAILABLE if the store
   // cannot write or the log is shut down. On success `event` is returned
-  // with its seq and hash.
-  absl::StatusOr<AuditEvent> Record(AuditEvent event, Durability durability = Durability::kDurable);
+  // with its seq and hash; on failure, with `unrecorded` given, the event
+  // is handed back there (so the caller can still count the attempt).
+  absl::StatusOr<AuditEvent> Record(AuditEvent event, Durability durability = Durability::kDurable,
+                                    AuditEvent* unrecorded = nullptr);
 
   // Several events of one call (a streaming batch): written in one commit
   // if possible, in order, and this returns when all are durable. On error

@@ -281,8 +281,12 @@ TEST_P(AuditLogTest, UnwritableStoreFailsClosedAndRecovers) {
   auto log = StartLog(&flaky);
   ASSERT_TRUE(log->Record(Event("SignAuthToken", "keys/a", 1)).ok());
   flaky.fail = true;
-  auto refused = log->Record(Event("SignAuthToken", "keys/a", 2));
+  AuditEvent unrecorded;
+  auto refused = log->Record(Event("SignAuthToken", "keys/a", 2), Durability::kDurable, &unrecorded);
   ASSERT_FALSE(refused.ok());
+  // Handed back, so the caller can still count the attempt.
+  EXPECT_EQ(unrecorded.operation, "SignAuthToken");
+  EXPECT_EQ(unrecorded.key_name, "keys/a");
   EXPECT_EQ(refused.status().code(), absl::StatusCode::kUnavailable);
   EXPECT_THAT(refused.status().message(), HasSubstr("audit"));
   EXPECT_FALSE(log->healthy());

@@ -220,11 +220,22 @@ grpc::Status AuditedCall::Finish(const absl::Status& status) {
     Settle(false);
     return ToGrpcStatus(status);
   }
-  auto recorded = guard_.log()->Record(EndEvent(status), ReadsOnly(event_.operation)
-                                                             ? guard_.read_durability()
-                                                             : audit::Durability::kDurable);
+  const audit::Durability durability = ReadsOnly(event_.operation) ? guard_.read_durability()
+                                                                    : audit::Durability::kDurable;
+  audit::AuditEvent unrecorded;
+  auto recorded = guard_.log()->Record(EndEvent(status), durability, &unrecorded);
   Settle(status.ok() && recorded.ok());
-  if (!recorded.ok()) return ToGrpcStatus(recorded.status());
+  if (!recorded.ok()) {
+    // The result is replaced by the log's UNAVAILABLE (no signature leaves),
+    // and the attempt is counted like the refusals above.
+    unrecorded.context.clear();
+    unrecorded.signed_sha256.clear();
+    unrecorded.outcome = audit::Outcome::kFailure;
+    unrecorded.status_code = static_cast<int>(recorded.status().code());
+    unrecorded.message = std::string(recorded.status().message());
+    guard_.refusals()->Add(std::move(unrecorded));
+    return ToGrpcStatus(recorded.status());
+  }
   return ToGrpcStatus(status);
 }
 
