@@ -213,10 +213,7 @@ grpc::Status AuditedCall::Finish(const absl::Status& status) {
     // refusal. An outage under load then cannot fill the audit log's window
     // of events that wait for a checkpoint (which the audit key, on the same
     // token, cannot sign meanwhile).
-    audit::AuditEvent event = EndEvent(status);
-    event.context.clear();
-    event.signed_sha256.clear();
-    guard_.refusals()->Add(std::move(event));
+    CountAsRefusal(EndEvent(status));
     Settle(false);
     return ToGrpcStatus(status);
   }
@@ -228,23 +225,25 @@ grpc::Status AuditedCall::Finish(const absl::Status& status) {
   if (!recorded.ok()) {
     // The result is replaced by the log's UNAVAILABLE (no signature leaves),
     // and the attempt is counted like the refusals above.
-    unrecorded.context.clear();
-    unrecorded.signed_sha256.clear();
     unrecorded.outcome = audit::Outcome::kFailure;
     unrecorded.status_code = static_cast<int>(recorded.status().code());
     unrecorded.message = std::string(recorded.status().message());
-    guard_.refusals()->Add(std::move(unrecorded));
+    CountAsRefusal(std::move(unrecorded));
     return ToGrpcStatus(recorded.status());
   }
   return ToGrpcStatus(status);
 }
 
 grpc::Status AuditedCall::FinishMalformed(const absl::Status& status) {
-  audit::AuditEvent event = EndEvent(status);
+  CountAsRefusal(EndEvent(status));
+  return ToGrpcStatus(status);
+}
+
+void AuditedCall::CountAsRefusal(audit::AuditEvent event) {
+  // No signature left the server: no payload in the aggregated event.
   event.context.clear();
   event.signed_sha256.clear();
   guard_.refusals()->Add(std::move(event));
-  return ToGrpcStatus(status);
 }
 
 }  // namespace ksef::service

@@ -169,6 +169,9 @@ class AuditedCall : public SigningCall {
   // to guard.refusals() instead of the log.
   audit::AuditEvent EndEvent(const absl::Status& status);
   void Settle(bool succeeded_and_recorded);
+  // Hands `event` to the refusal log (aggregated per window), without its
+  // context and signed digest.
+  void CountAsRefusal(audit::AuditEvent event);
 
   // The caller's certificate, if any (for handlers that filter by it).
   const std::optional<CallerCertificate>& caller() const { return caller_; }
