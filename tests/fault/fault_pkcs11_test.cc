@@ -37,6 +37,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <latch>
 #include <memory>
 #include <string>
 #include <thread>
@@ -446,19 +447,20 @@ TEST_F(FaultPkcs11Test, OneShotModesFireExactlyOnceUnderConcurrency) {
     std::vector<CK_SESSION_HANDLE> sessions(kThreads);
     for (auto& s : sessions) ASSERT_EQ(Open(&s), CKR_OK);
     Touch("buffer-too-small");
-    std::atomic<bool> go{false};
+    // A latch, not a spin: 16 spinning threads on 2 cores starve the one
+    // that starts them (minutes under TSan).
+    std::latch go(1);
     std::atomic<int> too_small{0}, ok{0};
     std::vector<std::thread> threads;
     for (int t = 0; t < kThreads; ++t) {
       threads.emplace_back([&, t] {
-        while (!go.load()) {
-        }
+        go.wait();
         const CK_RV rv = Sign(sessions[t], key_, nullptr);
         too_small += rv == CKR_BUFFER_TOO_SMALL ? 1 : 0;
         ok += rv == CKR_OK ? 1 : 0;
       });
     }
-    go = true;
+    go.count_down();
     for (auto& th : threads) th.join();
     EXPECT_EQ(too_small.load(), 1) << "round " << round;
     EXPECT_EQ(ok.load(), kThreads - 1) << "round " << round;
